@@ -1,0 +1,450 @@
+"""The scenario file schema (version 1): English keys, amounts in yuan, rates as decimals.
+
+A scenario is one TOML file. Its tables are validated here with pydantic v2 (frozen models); every problem is
+collected and turned into :class:`ipabs.errors.ScenarioError` by :func:`ipabs.scenario.io.load_scenario`, each
+naming the file, the table and the key. Cross-references (names used by waterfall steps, triggers and fees) are
+checked in :func:`check_references`, which also collects every problem before raising.
+
+The JSON Schema of :class:`Scenario` (``ipabs schema``) is the machine-readable form of docs/scenario-format.md.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from ipabs.errors import Issue
+
+SCHEMA_VERSION = 1
+
+Amount = Annotated[float, Field(ge=0, le=1e13, allow_inf_nan=False, description="yuan")]
+Rate = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False, description="decimal")]
+
+Frequency = Literal["monthly", "quarterly", "semiannual", "annual"]
+FREQUENCY_MONTHS = {"monthly": 1, "quarterly": 3, "semiannual": 6, "annual": 12}
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class DealTerms(_Model):
+    """Dates and conventions of the special plan (专项计划) or ABN."""
+
+    name: str = Field(min_length=1, description="deal name; Chinese allowed")
+    market: Literal["exchange", "interbank"] = Field(
+        "exchange", description="exchange ABS (SSE/SZSE 资产支持专项计划) or interbank ABN (NAFMII 资产支持票据)"
+    )
+    cutoff_date: dt.date = Field(description="初始起算日: pool balances are measured at this date")
+    closing_date: dt.date = Field(description="设立日: tranches are issued and start accruing interest")
+    first_payment_date: dt.date = Field(description="first 兑付日 (unadjusted)")
+    payment_frequency: Frequency = "quarterly"
+    calendar: Literal["china-sse", "china-ib"] | None = Field(
+        None, description="QuantLib calendar; default china-sse for exchange, china-ib for interbank"
+    )
+    holidays: list[dt.date] = Field(
+        default_factory=list,
+        description="extra holidays for years QuantLib's China calendar does not cover yet (its tables stop at 2026)",
+    )
+    business_day_convention: Literal["following", "modified_following", "preceding", "unadjusted"] = "following"
+    day_count: Literal["act/365f", "act/360", "act/act", "30/360"] = "act/365f"
+    legal_maturity: dt.date = Field(description="法定到期日: last payment date; unpaid principal then is a loss")
+    clean_up_call: Rate = Field(
+        0.0, description="清仓回购: the originator buys the performing pool when it falls below this fraction of the "
+        "cut-off balance (0 = no call)"
+    )
+
+    @property
+    def calendar_name(self) -> str:
+        if self.calendar:
+            return self.calendar
+        return "china-ib" if self.market == "interbank" else "china-sse"
+
+    @model_validator(mode="after")
+    def _dates_in_order(self) -> DealTerms:
+        if not self.cutoff_date <= self.closing_date:
+            raise ValueError(f"cutoff_date {self.cutoff_date} must not be after closing_date {self.closing_date}")
+        if not self.closing_date < self.first_payment_date:
+            raise ValueError(
+                f"first_payment_date {self.first_payment_date} must be after closing_date {self.closing_date}"
+            )
+        if not self.first_payment_date <= self.legal_maturity:
+            raise ValueError(
+                f"legal_maturity {self.legal_maturity} must not be before first_payment_date {self.first_payment_date}"
+            )
+        if (self.legal_maturity - self.closing_date).days > 366 * 40:
+            raise ValueError("legal_maturity is more than 40 years after closing_date")
+        return self
+
+
+class PoolSpec(_Model):
+    """Where the pool tape is; relative paths are taken from the scenario file's folder."""
+
+    tape: str = Field(min_length=1, description="CSV (UTF-8, UTF-8-BOM, GBK/GB18030), XLSX or Parquet")
+    sheet: str | None = Field(None, description="XLSX sheet name (default: the first sheet)")
+    strict: bool = Field(False, description="fail on any rejected row instead of reporting and dropping it")
+
+
+class ObligorDefault(_Model):
+    """A named obligor defaults in a given period (1-based) — the largest-obligor test."""
+
+    obligor_id: str = Field(min_length=1)
+    period: int = Field(ge=1, description="1-based payment period in which the obligor stops paying")
+
+
+class Assumptions(_Model):
+    """Deterministic performance assumptions (one scenario, no randomness)."""
+
+    cdr: Rate = Field(0.0, description="constant annual default rate, converted to a period rate 1-(1-cdr)^(yf)")
+    cumulative_default_rate: Rate | None = Field(
+        None, description="alternative to cdr: total defaults as a fraction of the cut-off balance, spread by "
+        "default_timing"
+    )
+    default_timing: list[Annotated[float, Field(ge=0, allow_inf_nan=False)]] = Field(
+        default_factory=list, description="weights per period for cumulative_default_rate (normalised to sum to 1)"
+    )
+    cpr: Rate = Field(0.0, description="constant annual prepayment rate")
+    recovery_rate: Rate = Field(0.0, description="fraction of the defaulted balance recovered")
+    recovery_lag_periods: int = Field(0, ge=0, le=480, description="payment periods from default to recovery")
+    default_multiplier: float = Field(1.0, ge=0, le=100, allow_inf_nan=False, description="stress on cdr / CDR")
+    recovery_multiplier: float = Field(1.0, ge=0, le=10, allow_inf_nan=False, description="stress on recovery_rate")
+    cpr_multiplier: float = Field(1.0, ge=0, le=100, allow_inf_nan=False, description="stress on cpr")
+    obligor_defaults: list[ObligorDefault] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _timing(self) -> Assumptions:
+        if self.default_timing and self.cumulative_default_rate is None:
+            raise ValueError("default_timing needs cumulative_default_rate")
+        if self.cumulative_default_rate is not None and self.cdr > 0:
+            raise ValueError("give either cdr or cumulative_default_rate, not both")
+        if self.default_timing and sum(self.default_timing) <= 0:
+            raise ValueError("default_timing weights must not all be zero")
+        return self
+
+
+class ScheduledBalance(_Model):
+    date: dt.date
+    balance: Amount
+
+
+class Tranche(_Model):
+    """A class of securities (优先级 / 中间级 / 次级)."""
+
+    name: str = Field(min_length=1, description="e.g. 优先A; referred to by waterfall steps")
+    seniority: Literal["senior", "mezzanine", "subordinate"]
+    balance: Amount = Field(description="original face, yuan")
+    coupon: Rate = Field(0.0, description="fixed annual coupon (subordinate usually 0: it takes the residual)")
+    amortization: Literal["bullet", "pass_through", "scheduled"] = Field(
+        "pass_through",
+        description="bullet: all principal due on expected_maturity; pass_through: nothing due before legal "
+        "maturity (pays what the waterfall gives); scheduled: due down to the target balances in schedule",
+    )
+    expected_maturity: dt.date | None = Field(None, description="预期到期日 (bullet); default legal maturity")
+    schedule: list[ScheduledBalance] = Field(default_factory=list, description="target balance after each date")
+    interest_on_shortfall: bool = Field(False, description="unpaid interest itself accrues at the coupon")
+    price: float = Field(100.0, gt=0, le=200, allow_inf_nan=False, description="dirty price, % of par, for yield")
+
+    @model_validator(mode="after")
+    def _amortization(self) -> Tranche:
+        if self.amortization == "scheduled" and not self.schedule:
+            raise ValueError("amortization 'scheduled' needs a schedule of target balances")
+        if self.schedule and self.amortization != "scheduled":
+            raise ValueError("schedule is only used with amortization = 'scheduled'")
+        if self.schedule:
+            dates = [s.date for s in self.schedule]
+            if dates != sorted(dates) or len(set(dates)) != len(dates):
+                raise ValueError("schedule dates must be strictly increasing")
+            bals = [s.balance for s in self.schedule]
+            if any(b2 > b1 for b1, b2 in zip(bals, bals[1:], strict=False)) or bals[0] > self.balance:
+                raise ValueError("schedule target balances must not increase")
+        return self
+
+
+class Fee(_Model):
+    """Taxes and fees (税费): accrue each period, unpaid amounts carry forward."""
+
+    name: str = Field(min_length=1)
+    basis: Literal["fixed", "pool_balance", "tranche_balance", "interest_collections"] = Field(
+        description="fixed: annual_amount accrued by year fraction; pool_balance / tranche_balance: rate p.a. on the "
+        "balance at the start of the period; interest_collections: rate × interest collected (e.g. VAT 增值税)"
+    )
+    rate: Rate = 0.0
+    annual_amount: Amount = 0.0
+    tranches: list[str] = Field(default_factory=list, description="tranches whose balance is the basis")
+
+    @model_validator(mode="after")
+    def _basis(self) -> Fee:
+        if self.basis == "fixed" and self.rate:
+            raise ValueError("a fixed fee takes annual_amount, not rate")
+        if self.basis != "fixed" and self.annual_amount:
+            raise ValueError(f"a {self.basis} fee takes rate, not annual_amount")
+        if self.basis == "tranche_balance" and not self.tranches:
+            raise ValueError("a tranche_balance fee needs tranches")
+        if self.basis != "tranche_balance" and self.tranches:
+            raise ValueError("tranches is only used with basis = 'tranche_balance'")
+        return self
+
+
+CollectionKind = Literal["interest", "principal", "recoveries"]
+
+
+class Account(_Model):
+    """A plan account: a collection account receives pool cash; a reserve account holds cash to a target."""
+
+    name: str = Field(min_length=1)
+    kind: Literal["collection", "reserve"] = "collection"
+    receives: list[CollectionKind] = Field(default_factory=list, description="which collections are paid in")
+    initial_balance: Amount = 0.0
+    target_amount: Amount = Field(0.0, description="reserve target, yuan")
+    target_rate: Rate = Field(0.0, description="reserve target as a fraction of the target_tranches' balance")
+    target_tranches: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _kind(self) -> Account:
+        if self.kind == "reserve" and self.receives:
+            raise ValueError("a reserve account receives no collections (fund it with a transfer step)")
+        if self.target_rate and not self.target_tranches:
+            raise ValueError("target_rate needs target_tranches")
+        return self
+
+
+class Support(_Model):
+    """External credit support: 差额支付承诺 (shortfall commitment) or 担保 (guarantee).
+
+    Both are drawn by ``draw_support`` steps against the shortfall of named amounts due, up to ``cap`` over the life
+    of the deal. The provider can default (deterministically in ``default_period``; in the Monte Carlo as an obligor
+    of the copula with probability ``pd``): from then on it pays nothing.
+    """
+
+    name: str = Field(min_length=1)
+    kind: Literal["shortfall_commitment", "guarantee"] = "shortfall_commitment"
+    cap: Amount | None = Field(None, description="total it will pay over the deal's life; omit for unlimited")
+    default_period: int = Field(0, ge=0, description="deterministic: provider defaults in this period (0 = never)")
+    pd: Rate | None = Field(None, description="annual default probability of the provider (Monte Carlo)")
+    rating: str | None = Field(None, description="provider rating, mapped through the rating table (Monte Carlo)")
+    sector: str | None = Field(None, description="sector whose factor the provider loads on (Monte Carlo)")
+
+
+class Trigger(_Model):
+    """A condition tested each period before the waterfall; when it holds the deal moves to ``effect``."""
+
+    name: str = Field(min_length=1)
+    condition: Literal["cumulative_default_ratio", "coverage_ratio", "support_default", "on_date"]
+    threshold: float = Field(0.0, ge=0, le=1000, allow_inf_nan=False)
+    support: str | None = None
+    date: dt.date | None = None
+    effect: Literal["accelerated", "post_default"]
+    curable: bool = False
+
+    @model_validator(mode="after")
+    def _params(self) -> Trigger:
+        if self.condition == "support_default" and not self.support:
+            raise ValueError("condition 'support_default' needs support")
+        if self.condition == "on_date" and self.date is None:
+            raise ValueError("condition 'on_date' needs date")
+        if self.condition in ("cumulative_default_ratio", "coverage_ratio") and self.threshold <= 0:
+            raise ValueError(f"condition '{self.condition}' needs a positive threshold")
+        return self
+
+
+Action = Literal["pay_fees", "pay_interest", "pay_principal", "transfer", "draw_support", "pay_residual"]
+
+
+class Step(_Model):
+    """One step of a waterfall (分配顺序). See docs/methodology/waterfall.md for each action's semantics."""
+
+    action: Action
+    account: str | None = Field(None, description="source account (default: the first collection account)")
+    fees: list[str] = Field(default_factory=list, description="pay_fees: which fees (default all, in order)")
+    tranches: list[str] = Field(default_factory=list, description="pay_interest / pay_principal targets")
+    tranche: str | None = Field(None, description="pay_residual: the tranche receiving the residual")
+    allocation: Literal["sequential", "pro_rata"] = "sequential"
+    amount: Literal["due", "all", "collected", "to_target", "shortfall"] | None = Field(
+        None,
+        description="pay_principal: due (default) | all | collected; transfer: all | to_target | shortfall",
+    )
+    to: str | None = Field(None, description="transfer / draw_support: destination account")
+    support: str | None = Field(None, description="draw_support: the provider")
+    covers: list[str] = Field(
+        default_factory=list,
+        description="shortfall basis: 'fees', 'fee:NAME', 'interest:TRANCHE', 'principal:TRANCHE'",
+    )
+    require_repaid: list[str] = Field(
+        default_factory=list, description="the step runs only once these tranches have zero balance"
+    )
+
+    @model_validator(mode="after")
+    def _params(self) -> Step:
+        a = self.action
+        if a in ("pay_interest", "pay_principal") and not self.tranches:
+            raise ValueError(f"{a} needs tranches")
+        if a == "pay_residual" and not self.tranche:
+            raise ValueError("pay_residual needs tranche")
+        if a == "transfer" and not self.to:
+            raise ValueError("transfer needs to")
+        if a == "draw_support" and not self.support:
+            raise ValueError("draw_support needs support")
+        if a == "draw_support" and not self.covers:
+            raise ValueError("draw_support needs covers (the amounts whose shortfall it pays)")
+        allowed = {
+            "pay_principal": {None, "due", "all", "collected"},
+            "transfer": {None, "all", "to_target", "shortfall"},
+        }.get(a, {None})
+        if self.amount not in allowed:
+            raise ValueError(f"amount '{self.amount}' is not valid for {a}")
+        if a == "transfer" and self.amount == "shortfall" and not self.covers:
+            raise ValueError("transfer with amount 'shortfall' needs covers")
+        return self
+
+
+class Waterfalls(_Model):
+    """One ordered list of steps per deal state; states without a list use the normal one."""
+
+    normal: list[Step] = Field(min_length=1)
+    accelerated: list[Step] = Field(default_factory=list)
+    post_default: list[Step] = Field(default_factory=list)
+
+
+class Simulation(_Model):
+    """Monte Carlo settings (used by the credit engine)."""
+
+    n_paths: int = Field(10_000, ge=1, le=100_000_000)
+    seed: int = Field(20260101, ge=0, le=2**63 - 1)
+    correlation: Rate = Field(0.2, description="asset correlation rho with the global factor (loading sqrt(rho))")
+    sector_correlation: Rate = Field(0.1, description="extra correlation within a sector")
+    copula: Literal["gaussian", "student_t"] = "gaussian"
+    degrees_of_freedom: float = Field(6.0, gt=2, le=1000)
+
+
+class Scenario(_Model):
+    """A whole scenario file."""
+
+    schema_version: Literal[1] = Field(1, description="version of this schema")
+    deal: DealTerms
+    pool: PoolSpec
+    assumptions: Assumptions = Field(default_factory=Assumptions)
+    tranches: list[Tranche] = Field(min_length=1)
+    fees: list[Fee] = Field(default_factory=list)
+    accounts: list[Account] = Field(default_factory=list)
+    support: list[Support] = Field(default_factory=list)
+    triggers: list[Trigger] = Field(default_factory=list)
+    waterfall: Waterfalls
+    simulation: Simulation = Field(default_factory=Simulation)
+
+    @field_validator("accounts")
+    @classmethod
+    def _default_account(cls, v: list[Account]) -> list[Account]:
+        if not v:
+            return [Account(name="collection", kind="collection", receives=["interest", "principal", "recoveries"])]
+        return v
+
+    def collection_accounts(self) -> list[Account]:
+        return [a for a in self.accounts if a.kind == "collection"]
+
+
+def check_references(s: Scenario, file: str | None = None) -> list[Issue]:
+    """Cross-check every name the scenario uses; return all problems (empty when consistent)."""
+    issues: list[Issue] = []
+
+    def bad(table: str, field: str, msg: str) -> None:
+        issues.append(Issue(msg, file=file, table=table, field=field))
+
+    for kind, names in (
+        ("tranches", [t.name for t in s.tranches]),
+        ("fees", [f.name for f in s.fees]),
+        ("accounts", [a.name for a in s.accounts]),
+        ("support", [x.name for x in s.support]),
+        ("triggers", [t.name for t in s.triggers]),
+    ):
+        seen: set[str] = set()
+        for i, n in enumerate(names):
+            if n in seen:
+                bad(f"{kind}[{i}]", "name", f"duplicate name '{n}'")
+            seen.add(n)
+
+    tranche_names = {t.name for t in s.tranches}
+    fee_names = {f.name for f in s.fees}
+    account_names = {a.name for a in s.accounts}
+    support_names = {x.name for x in s.support}
+
+    collections = s.collection_accounts()
+    if not collections:
+        bad("accounts", "kind", "at least one collection account is needed")
+    routed: dict[str, list[str]] = {}
+    for a in collections:
+        for r in a.receives:
+            routed.setdefault(r, []).append(a.name)
+    for r in ("interest", "principal", "recoveries"):
+        if len(routed.get(r, [])) > 1:
+            bad("accounts", "receives", f"'{r}' is received by more than one account: {routed[r]}")
+        if collections and not routed.get(r):
+            bad("accounts", "receives", f"no collection account receives '{r}'")
+
+    for i, t in enumerate(s.tranches):
+        if t.expected_maturity and not (s.deal.closing_date < t.expected_maturity <= s.deal.legal_maturity):
+            bad(f"tranches[{i}]", "expected_maturity",
+                f"{t.expected_maturity} must be after closing and not after legal_maturity {s.deal.legal_maturity}")
+        if t.amortization != "bullet" and t.expected_maturity and t.amortization != "pass_through":
+            bad(f"tranches[{i}]", "expected_maturity", "expected_maturity is used with bullet or pass_through tranches")
+        for j, sb in enumerate(t.schedule):
+            if not (s.deal.closing_date < sb.date <= s.deal.legal_maturity):
+                bad(f"tranches[{i}].schedule[{j}]", "date", f"{sb.date} is outside the deal's life")
+    order = {"senior": 0, "mezzanine": 1, "subordinate": 2}
+    ranks = [order[t.seniority] for t in s.tranches]
+    if ranks != sorted(ranks):
+        bad("tranches", "seniority", "tranches must be listed from most senior to most junior")
+    if not any(t.seniority == "senior" for t in s.tranches):
+        bad("tranches", "seniority", "at least one senior tranche is needed")
+
+    for i, f in enumerate(s.fees):
+        for n in f.tranches:
+            if n not in tranche_names:
+                bad(f"fees[{i}]", "tranches", f"unknown tranche '{n}'")
+    for i, a in enumerate(s.accounts):
+        for n in a.target_tranches:
+            if n not in tranche_names:
+                bad(f"accounts[{i}]", "target_tranches", f"unknown tranche '{n}'")
+    for i, t in enumerate(s.triggers):
+        if t.support and t.support not in support_names:
+            bad(f"triggers[{i}]", "support", f"unknown support provider '{t.support}'")
+        if t.date and not (s.deal.closing_date < t.date <= s.deal.legal_maturity):
+            bad(f"triggers[{i}]", "date", f"{t.date} is outside the deal's life")
+    for i, x in enumerate(s.support):
+        if x.pd is not None and x.rating is not None:
+            bad(f"support[{i}]", "pd", "give pd or rating, not both")
+
+    for state in ("normal", "accelerated", "post_default"):
+        steps: list[Step] = getattr(s.waterfall, state)
+        for j, st in enumerate(steps):
+            table = f"waterfall.{state}[{j}]"
+            for n in st.tranches + ([st.tranche] if st.tranche else []) + st.require_repaid:
+                if n not in tranche_names:
+                    bad(table, "tranches", f"unknown tranche '{n}'")
+            for n in st.fees:
+                if n not in fee_names:
+                    bad(table, "fees", f"unknown fee '{n}'")
+            for key in ("account", "to"):
+                n = getattr(st, key)
+                if n is not None and n not in account_names:
+                    bad(table, key, f"unknown account '{n}'")
+            if st.support and st.support not in support_names:
+                bad(table, "support", f"unknown support provider '{st.support}'")
+            if st.action == "transfer" and st.amount == "to_target":
+                dest = next((a for a in s.accounts if a.name == st.to), None)
+                if dest is not None and dest.kind != "reserve":
+                    bad(table, "to", "amount 'to_target' needs a reserve account as destination")
+            if st.action == "transfer" and (st.account or (collections[0].name if collections else None)) == st.to:
+                bad(table, "to", "a transfer needs two different accounts")
+            for c in st.covers:
+                kind, _, name = c.partition(":")
+                if c == "fees":
+                    continue
+                if kind == "fee" and name in fee_names:
+                    continue
+                if kind in ("interest", "principal") and name in tranche_names:
+                    continue
+                bad(table, "covers", f"'{c}' is not 'fees', 'fee:NAME', 'interest:TRANCHE' or 'principal:TRANCHE' "
+                    "with a known name")
+    return issues
