@@ -1,0 +1,54 @@
+"""The single numba decorator of the project and the opcode constants shared by kernels and model.
+
+``cache=True`` (a warm process loads compiled kernels from ``__pycache__``), ``error_model="numpy"`` (no Python
+exceptions from arithmetic; every division is guarded by hand), and no ``fastmath`` so money amounts reproduce
+exactly across CPUs. ``parallel=True`` is used only by the outer loop over paths (``jit_parallel``).
+"""
+
+from __future__ import annotations
+
+import numba as nb
+
+jit = nb.njit(cache=True, error_model="numpy")
+jit_parallel = nb.njit(cache=True, error_model="numpy", parallel=True)
+prange = nb.prange
+
+# --- waterfall opcodes (mirrored by ipabs.model.waterfall.Op) -------------------------------------------------------
+OP_PAY_FEES = 1
+OP_PAY_INTEREST = 2
+OP_PAY_PRINCIPAL = 3
+OP_TRANSFER = 4
+OP_DRAW_SUPPORT = 5
+OP_PAY_RESIDUAL = 6
+
+ALLOC_SEQUENTIAL = 0
+ALLOC_PRO_RATA = 1
+
+# amount modes
+AMT_DUE = 0  # pay_principal: principal due
+AMT_ALL = 1  # pay_principal: whole balance; transfer: whole source balance
+AMT_COLLECTED = 2  # pay_principal: up to principal collected this period
+AMT_TO_TARGET = 3  # transfer: up to the destination reserve's target
+AMT_SHORTFALL = 4  # transfer: the shortfall of the covered amounts
+
+# covered amounts (draw_support / transfer shortfall)
+COVER_FEE = 1
+COVER_INTEREST = 2
+COVER_PRINCIPAL = 3
+
+# trigger conditions
+TRG_CUM_DEFAULT = 1
+TRG_COVERAGE = 2
+TRG_SUPPORT_DEFAULT = 3
+TRG_ON_DATE = 4
+
+# deal states
+STATE_NORMAL = 0
+STATE_ACCELERATED = 1
+STATE_POST_DEFAULT = 2
+
+# fee bases
+FEE_FIXED = 0
+FEE_POOL_BALANCE = 1
+FEE_TRANCHE_BALANCE = 2
+FEE_INTEREST_COLLECTIONS = 3
