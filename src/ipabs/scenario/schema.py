@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ipabs.errors import Issue
 
@@ -307,15 +307,41 @@ class Waterfalls(_Model):
     post_default: list[Step] = Field(default_factory=list)
 
 
-class Simulation(_Model):
-    """Monte Carlo settings (used by the credit engine)."""
+class Haircut(_Model):
+    """Beta-distributed disposal haircut on the appraised value of the IP behind an asset."""
 
-    n_paths: int = Field(10_000, ge=1, le=100_000_000)
+    mean: Rate
+    std: float = Field(ge=0, le=0.5, allow_inf_nan=False)
+
+    @model_validator(mode="after")
+    def _feasible(self) -> Haircut:
+        if self.std > 0 and self.std**2 >= self.mean * (1 - self.mean):
+            raise ValueError("std too large for a beta distribution with this mean (need std² < mean(1 − mean))")
+        return self
+
+
+class Simulation(_Model):
+    """Monte Carlo settings (used by the credit engine); see docs/methodology/monte-carlo.md."""
+
+    n_paths: int = Field(10_000, ge=0, le=100_000_000)
     seed: int = Field(20260101, ge=0, le=2**63 - 1)
     correlation: Rate = Field(0.2, description="asset correlation rho with the global factor (loading sqrt(rho))")
     sector_correlation: Rate = Field(0.1, description="extra correlation within a sector")
-    copula: Literal["gaussian", "student_t"] = "gaussian"
-    degrees_of_freedom: float = Field(6.0, gt=2, le=1000)
+    copula: Literal["gaussian"] = Field("gaussian", description="Student-t is planned, not yet available")
+    rating_table: str | None = Field(
+        None, description="name of a rating → annual PD table in ipabs/data (used for obligors without a pd; "
+        "the shipped table is illustrative, so it is used only when named)"
+    )
+    default_pd: Rate | None = Field(None, description="annual PD for obligors with neither pd nor a rated PD")
+    recovery_model: Literal["fixed_rate", "ip_disposal"] = Field(
+        "ip_disposal", description="fixed_rate: assumptions.recovery_rate × defaulted balance; ip_disposal: "
+        "min(exposure, appraisal × (1 − haircut)) × (1 − disposal_cost_rate), haircut ~ beta"
+    )
+    haircut: Haircut = Field(default_factory=lambda: Haircut(mean=0.7, std=0.15),
+                             description="default disposal haircut on appraisal (assumption)")
+    haircut_by_ip_type: dict[str, Haircut] = Field(default_factory=dict,
+                                                   description="haircut per IP type (the asset's first IP right)")
+    disposal_cost_rate: Rate = Field(0.1, description="legal/auction costs as a fraction of gross recovery")
 
 
 class Scenario(_Model):
@@ -327,18 +353,14 @@ class Scenario(_Model):
     assumptions: Assumptions = Field(default_factory=Assumptions)
     tranches: list[Tranche] = Field(min_length=1)
     fees: list[Fee] = Field(default_factory=list)
-    accounts: list[Account] = Field(default_factory=list)
+    accounts: list[Account] = Field(
+        default_factory=lambda: [Account(name="collection", receives=["interest", "principal", "recoveries"])],
+        description="plan accounts; default one collection account receiving everything",
+    )
     support: list[Support] = Field(default_factory=list)
     triggers: list[Trigger] = Field(default_factory=list)
     waterfall: Waterfalls
     simulation: Simulation = Field(default_factory=Simulation)
-
-    @field_validator("accounts")
-    @classmethod
-    def _default_account(cls, v: list[Account]) -> list[Account]:
-        if not v:
-            return [Account(name="collection", kind="collection", receives=["interest", "principal", "recoveries"])]
-        return v
 
     def collection_accounts(self) -> list[Account]:
         return [a for a in self.accounts if a.kind == "collection"]

@@ -1,0 +1,87 @@
+"""The library façade: load → validate → compile → run → analyse. The CLI and the Streamlit app call only this.
+
+Every function is pure over its inputs (no printing, no global state except QuantLib's evaluation date, which
+:mod:`ipabs.analytics.bond` restores).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ipabs.compile.lower import CompiledDeal, compile_deal
+from ipabs.engine.deterministic import run_deterministic_arrays
+from ipabs.engine.results import DeterministicResult, provenance
+from ipabs.scenario.io import LoadedScenario
+from ipabs.scenario.io import load_scenario as _load
+from ipabs.scenario.schema import Assumptions
+
+__all__ = ["load_scenario", "validate", "compile_scenario", "run_deterministic", "simulate", "ValidationReport"]
+
+
+def load_scenario(path: str | Path, *, data: dict | None = None, strict: bool | None = None,
+                  base_dir: str | Path | None = None) -> LoadedScenario:
+    """Read and validate a scenario and its pool tape (raises :class:`ipabs.errors.ScenarioError` / TapeError)."""
+    return _load(path, data=data, tape_strict=strict, base_dir=base_dir)
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    loaded: LoadedScenario
+    deal: CompiledDeal
+
+    @property
+    def n_rows(self) -> int:
+        return self.loaded.tape.n_rows
+
+    @property
+    def n_accepted(self) -> int:
+        return self.loaded.tape.n_accepted
+
+    @property
+    def rejected(self) -> list:
+        return list(self.loaded.tape.rejected)
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        return self.deal.warnings
+
+
+def compile_scenario(loaded: LoadedScenario) -> CompiledDeal:
+    """Compile a loaded scenario (schedules, pool arrays, waterfall arrays)."""
+    return compile_deal(loaded.scenario, loaded.tape.assets, scenario_hash=loaded.scenario_hash,
+                        source=loaded.source)
+
+
+def validate(path: str | Path, *, strict: bool | None = None) -> ValidationReport:
+    """Validate a scenario end to end (schema, references, tape rows, schedules) without running it."""
+    loaded = load_scenario(path, strict=strict)
+    return ValidationReport(loaded, compile_scenario(loaded))
+
+
+def _deal(x: str | Path | LoadedScenario | CompiledDeal) -> tuple[CompiledDeal, LoadedScenario | None]:
+    if isinstance(x, CompiledDeal):
+        return x, None
+    loaded = x if isinstance(x, LoadedScenario) else load_scenario(x)
+    return compile_scenario(loaded), loaded
+
+
+def run_deterministic(scenario: str | Path | LoadedScenario | CompiledDeal,
+                      assumptions: Assumptions | None = None) -> DeterministicResult:
+    """Run the deterministic engine on a scenario file, a loaded scenario or a compiled deal."""
+    deal, loaded = _deal(scenario)
+    pf, out = run_deterministic_arrays(deal, assumptions)
+    meta: dict[str, Any] = provenance(deal, engine="deterministic")
+    if loaded is not None:
+        meta["tape_rows"] = loaded.tape.n_rows
+        meta["tape_rejected_rows"] = loaded.tape.n_rows - loaded.tape.n_accepted
+    return DeterministicResult(deal, pf, out, meta)
+
+
+def simulate(scenario: str | Path | LoadedScenario | CompiledDeal, **kwargs: Any):
+    """Monte Carlo simulation; see :func:`ipabs.engine.montecarlo.simulate`."""
+    from ipabs.engine.montecarlo import simulate as _simulate
+
+    deal, _ = _deal(scenario)
+    return _simulate(deal, **kwargs)

@@ -1,0 +1,144 @@
+"""Compiled arrays: what kernels see. Structure of arrays, float64 amounts in yuan, int64 indices.
+
+Shapes use T = n_periods, K = n_tranches, F = n_fees, A = n_accounts, S = n_supports, G = n_triggers,
+N = n_assets, O = n_obligors; waterfall steps are padded to [3 states, max_steps, max_targets] with -1.
+Names ↔ indices live in :class:`ipabs.compile.lower.CompiledDeal` (Python side only).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+
+class WaterfallArrays(NamedTuple):
+    """The deal's liabilities and rules (kernel input, identical for every path)."""
+
+    yf: np.ndarray  # f8[T] year fraction of each accrual period
+    pool_bal0: float  # cut-off performing balance
+    cleanup: float  # clean-up call threshold as a fraction of pool_bal0 (0 = none)
+    # tranches
+    tr_bal0: np.ndarray  # f8[K]
+    tr_coupon: np.ndarray  # f8[K]
+    tr_target: np.ndarray  # f8[K, T] balance the tranche is due to be paid down to by period t
+    tr_ios: np.ndarray  # i8[K] interest accrues on unpaid interest
+    tr_senior: np.ndarray  # i8[K] 1 for senior tranches (coverage-ratio denominator)
+    # fees
+    fee_basis: np.ndarray  # i8[F]
+    fee_rate: np.ndarray  # f8[F]
+    fee_amount: np.ndarray  # f8[F] annual amount (fixed basis)
+    fee_tr_mask: np.ndarray  # f8[F, K]
+    # accounts
+    acct_init: np.ndarray  # f8[A]
+    acct_reserve: np.ndarray  # i8[A] 1 = reserve account
+    acct_target_amt: np.ndarray  # f8[A]
+    acct_target_rate: np.ndarray  # f8[A]
+    acct_target_mask: np.ndarray  # f8[A, K]
+    route_int: int
+    route_prin: int
+    route_rec: int
+    # supports
+    sup_cap: np.ndarray  # f8[S] (inf = unlimited)
+    # waterfall steps, per state
+    st_n: np.ndarray  # i8[3]
+    st_op: np.ndarray  # i8[3, MS]
+    st_src: np.ndarray  # i8[3, MS] source account
+    st_dst: np.ndarray  # i8[3, MS] destination account (transfer, draw_support)
+    st_alloc: np.ndarray  # i8[3, MS]
+    st_amount: np.ndarray  # i8[3, MS]
+    st_support: np.ndarray  # i8[3, MS]
+    st_targets: np.ndarray  # i8[3, MS, MT] tranche or fee indices
+    st_ntargets: np.ndarray  # i8[3, MS]
+    st_cov_kind: np.ndarray  # i8[3, MS, MC]
+    st_cov_idx: np.ndarray  # i8[3, MS, MC]
+    st_ncov: np.ndarray  # i8[3, MS]
+    st_req: np.ndarray  # i8[3, MS, MT] tranches that must be repaid for the step to run
+    st_nreq: np.ndarray  # i8[3, MS]
+    # triggers
+    trg_cond: np.ndarray  # i8[G]
+    trg_thr: np.ndarray  # f8[G]
+    trg_sup: np.ndarray  # i8[G]
+    trg_period: np.ndarray  # i8[G]
+    trg_effect: np.ndarray  # i8[G]
+    trg_curable: np.ndarray  # i8[G]
+
+
+class PoolArrays(NamedTuple):
+    """Scheduled (contractual) cash flows of every asset by collection period, before any default."""
+
+    sched_int: np.ndarray  # f8[N, T]
+    sched_prin: np.ndarray  # f8[N, T]
+    sched_bal_start: np.ndarray  # f8[N, T] contractual balance at the start of each period
+    asset_obligor: np.ndarray  # i8[N]
+    after_legal: np.ndarray  # f8[N] contractual flows dated after legal maturity (never reach investors)
+
+
+class PerformingArrays(NamedTuple):
+    """Per-asset flows after fractional (deterministic) defaults and prepayments, and their pool totals.
+
+    Discrete obligor defaults are applied on top of these by :func:`ipabs.kernels.pool.apply_defaults`.
+    """
+
+    a_int: np.ndarray  # f8[N, T] interest collected
+    a_prin: np.ndarray  # f8[N, T] scheduled principal + prepayments collected
+    a_prepay: np.ndarray  # f8[N, T] of which prepayments
+    a_def: np.ndarray  # f8[N, T] fractional defaults
+    a_bal_start: np.ndarray  # f8[N, T] performing balance at period start
+    a_bal_end: np.ndarray  # f8[N, T] performing balance at period end
+    b_int: np.ndarray  # f8[T] pool totals of the above
+    b_prin: np.ndarray
+    b_prepay: np.ndarray
+    b_def: np.ndarray
+    b_rec: np.ndarray  # f8[T] recoveries of fractional defaults
+    b_bal_start: np.ndarray
+    b_bal_end: np.ndarray
+    frac_rec_rate: float  # recovery rate applied to fractional defaults
+    frac_rec_lag: int
+
+
+class PoolFlows(NamedTuple):
+    """One path's pool cash flows by period (the waterfall's input)."""
+
+    interest: np.ndarray  # f8[T]
+    principal: np.ndarray  # f8[T] scheduled principal + prepayments
+    prepayment: np.ndarray  # f8[T]
+    defaults: np.ndarray  # f8[T] balance defaulted in the period
+    recoveries: np.ndarray  # f8[T]
+    bal_start: np.ndarray  # f8[T] performing balance at period start
+    bal_end: np.ndarray  # f8[T] performing balance at period end
+
+
+def empty_pool_flows(n_periods: int) -> PoolFlows:
+    return PoolFlows(*(np.zeros(n_periods) for _ in range(7)))
+
+
+class WaterfallOut(NamedTuple):
+    """Per-period detail of one path's waterfall (written by the kernel)."""
+
+    tr_int_due: np.ndarray  # f8[T, K]
+    tr_int_paid: np.ndarray  # f8[T, K]
+    tr_int_short: np.ndarray  # f8[T, K] unpaid interest carried after the period
+    tr_prin_due: np.ndarray  # f8[T, K]
+    tr_prin_paid: np.ndarray  # f8[T, K]
+    tr_bal_end: np.ndarray  # f8[T, K]
+    tr_resid: np.ndarray  # f8[T, K]
+    fee_due: np.ndarray  # f8[T, F]
+    fee_paid: np.ndarray  # f8[T, F]
+    acct_bal: np.ndarray  # f8[T, A] end of period
+    sup_draw: np.ndarray  # f8[T, S]
+    state: np.ndarray  # i8[T]
+    coverage: np.ndarray  # f8[T] (-1 when nothing senior is due)
+    cum_def_ratio: np.ndarray  # f8[T]
+    cash_in: np.ndarray  # f8[T] pool cash credited (collections + clean-up proceeds)
+    called: np.ndarray  # i8[T] 1 in the clean-up call period
+
+
+def empty_waterfall_out(n_periods: int, n_tranches: int, n_fees: int, n_accounts: int, n_supports: int) -> WaterfallOut:
+    t, k = n_periods, n_tranches
+    return WaterfallOut(
+        np.zeros((t, k)), np.zeros((t, k)), np.zeros((t, k)), np.zeros((t, k)), np.zeros((t, k)), np.zeros((t, k)),
+        np.zeros((t, k)), np.zeros((t, n_fees)), np.zeros((t, n_fees)), np.zeros((t, n_accounts)),
+        np.zeros((t, n_supports)), np.zeros(t, dtype=np.int64), np.zeros(t), np.zeros(t), np.zeros(t),
+        np.zeros(t, dtype=np.int64),
+    )

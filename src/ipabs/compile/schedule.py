@@ -1,0 +1,232 @@
+"""Dates → periods with QuantLib: the deal's payment grid and every asset's contractual schedule.
+
+This is one of the two places QuantLib is used (the other is :mod:`ipabs.analytics.bond`). It turns dates into
+period indices and year fractions so kernels never see a date.
+
+Conventions (docs/methodology/projection.md):
+
+* Payment dates: ``first_payment_date`` then every ``payment_frequency`` months, up to and including
+  ``legal_maturity`` (appended when off the grid), each adjusted on the deal calendar with its business-day
+  convention. Period t accrues from the previous payment date (closing date for t = 0) to payment date t; its
+  year fraction uses the deal's day count.
+* Collection period t holds every asset cash flow dated after the previous payment date (the cut-off date for
+  t = 0) and on or before payment date t. Flows on or before the cut-off belong to the seller; flows after legal
+  maturity cannot reach investors and are reported as ``after_legal_maturity``.
+* Asset schedules run forward from the contract start at the contract frequency to maturity, adjusted on the deal
+  calendar. Interest on a period is balance × rate × year fraction (deal day count); a level-payment (等额本息)
+  contract uses the periodic rate rate / payments-per-year, as Chinese lenders quote it.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import QuantLib as ql
+
+from ipabs.scenario.schema import FREQUENCY_MONTHS, DealTerms
+
+QL_CHINA_HOLIDAY_DATA_ENDS = 2026  # measured: QuantLib 1.44's China calendars list holidays up to 2026
+
+_CONVENTIONS = {
+    "following": ql.Following,
+    "modified_following": ql.ModifiedFollowing,
+    "preceding": ql.Preceding,
+    "unadjusted": ql.Unadjusted,
+}
+
+
+def to_ql(d: dt.date) -> ql.Date:
+    return ql.Date(d.day, d.month, d.year)
+
+
+def from_ql(d: ql.Date) -> dt.date:
+    return dt.date(d.year(), d.month(), d.dayOfMonth())
+
+
+def day_counter(name: str) -> ql.DayCounter:
+    """QuantLib day counter for a scenario day-count name."""
+    if name == "act/365f":
+        return ql.Actual365Fixed()
+    if name == "act/360":
+        return ql.Actual360()
+    if name == "act/act":
+        return ql.ActualActual(ql.ActualActual.ISDA)
+    if name == "30/360":
+        return ql.Thirty360(ql.Thirty360.BondBasis)
+    raise ValueError(f"unknown day count {name!r}")
+
+
+def calendar(name: str, holidays: list[dt.date] | tuple[dt.date, ...] = ()) -> ql.Calendar:
+    """The China SSE or IB calendar joined with user holidays.
+
+    Extra holidays go into a fresh ``BespokeCalendar`` joined to the China calendar, never into the China
+    calendar itself (``addHoliday`` there is global state shared by every instance).
+    """
+    base = ql.China(ql.China.IB if name == "china-ib" else ql.China.SSE)
+    if not holidays:
+        return base
+    extra = ql.BespokeCalendar(f"ipabs-extra-{id(holidays)}")
+    for h in holidays:
+        extra.addHoliday(to_ql(h))
+    return ql.JointCalendar(base, extra, ql.JoinHolidays)
+
+
+@dataclass(frozen=True)
+class DealSchedule:
+    """The deal's period grid."""
+
+    payment_dates: tuple[dt.date, ...]  # adjusted, one per period
+    accrual_start: tuple[dt.date, ...]  # previous payment date (closing for t = 0), adjusted
+    year_fractions: np.ndarray  # float64[n_periods]
+    collection_bounds: tuple[dt.date, ...]  # cut-off then the payment dates: period t is (b[t], b[t+1]]
+    warnings: tuple[str, ...]
+
+    @property
+    def n_periods(self) -> int:
+        return len(self.payment_dates)
+
+    def period_of(self, d: dt.date) -> int:
+        """Collection period holding a flow dated ``d``: -1 on or before cut-off, n_periods after the last date."""
+        b = self.collection_bounds
+        if d <= b[0]:
+            return -1
+        return bisect.bisect_left(b, d, 1) - 1
+
+    def period_on_or_after(self, d: dt.date) -> int:
+        """First period whose payment date is on or after ``d`` (n_periods when none)."""
+        return bisect.bisect_left(self.payment_dates, d)
+
+
+def build_deal_schedule(terms: DealTerms) -> DealSchedule:
+    """Payment dates, accrual periods and year fractions of the deal (see module docstring)."""
+    cal = calendar(terms.calendar_name, terms.holidays)
+    conv = _CONVENTIONS[terms.business_day_convention]
+    dc = day_counter(terms.day_count)
+    months = FREQUENCY_MONTHS[terms.payment_frequency]
+    unadjusted: list[dt.date] = []
+    k = 0
+    first = to_ql(terms.first_payment_date)
+    legal = to_ql(terms.legal_maturity)
+    while True:
+        d = first + ql.Period(months * k, ql.Months) if k else first
+        if d > legal:
+            break
+        unadjusted.append(from_ql(d))
+        k += 1
+    if unadjusted[-1] != terms.legal_maturity:
+        unadjusted.append(terms.legal_maturity)
+    adjusted = [from_ql(cal.adjust(to_ql(d), conv)) for d in unadjusted]
+    # adjustment must keep dates strictly increasing
+    pay: list[dt.date] = []
+    for d in adjusted:
+        if not pay or d > pay[-1]:
+            pay.append(d)
+    starts = [terms.closing_date, *pay[:-1]]
+    yf = np.array([dc.yearFraction(to_ql(a), to_ql(b)) for a, b in zip(starts, pay, strict=True)], dtype=np.float64)
+    warnings = []
+    last_year = pay[-1].year
+    if last_year > QL_CHINA_HOLIDAY_DATA_ENDS:
+        given = {h.year for h in terms.holidays}
+        missing = [y for y in range(QL_CHINA_HOLIDAY_DATA_ENDS + 1, last_year + 1) if y not in given]
+        if missing:
+            warnings.append(
+                f"QuantLib's China calendar has no holiday data for {', '.join(map(str, missing))}; payment dates "
+                "in those years are adjusted for weekends only — list the official holidays in deal.holidays"
+            )
+    return DealSchedule(
+        payment_dates=tuple(pay),
+        accrual_start=tuple(starts),
+        year_fractions=yf,
+        collection_bounds=(terms.cutoff_date, *pay),
+        warnings=tuple(warnings),
+    )
+
+
+@dataclass(frozen=True)
+class ContractFlow:
+    date: dt.date
+    interest: float
+    principal: float
+
+
+def contract_dates(start: dt.date, maturity: dt.date, frequency: str, cal: ql.Calendar) -> list[dt.date]:
+    """Adjusted payment dates of a contract, start excluded, maturity included."""
+    if frequency == "at_maturity":
+        return [from_ql(cal.adjust(to_ql(maturity), ql.Following))]
+    months = FREQUENCY_MONTHS[frequency]
+    sch = ql.Schedule(
+        to_ql(start), to_ql(maturity), ql.Period(months, ql.Months), cal,
+        ql.Following, ql.Following, ql.DateGeneration.Forward, False,
+    )
+    out: list[dt.date] = []
+    for d in list(sch)[1:]:
+        x = from_ql(d)
+        if not out or x > out[-1]:
+            out.append(x)
+    return out
+
+
+def contract_flows(
+    principal: float,
+    rate: float,
+    start: dt.date,
+    maturity: dt.date,
+    frequency: str,
+    amortization: str,
+    custom: list[tuple[dt.date, float]] | None,
+    cal: ql.Calendar,
+    dc: ql.DayCounter,
+) -> list[ContractFlow]:
+    """Contractual cash flows of one asset (interest and principal per payment date), before any default.
+
+    ``bullet`` pays everything at maturity; ``interest_only`` pays interest each period and principal at
+    maturity; ``equal_principal`` (等额本金) repays principal / n each period; ``level_payment`` (等额本息) pays a
+    constant instalment at the periodic rate; ``custom`` repays the given principal amounts on their dates, with
+    interest on each payment date for the time since the previous one.
+    """
+    if amortization == "bullet":
+        d = contract_dates(start, maturity, "at_maturity", cal)[0]
+        return [ContractFlow(d, principal * rate * dc.yearFraction(to_ql(start), to_ql(maturity)), principal)]
+    if amortization == "custom":
+        repay = {d: 0.0 for d, _ in (custom or [])}
+        for d, amt in custom or []:
+            repay[d] += amt
+        grid = set(contract_dates(start, maturity, frequency, cal)) if frequency != "at_maturity" else set()
+        adj_repay: dict[dt.date, float] = {}
+        for d, amt in repay.items():
+            da = from_ql(cal.adjust(to_ql(d), ql.Following))
+            adj_repay[da] = adj_repay.get(da, 0.0) + amt
+        dates = sorted(grid | set(adj_repay))
+    else:
+        dates = contract_dates(start, maturity, frequency, cal)
+        adj_repay = {}
+    n = len(dates)
+    flows: list[ContractFlow] = []
+    bal = principal
+    prev = start
+    if amortization == "level_payment":
+        ppy = 12 // FREQUENCY_MONTHS[frequency] if frequency != "at_maturity" else 1
+        r = rate / ppy
+        pmt = principal / n if r == 0.0 else principal * r / (1.0 - (1.0 + r) ** (-n))
+    for i, d in enumerate(dates):
+        last = i == n - 1
+        if amortization == "level_payment":
+            interest = bal * r
+            prin = bal if last else min(bal, pmt - interest)
+        else:
+            interest = bal * rate * dc.yearFraction(to_ql(prev), to_ql(d))
+            if amortization == "interest_only":
+                prin = bal if last else 0.0
+            elif amortization == "equal_principal":
+                prin = bal if last else principal / n
+            else:  # custom
+                prin = min(bal, adj_repay.get(d, 0.0))
+                if last:
+                    prin = bal
+        bal -= prin
+        flows.append(ContractFlow(d, interest, prin))
+        prev = d
+    return flows

@@ -1,0 +1,396 @@
+"""The Monte Carlo engine: correlated defaults of every obligor and support provider, IP-disposal recoveries, and
+the deal's waterfall on every path (docs/methodology/monte-carlo.md).
+
+``simulate(deal, n_paths, seed)`` is a pure function of the compiled deal, the seed and the path range
+``[path0, path0 + n_paths)``. Path p's random numbers depend only on (seed, p) (counter-based Philox), per-path
+results are stored at their path index, and sums over paths use exact integer arithmetic (fen), so results are
+bit-identical for any thread count, chunk size or split of the path range across workers; :func:`merge` joins
+partial results of consecutive path ranges.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+
+import numba
+import numpy as np
+import pandas as pd
+
+from ipabs.compile.lower import CompiledDeal, performing_flows
+from ipabs.credit.defaults import copula_layout, group_cmax, thresholds_from_cumulative_pd
+from ipabs.defaults import BLOCK_SIZE
+from ipabs.errors import Cancelled, Issue, ScenarioError
+from ipabs.kernels.paths import simulate_chunk
+from ipabs.scenario.schema import Assumptions
+
+N_BINS = 1000
+QUANTILES = (0.05, 0.5, 0.9, 0.95, 0.99, 0.999)
+_FREQ = {"monthly": 12, "quarterly": 4, "semiannual": 2, "annual": 1}
+
+
+def load_rating_table(name: str) -> dict[str, float]:
+    """A rating → annual PD table shipped in ipabs/data (``rating_pd_<name>.toml``)."""
+    fname = f"rating_pd_{name}.toml"
+    try:
+        text = resources.files("ipabs.data").joinpath(fname).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ScenarioError([Issue(f"unknown rating table '{name}'", table="simulation", field="rating_table")]
+                            ) from None
+    return {str(k): float(v) for k, v in tomllib.loads(text)["annual_pd"].items()}
+
+
+def obligor_annual_pd(deal: CompiledDeal) -> np.ndarray:
+    """Annual PD of each obligor: tape pd, else the named rating table, else ``simulation.default_pd``."""
+    sim = deal.scenario.simulation
+    table = load_rating_table(sim.rating_table) if sim.rating_table else {}
+    out = np.empty(len(deal.info.obligor_ids))
+    missing = []
+    for i, oid in enumerate(deal.info.obligor_ids):
+        pd_i = deal.info.obligor_pd[i]
+        rating = deal.info.obligor_rating[i]
+        if math.isfinite(pd_i):
+            out[i] = pd_i
+        elif rating is not None and rating in table:
+            out[i] = table[rating]
+        elif sim.default_pd is not None:
+            out[i] = sim.default_pd
+        else:
+            missing.append(oid)
+    if missing:
+        hint = (" (its rating is not in the table)" if sim.rating_table else
+                "; give pd on the tape, name simulation.rating_table, or set simulation.default_pd")
+        raise ScenarioError([Issue(f"no default probability for obligors {', '.join(missing[:10])}"
+                                   f"{' …' if len(missing) > 10 else ''}{hint}", file=deal.source,
+                                   table="simulation", field="default_pd")])
+    return out
+
+
+def cumulative_pd(annual: np.ndarray, yf: np.ndarray) -> np.ndarray:
+    """cumPD[i, t] = 1 − (1 − pd_i)^(Σ_{u≤t} yf_u): constant hazard over the deal's periods."""
+    years = np.cumsum(yf)
+    return 1.0 - (1.0 - annual[:, None]) ** years[None, :]
+
+
+@dataclass(frozen=True)
+class PreparedMC:
+    """Everything the path kernel needs, derived once from the compiled deal."""
+
+    args: tuple
+    n_obligors: int
+    sectors: tuple[str, ...]
+    bal_hi: np.ndarray
+    cash_hi: np.ndarray
+
+
+def prepare(deal: CompiledDeal, assumptions: Assumptions | None = None) -> PreparedMC:
+    """Compile the credit model: thresholds, copula groups, recovery parameters (pure, cacheable)."""
+    s = deal.scenario
+    sim = s.simulation
+    a = assumptions or s.assumptions
+    # the MC draws defaults from the copula: no fractional CDR, but the deterministic CPR still applies
+    a_perf = a.model_copy(update={"cdr": 0.0, "cumulative_default_rate": None, "default_timing": [],
+                                  "obligor_defaults": []})
+    pa = performing_flows(deal.pool, a_perf, deal.waterfall.yf)
+    annual = obligor_annual_pd(deal) * a.default_multiplier
+    sectors = list(dict.fromkeys(deal.info.obligor_industry))
+    sector = np.array([sectors.index(x) for x in deal.info.obligor_industry], dtype=np.int64)
+    # support providers are obligors of the same copula (wrong-way risk)
+    sup_obligor = np.full(len(s.support), -1, dtype=np.int64)
+    extra_pd, extra_sector = [], []
+    table = load_rating_table(sim.rating_table) if sim.rating_table else {}
+    for j, x in enumerate(s.support):
+        if x.pd is not None:
+            p = x.pd
+        elif x.rating is not None:
+            if x.rating not in table:
+                raise ScenarioError([Issue(f"rating '{x.rating}' of support provider '{x.name}' is not in the rating "
+                                           "table", file=deal.source, table=f"support[{j}]", field="rating")])
+            p = table[x.rating]
+        else:
+            continue  # no PD: the provider never defaults in the simulation
+        if x.sector is not None:
+            if x.sector not in sectors:
+                sectors.append(x.sector)
+            sec = sectors.index(x.sector)
+        else:
+            sec = len(sectors)
+            sectors.append(f"__support_{x.name}")
+        sup_obligor[j] = len(annual) + len(extra_pd)
+        extra_pd.append(p)
+        extra_sector.append(sec)
+    all_pd = np.minimum(1.0, np.concatenate([annual, np.array(extra_pd)]))
+    all_sector = np.concatenate([sector, np.array(extra_sector, dtype=np.int64)])
+    th = thresholds_from_cumulative_pd(cumulative_pd(all_pd, deal.waterfall.yf))
+    lay = copula_layout(all_sector, sim.correlation, sim.sector_correlation)
+    # recoveries
+    n_a = len(deal.info.asset_ids)
+    hc_mean, hc_std = np.empty(n_a), np.empty(n_a)
+    for i, types in enumerate(deal.info.asset_ip_types):
+        h = sim.haircut_by_ip_type.get(types[0], sim.haircut) if types else sim.haircut
+        hc_mean[i], hc_std[i] = h.mean, h.std
+    fixed_rate = min(1.0, a.recovery_rate * a.recovery_multiplier)
+    tau_years = np.cumsum(deal.waterfall.yf)
+    price = np.array([t.price for t in s.tranches], dtype=np.float64)
+    d = deal.waterfall
+    bal_hi = np.maximum(d.tr_bal0, 1.0) * (1.0 + 1e-9)
+    cash_hi = np.maximum(d.tr_bal0, 1.0) * 1.2
+    args = (
+        d, pa, deal.info.asset_obligor.astype(np.int64), th, lay.group, lay.g_a, lay.g_s, lay.g_b, lay.g_sector,
+        group_cmax(lay, th), np.int64(lay.n_sectors), sup_obligor, deal.info.asset_appraisal.astype(np.float64),
+        hc_mean, hc_std, float(sim.disposal_cost_rate), float(fixed_rate), np.int64(a.recovery_lag_periods),
+        sim.recovery_model == "ip_disposal", tau_years, price, float(_FREQ[s.deal.payment_frequency]),
+    )
+    return PreparedMC(args, len(all_pd), tuple(sectors), bal_hi, cash_hi)
+
+
+@dataclass
+class MCResult:
+    """Per-path scalars for a path range plus exact integer sums and histograms by period."""
+
+    deal: CompiledDeal
+    seed: int
+    path0: int
+    n_paths: int
+    loss: np.ndarray  # f8[n, K] principal loss / original balance
+    short: np.ndarray  # i1[n, K] any interest shortfall
+    wal: np.ndarray  # f8[n, K] years
+    yld: np.ndarray  # f8[n, K]
+    pool_default_rate: np.ndarray  # f8[n]
+    pool_loss_rate: np.ndarray  # f8[n]
+    support_draw: np.ndarray  # f8[n]
+    support_default: np.ndarray  # i1[n]
+    h_bal: np.ndarray  # i8[T, K, NB]
+    h_cash: np.ndarray  # i8[T, K, NB]
+    s_int: list  # Python ints [T][K], fen
+    s_prin: list
+    s_bal: list
+    s_pool: list  # [T][5] interest, principal, defaults, recoveries, balance end
+    bal_hi: np.ndarray
+    cash_hi: np.ndarray
+    elapsed_seconds: float = 0.0
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    # ---- statistics ----------------------------------------------------------------------------------------------
+    def tranche_stats(self) -> list[dict[str, Any]]:
+        """Per tranche: EL, PD, interest-shortfall probability (with standard errors), WAL and yield percentiles."""
+        n = self.n_paths
+        out = []
+        for k, name in enumerate(self.deal.names.tranches):
+            loss = self.loss[:, k]
+            el = float(loss.mean()) if n else 0.0
+            el_se = float(loss.std(ddof=1) / math.sqrt(n)) if n > 1 else 0.0
+            pdef = float((loss > 1e-12).mean()) if n else 0.0
+            psh = float(self.short[:, k].mean()) if n else 0.0
+            row = {
+                "name": name,
+                "expected_loss": el,
+                "expected_loss_se": el_se,
+                "default_probability": pdef,
+                "default_probability_se": math.sqrt(pdef * (1 - pdef) / n) if n else 0.0,
+                "interest_shortfall_probability": psh,
+                "interest_shortfall_probability_se": math.sqrt(psh * (1 - psh) / n) if n else 0.0,
+                "loss_quantiles": {f"q{q:g}": float(np.quantile(loss, q)) for q in QUANTILES} if n else {},
+                "wal_mean": float(self.wal[:, k].mean()) if n else None,
+                "wal_percentiles": _pct(self.wal[:, k]),
+                "yield_mean": float(self.yld[:, k].mean()) if n else None,
+                "yield_percentiles": _pct(self.yld[:, k]),
+            }
+            out.append(row)
+        return out
+
+    def pool_stats(self) -> dict[str, Any]:
+        n = self.n_paths
+        dr, lr = self.pool_default_rate, self.pool_loss_rate
+        return {
+            "default_rate_mean": float(dr.mean()) if n else 0.0,
+            "default_rate_se": float(dr.std(ddof=1) / math.sqrt(n)) if n > 1 else 0.0,
+            "loss_rate_mean": float(lr.mean()) if n else 0.0,
+            "loss_rate_se": float(lr.std(ddof=1) / math.sqrt(n)) if n > 1 else 0.0,
+            "default_rate_quantiles": {f"q{q:g}": float(np.quantile(dr, q)) for q in QUANTILES} if n else {},
+            "loss_rate_quantiles": {f"q{q:g}": float(np.quantile(lr, q)) for q in QUANTILES} if n else {},
+            "support_draw_mean": float(self.support_draw.mean()) if n else 0.0,
+            "support_default_probability": float(self.support_default.mean()) if n else 0.0,
+        }
+
+    def loss_distribution(self, bins: int = 100) -> pd.DataFrame:
+        """Histogram of each tranche's loss fraction and of the pool loss rate (bins on [0, 1])."""
+        edges = np.linspace(0.0, 1.0, bins + 1)
+        frames = []
+        for k, name in enumerate(self.deal.names.tranches):
+            c, _ = np.histogram(np.clip(self.loss[:, k], 0, 1), bins=edges)
+            frames.append(pd.DataFrame({"series": name, "bin_lo": edges[:-1], "bin_hi": edges[1:], "count": c,
+                                        "probability": c / max(self.n_paths, 1)}))
+        for nm, arr in (("pool_default_rate", self.pool_default_rate), ("pool_loss_rate", self.pool_loss_rate)):
+            c, _ = np.histogram(np.clip(arr, 0, 1), bins=edges)
+            frames.append(pd.DataFrame({"series": nm, "bin_lo": edges[:-1], "bin_hi": edges[1:], "count": c,
+                                        "probability": c / max(self.n_paths, 1)}))
+        return pd.concat(frames, ignore_index=True)
+
+    def expected_cashflows(self) -> pd.DataFrame:
+        """Mean interest, principal and balance per period and tranche, with 5/50/95% bands of the balance and of
+        the total payment (from 1,000-bin histograms: band resolution 0.1% of the tranche's face for balances, 0.12% for payments)."""
+        n = max(self.n_paths, 1)
+        rows = []
+        dates = self.deal.schedule.payment_dates
+        for k, name in enumerate(self.deal.names.tranches):
+            for t in range(self.deal.n_periods):
+                rb = _hist_q(self.h_bal[t, k], self.bal_hi[k])
+                rc = _hist_q(self.h_cash[t, k], self.cash_hi[k])
+                rows.append({
+                    "tranche": name, "period": t + 1, "payment_date": dates[t],
+                    "interest_mean": self.s_int[t][k] / 100 / n, "principal_mean": self.s_prin[t][k] / 100 / n,
+                    "balance_mean": self.s_bal[t][k] / 100 / n,
+                    "balance_p5": rb[0], "balance_p50": rb[1], "balance_p95": rb[2],
+                    "payment_p5": rc[0], "payment_p50": rc[1], "payment_p95": rc[2],
+                })
+        return pd.DataFrame(rows)
+
+    def pool_expected_flows(self) -> pd.DataFrame:
+        n = max(self.n_paths, 1)
+        names = ["interest", "principal", "defaults", "recoveries", "balance_end"]
+        return pd.DataFrame({"period": np.arange(1, self.deal.n_periods + 1),
+                             "payment_date": list(self.deal.schedule.payment_dates),
+                             **{f"{c}_mean": [self.s_pool[t][i] / 100 / n for t in range(self.deal.n_periods)]
+                                for i, c in enumerate(names)}})
+
+
+def _pct(x: np.ndarray) -> dict[str, float]:
+    if x.size == 0:
+        return {}
+    return {f"p{int(q * 100)}": float(np.quantile(x, q)) for q in (0.05, 0.5, 0.95)}
+
+
+def _hist_q(h: np.ndarray, hi: float) -> tuple[float, float, float]:
+    """5/50/95% quantiles from a histogram on [0, hi] (bin mid-points)."""
+    tot = int(h.sum())
+    if tot == 0:
+        return (0.0, 0.0, 0.0)
+    c = np.cumsum(h)
+    w = hi / h.shape[0]
+    res = []
+    for q in (0.05, 0.5, 0.95):
+        j = int(np.searchsorted(c, q * tot, side="left"))
+        res.append(0.0 if j == 0 and h[0] else (j + 0.5) * w)
+    return tuple(res)  # type: ignore[return-value]
+
+
+def simulate(
+    deal: CompiledDeal,
+    n_paths: int | None = None,
+    seed: int | None = None,
+    *,
+    path0: int = 0,
+    threads: int | None = None,
+    chunk: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    assumptions: Assumptions | None = None,
+    prepared: PreparedMC | None = None,
+) -> MCResult:
+    """Simulate paths ``[path0, path0 + n_paths)``.
+
+    Parameters
+    ----------
+    deal : CompiledDeal
+    n_paths, seed : int, optional
+        Default: the scenario's ``simulation`` settings.
+    threads : int, optional
+        numba threads for this call (results do not depend on it).
+    chunk : int, optional
+        Paths per kernel call between progress reports (a multiple of the block size; results do not depend on it).
+    progress : callable(done, total), optional
+        Called after each chunk; raise :class:`ipabs.errors.Cancelled` in it to stop the run.
+    """
+    sim = deal.scenario.simulation
+    n = sim.n_paths if n_paths is None else int(n_paths)
+    sd = sim.seed if seed is None else int(seed)
+    if n < 0:
+        raise ValueError("n_paths must be >= 0")
+    prep = prepared or prepare(deal, assumptions)
+    k = len(deal.names.tranches)
+    n_t = deal.n_periods
+    chunk = max(BLOCK_SIZE, (chunk or 16 * BLOCK_SIZE) // BLOCK_SIZE * BLOCK_SIZE)
+    loss, wal, yld = np.zeros((n, k)), np.zeros((n, k)), np.zeros((n, k))
+    short = np.zeros((n, k), dtype=np.int8)
+    pdr, plr, sdraw = np.zeros(n), np.zeros(n), np.zeros(n)
+    sdef = np.zeros(n, dtype=np.int8)
+    h_bal = np.zeros((n_t, k, N_BINS), dtype=np.int64)
+    h_cash = np.zeros((n_t, k, N_BINS), dtype=np.int64)
+    s_int = [[0] * k for _ in range(n_t)]
+    s_prin = [[0] * k for _ in range(n_t)]
+    s_bal = [[0] * k for _ in range(n_t)]
+    s_pool = [[0] * 5 for _ in range(n_t)]
+    old_threads = numba.get_num_threads()
+    if threads:
+        numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
+    t0 = time.perf_counter()
+    try:
+        done = 0
+        while done < n:
+            m = min(chunk, n - done)
+            nb = (m + BLOCK_SIZE - 1) // BLOCK_SIZE
+            hb = np.zeros((nb, n_t, k, N_BINS), dtype=np.int64)
+            hc = np.zeros((nb, n_t, k, N_BINS), dtype=np.int64)
+            si, sp_, sb = (np.zeros((nb, n_t, k), dtype=np.int64) for _ in range(3))
+            spool = np.zeros((nb, n_t, 5), dtype=np.int64)
+            sl = slice(done, done + m)
+            simulate_chunk(
+                np.uint64(sd), np.int64(path0 + done), np.int64(m), np.int64(BLOCK_SIZE), *prep.args,
+                loss[sl], short[sl], wal[sl], yld[sl], pdr[sl], plr[sl], sdraw[sl], sdef[sl],
+                hb, hc, si, sp_, sb, spool, prep.bal_hi, prep.cash_hi,
+            )
+            h_bal += hb.sum(axis=0)
+            h_cash += hc.sum(axis=0)
+            for arr, acc in ((si, s_int), (sp_, s_prin), (sb, s_bal), (spool, s_pool)):
+                tot = arr.sum(axis=0)  # int64: exact while a chunk's sum stays below 9.2e18 fen
+                for t in range(n_t):
+                    row = acc[t]
+                    for j in range(len(row)):
+                        row[j] += int(tot[t, j])
+            done += m
+            if progress is not None:
+                progress(done, n)
+    except Cancelled:
+        raise
+    finally:
+        if threads:
+            numba.set_num_threads(old_threads)
+    elapsed = time.perf_counter() - t0
+    meta = {"block_size": BLOCK_SIZE, "threads": threads or old_threads, "rng": "philox4x32-10",
+            "copula": "gaussian", "correlation": sim.correlation, "sector_correlation": sim.sector_correlation,
+            "recovery_model": sim.recovery_model, "rating_table": sim.rating_table,
+            "paths_per_second": n / elapsed if elapsed > 0 else None}
+    return MCResult(deal, sd, path0, n, loss, short, wal, yld, pdr, plr, sdraw, sdef, h_bal, h_cash, s_int, s_prin,
+                    s_bal, s_pool, prep.bal_hi, prep.cash_hi, elapsed, meta)
+
+
+def merge(parts: list[MCResult]) -> MCResult:
+    """Join results of consecutive path ranges (e.g. from distributed workers) into one, exactly."""
+    parts = sorted(parts, key=lambda r: r.path0)
+    for a, b in zip(parts, parts[1:], strict=False):
+        if a.path0 + a.n_paths != b.path0 or a.seed != b.seed:
+            raise ValueError("parts must be consecutive path ranges of one seed")
+    first = parts[0]
+
+    def cat(name: str) -> np.ndarray:
+        return np.concatenate([getattr(p, name) for p in parts])
+
+    def add(name: str) -> list:
+        acc = [list(r) for r in getattr(first, name)]
+        for p in parts[1:]:
+            for t, row in enumerate(getattr(p, name)):
+                for j, v in enumerate(row):
+                    acc[t][j] += v
+        return acc
+
+    return MCResult(
+        first.deal, first.seed, first.path0, sum(p.n_paths for p in parts), cat("loss"), cat("short"), cat("wal"),
+        cat("yld"), cat("pool_default_rate"), cat("pool_loss_rate"), cat("support_draw"), cat("support_default"),
+        sum(p.h_bal for p in parts), sum(p.h_cash for p in parts), add("s_int"), add("s_prin"), add("s_bal"),
+        add("s_pool"), first.bal_hi, first.cash_hi, sum(p.elapsed_seconds for p in parts), dict(first.meta),
+    )

@@ -1,0 +1,358 @@
+"""The waterfall kernel: one path of the deal, period by period. Shared by the deterministic and Monte Carlo engines.
+
+Order of events inside period t (docs/methodology/waterfall.md, the one place it is documented):
+
+1. **Collections**: the period's pool interest, principal (scheduled + prepaid) and recoveries are credited to the
+   collection accounts that receive them; defaults add to the cumulative default amount. If a clean-up call is
+   set and the performing balance at the end of the period is below ``cleanup × pool_bal0``, the originator buys
+   it at par: the proceeds are principal collections and the period becomes the final one.
+2. **Amounts due**: tranche interest ``balance × coupon × yf + carried shortfall`` (plus interest on the shortfall
+   when ``interest_on_shortfall``); principal due ``balance − target[t]`` (the full balance in the final period);
+   fees accrued plus unpaid fees carried.
+3. **Triggers**: each trigger's condition is tested on the state after collections (cumulative default ratio,
+   coverage ratio, support-provider default, date); the deal state is the most severe active effect. Non-curable
+   triggers latch.
+4. **Waterfall**: the steps of the state's list run in order.
+5. **Carry**: unpaid interest and fees carry to the next period; cash left in accounts stays there.
+
+After the last period, a tranche's remaining balance is its principal loss.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ipabs.kernels._jit import (
+    ALLOC_PRO_RATA,
+    AMT_ALL,
+    AMT_COLLECTED,
+    AMT_DUE,
+    AMT_SHORTFALL,
+    AMT_TO_TARGET,
+    COVER_FEE,
+    COVER_INTEREST,
+    COVER_PRINCIPAL,
+    FEE_FIXED,
+    FEE_INTEREST_COLLECTIONS,
+    FEE_POOL_BALANCE,
+    FEE_TRANCHE_BALANCE,
+    OP_DRAW_SUPPORT,
+    OP_PAY_FEES,
+    OP_PAY_INTEREST,
+    OP_PAY_PRINCIPAL,
+    OP_PAY_RESIDUAL,
+    OP_TRANSFER,
+    TRG_COVERAGE,
+    TRG_CUM_DEFAULT,
+    TRG_ON_DATE,
+    TRG_SUPPORT_DEFAULT,
+    jit,
+)
+
+#: Balances below half a fen count as zero (clean-up test, "repaid" tests).
+EPS = 0.005
+
+
+@jit
+def allocate(available, caps, n, alloc, out):
+    """Split ``available`` over ``caps[:n]``: sequential fills in order; pro rata pays ``cap × min(1, A/Σcap)``.
+
+    Writes ``out[:n]`` and returns the total allocated (never more than ``available`` or ``Σcaps``).
+    """
+    total = 0.0
+    if alloc == ALLOC_PRO_RATA:
+        s = 0.0
+        for j in range(n):
+            s += caps[j]
+        if s <= 0.0 or available <= 0.0:
+            for j in range(n):
+                out[j] = 0.0
+            return 0.0
+        f = available / s if available < s else 1.0
+        for j in range(n):
+            out[j] = caps[j] * f
+            total += out[j]
+        return total
+    left = available
+    for j in range(n):
+        x = caps[j] if caps[j] < left else left
+        if x < 0.0:
+            x = 0.0
+        out[j] = x
+        left -= x
+        total += x
+    return total
+
+
+@jit
+def covered_due(d, state, s, int_due, int_paid, prin_due, prin_paid, fee_due, fee_paid):
+    """Sum of the still-unpaid amounts a step covers (``fees``, ``fee:X``, ``interest:X``, ``principal:X``)."""
+    need = 0.0
+    for c in range(d.st_ncov[state, s]):
+        kind = d.st_cov_kind[state, s, c]
+        i = d.st_cov_idx[state, s, c]
+        if kind == COVER_FEE:
+            need += fee_due[i] - fee_paid[i]
+        elif kind == COVER_INTEREST:
+            need += int_due[i] - int_paid[i]
+        elif kind == COVER_PRINCIPAL:
+            need += prin_due[i] - prin_paid[i]
+    return need if need > 0.0 else 0.0
+
+
+@jit
+def reserve_target(d, a, bal):
+    """Target balance of reserve account ``a``: amount + rate × Σ balances of its target tranches."""
+    x = d.acct_target_amt[a]
+    if d.acct_target_rate[a] > 0.0:
+        s = 0.0
+        for k in range(bal.shape[0]):
+            s += d.acct_target_mask[a, k] * bal[k]
+        x += d.acct_target_rate[a] * s
+    return x
+
+
+@jit
+def run_step(d, state, s, t, acct, bal, int_due, int_paid, prin_due, prin_paid, fee_due, fee_paid, resid,
+             sup_left, sup_def_t, sup_draw, prin_budget, caps, alloc_out):
+    """Execute step ``s`` of the state's list; returns the updated principal-collections budget."""
+    op = d.st_op[state, s]
+    src = d.st_src[state, s]
+    n = d.st_ntargets[state, s]
+    for r in range(d.st_nreq[state, s]):
+        if bal[d.st_req[state, s, r]] > EPS:
+            return prin_budget
+    if op == OP_PAY_FEES:
+        for j in range(n):
+            f = d.st_targets[state, s, j]
+            caps[j] = fee_due[f] - fee_paid[f]
+        paid = allocate(acct[src], caps, n, d.st_alloc[state, s], alloc_out)
+        for j in range(n):
+            fee_paid[d.st_targets[state, s, j]] += alloc_out[j]
+        acct[src] -= paid
+    elif op == OP_PAY_INTEREST:
+        for j in range(n):
+            k = d.st_targets[state, s, j]
+            caps[j] = int_due[k] - int_paid[k]
+        paid = allocate(acct[src], caps, n, d.st_alloc[state, s], alloc_out)
+        for j in range(n):
+            int_paid[d.st_targets[state, s, j]] += alloc_out[j]
+        acct[src] -= paid
+    elif op == OP_PAY_PRINCIPAL:
+        mode = d.st_amount[state, s]
+        for j in range(n):
+            k = d.st_targets[state, s, j]
+            left = bal[k] - prin_paid[k]
+            if mode == AMT_DUE:
+                due_left = prin_due[k] - prin_paid[k]
+                caps[j] = due_left if due_left < left else left
+            else:
+                caps[j] = left
+        avail = acct[src]
+        if mode == AMT_COLLECTED and prin_budget < avail:
+            avail = prin_budget
+        paid = allocate(avail, caps, n, d.st_alloc[state, s], alloc_out)
+        for j in range(n):
+            prin_paid[d.st_targets[state, s, j]] += alloc_out[j]
+        acct[src] -= paid
+        if mode == AMT_COLLECTED:
+            prin_budget -= paid
+    elif op == OP_TRANSFER:
+        dst = d.st_dst[state, s]
+        mode = d.st_amount[state, s]
+        x = acct[src]
+        if mode == AMT_TO_TARGET:
+            want = reserve_target(d, dst, bal) - acct[dst]
+            x = want if want < x else x
+        elif mode == AMT_SHORTFALL:
+            want = covered_due(d, state, s, int_due, int_paid, prin_due, prin_paid, fee_due, fee_paid) - acct[dst]
+            x = want if want < x else x
+        if x > 0.0:
+            acct[src] -= x
+            acct[dst] += x
+    elif op == OP_DRAW_SUPPORT:
+        sp = d.st_support[state, s]
+        dst = d.st_dst[state, s]
+        if sup_def_t[sp] > t:
+            want = covered_due(d, state, s, int_due, int_paid, prin_due, prin_paid, fee_due, fee_paid) - acct[dst]
+            x = want if want < sup_left[sp] else sup_left[sp]
+            if x > 0.0:
+                acct[dst] += x
+                sup_left[sp] -= x
+                sup_draw[sp] += x
+    elif op == OP_PAY_RESIDUAL:
+        k = d.st_targets[state, s, 0]
+        resid[k] += acct[src]
+        acct[src] = 0.0
+    return prin_budget
+
+
+@jit
+def accrue_fees(d, t, bal, pool_bal_start, interest_collected, fee_carry, fee_due):
+    """Fees due in period t: carried unpaid amounts plus the period's accrual on each fee's basis."""
+    yf = d.yf[t]
+    for f in range(d.fee_basis.shape[0]):
+        b = d.fee_basis[f]
+        if b == FEE_FIXED:
+            acc = d.fee_amount[f] * yf
+        elif b == FEE_POOL_BALANCE:
+            acc = d.fee_rate[f] * pool_bal_start * yf
+        elif b == FEE_TRANCHE_BALANCE:
+            s = 0.0
+            for k in range(bal.shape[0]):
+                s += d.fee_tr_mask[f, k] * bal[k]
+            acc = d.fee_rate[f] * s * yf
+        elif b == FEE_INTEREST_COLLECTIONS:
+            acc = d.fee_rate[f] * interest_collected
+        else:
+            acc = 0.0
+        fee_due[f] = fee_carry[f] + acc
+
+
+@jit
+def deal_state(d, t, cum_def, coverage, sup_def_t, latched):
+    """Trigger tests → (state for this period, latched state). Most severe active effect wins."""
+    state = latched
+    for g in range(d.trg_cond.shape[0]):
+        c = d.trg_cond[g]
+        hit = False
+        if c == TRG_CUM_DEFAULT:
+            hit = d.pool_bal0 > 0.0 and cum_def / d.pool_bal0 >= d.trg_thr[g]
+        elif c == TRG_COVERAGE:
+            hit = coverage >= 0.0 and coverage < d.trg_thr[g]
+        elif c == TRG_SUPPORT_DEFAULT:
+            hit = sup_def_t[d.trg_sup[g]] <= t
+        elif c == TRG_ON_DATE:
+            hit = t >= d.trg_period[g]
+        if hit:
+            e = d.trg_effect[g]
+            if e > state:
+                state = e
+            if d.trg_curable[g] == 0 and e > latched:
+                latched = e
+    return state, latched
+
+
+@jit
+def run_waterfall(d, pf, sup_def_t, out):
+    """Run one path through the deal. ``pf`` is the path's :class:`PoolFlows`; ``sup_def_t[s]`` the period in
+    which support provider s defaults (n_periods = never); ``out`` a zeroed :class:`WaterfallOut` to fill.
+    """
+    n_t = d.yf.shape[0]
+    n_k = d.tr_bal0.shape[0]
+    n_f = d.fee_basis.shape[0]
+    n_s = d.sup_cap.shape[0]
+    acct = d.acct_init.copy()
+    bal = d.tr_bal0.copy()
+    short = np.zeros(n_k)
+    fee_carry = np.zeros(n_f)
+    sup_left = d.sup_cap.copy()
+    int_due = np.zeros(n_k)
+    int_paid = np.zeros(n_k)
+    prin_due = np.zeros(n_k)
+    prin_paid = np.zeros(n_k)
+    resid = np.zeros(n_k)
+    fee_due = np.zeros(n_f)
+    fee_paid = np.zeros(n_f)
+    sup_draw = np.zeros(n_s)
+    width = max(n_k, n_f, 1)
+    caps = np.zeros(width)
+    alloc_out = np.zeros(width)
+    cum_def = 0.0
+    latched = 0
+    for t in range(n_t):
+        # 1. collections
+        acct[d.route_int] += pf.interest[t]
+        acct[d.route_prin] += pf.principal[t]
+        acct[d.route_rec] += pf.recoveries[t]
+        cash_in = pf.interest[t] + pf.principal[t] + pf.recoveries[t]
+        cum_def += pf.defaults[t]
+        final = t == n_t - 1
+        if d.cleanup > 0.0 and pf.bal_end[t] > EPS and pf.bal_end[t] < d.cleanup * d.pool_bal0:
+            acct[d.route_prin] += pf.bal_end[t]
+            cash_in += pf.bal_end[t]
+            out.called[t] = 1
+            final = True
+        prin_budget = pf.principal[t] + pf.recoveries[t] + (pf.bal_end[t] if out.called[t] else 0.0)
+        # 2. amounts due
+        for k in range(n_k):
+            accrued = bal[k] * d.tr_coupon[k] * d.yf[t]
+            if d.tr_ios[k]:
+                accrued += short[k] * d.tr_coupon[k] * d.yf[t]
+            int_due[k] = short[k] + accrued
+            int_paid[k] = 0.0
+            target = 0.0 if final else d.tr_target[k, t]
+            prin_due[k] = bal[k] - target if bal[k] > target else 0.0
+            prin_paid[k] = 0.0
+            resid[k] = 0.0
+        accrue_fees(d, t, bal, pf.bal_start[t], pf.interest[t], fee_carry, fee_due)
+        for f in range(n_f):
+            fee_paid[f] = 0.0
+        for sp in range(n_s):
+            sup_draw[sp] = 0.0
+        # 3. triggers
+        avail = 0.0
+        for a in range(acct.shape[0]):
+            if d.acct_reserve[a] == 0:
+                avail += acct[a]
+        need = 0.0
+        for f in range(n_f):
+            need += fee_due[f]
+        for k in range(n_k):
+            if d.tr_senior[k]:
+                need += int_due[k] + prin_due[k]
+        coverage = avail / need if need > EPS else -1.0
+        state, latched = deal_state(d, t, cum_def, coverage, sup_def_t, latched)
+        # 4. waterfall
+        for s in range(d.st_n[state]):
+            prin_budget = run_step(d, state, s, t, acct, bal, int_due, int_paid, prin_due, prin_paid, fee_due,
+                                   fee_paid, resid, sup_left, sup_def_t, sup_draw, prin_budget, caps, alloc_out)
+        # 5. record and carry
+        for k in range(n_k):
+            bal[k] -= prin_paid[k]
+            if bal[k] < 0.0:
+                bal[k] = 0.0
+            short[k] = int_due[k] - int_paid[k]
+            out.tr_int_due[t, k] = int_due[k]
+            out.tr_int_paid[t, k] = int_paid[k]
+            out.tr_int_short[t, k] = short[k]
+            out.tr_prin_due[t, k] = prin_due[k]
+            out.tr_prin_paid[t, k] = prin_paid[k]
+            out.tr_bal_end[t, k] = bal[k]
+            out.tr_resid[t, k] = resid[k]
+        for f in range(n_f):
+            fee_carry[f] = fee_due[f] - fee_paid[f]
+            out.fee_due[t, f] = fee_due[f]
+            out.fee_paid[t, f] = fee_paid[f]
+        for a in range(acct.shape[0]):
+            out.acct_bal[t, a] = acct[a]
+        for sp in range(n_s):
+            out.sup_draw[t, sp] = sup_draw[sp]
+        out.state[t] = state
+        out.coverage[t] = coverage
+        out.cum_def_ratio[t] = cum_def / d.pool_bal0 if d.pool_bal0 > 0.0 else 0.0
+        out.cash_in[t] = cash_in
+        if final and t < n_t - 1:
+            # after a clean-up call the deal is wound up: later periods carry the final balances
+            for u in range(t + 1, n_t):
+                for k in range(n_k):
+                    out.tr_int_due[u, k] = 0.0
+                    out.tr_int_paid[u, k] = 0.0
+                    out.tr_prin_due[u, k] = 0.0
+                    out.tr_prin_paid[u, k] = 0.0
+                    out.tr_resid[u, k] = 0.0
+                    out.tr_bal_end[u, k] = bal[k]
+                    out.tr_int_short[u, k] = short[k]
+                for f in range(n_f):
+                    out.fee_due[u, f] = 0.0
+                    out.fee_paid[u, f] = 0.0
+                for sp in range(n_s):
+                    out.sup_draw[u, sp] = 0.0
+                out.cash_in[u] = 0.0
+                out.called[u] = 0
+                for a in range(acct.shape[0]):
+                    out.acct_bal[u, a] = acct[a]
+                out.state[u] = state
+                out.coverage[u] = -1.0
+                out.cum_def_ratio[u] = out.cum_def_ratio[t]
+            break

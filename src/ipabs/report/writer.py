@@ -1,0 +1,67 @@
+"""The output folder of ``ipabs run``: summary.json, cashflows.parquet/.xlsx and the Monte Carlo tables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ipabs.report.export import write_json, write_parquet, write_xlsx
+
+
+def run_summary(det, mc=None, tape=None) -> dict[str, Any]:
+    """The summary.json document: deal, provenance, pool and a ``tranches`` list."""
+    s = det.deal.scenario
+    tranches = det.tranche_summary()
+    prov = dict(det.meta)
+    if mc is not None:
+        for row, st in zip(tranches, mc.tranche_stats(), strict=True):
+            row.update({k: v for k, v in st.items() if k != "name"})
+        prov.update({"n_paths": mc.n_paths, "seed": mc.seed, "mc_engine": mc.meta})
+    doc: dict[str, Any] = {
+        "deal": {
+            "name": s.deal.name,
+            "market": s.deal.market,
+            "cutoff_date": s.deal.cutoff_date,
+            "closing_date": s.deal.closing_date,
+            "legal_maturity": s.deal.legal_maturity,
+            "calendar": s.deal.calendar_name,
+            "day_count": s.deal.day_count,
+            "payment_frequency": s.deal.payment_frequency,
+            "n_periods": det.deal.n_periods,
+        },
+        "provenance": prov,
+        "warnings": list(det.deal.warnings),
+        "pool": det.pool_summary(),
+        "tranches": tranches,
+    }
+    if tape is not None:
+        doc["tape"] = {"file": tape.file, "rows": tape.n_rows, "accepted": tape.n_accepted,
+                       "rejected_rows": tape.n_rows - tape.n_accepted,
+                       "problems": [i.to_dict() for i in tape.rejected]}
+    if mc is not None:
+        doc["monte_carlo"] = {"pool": mc.pool_stats()}
+    return doc
+
+
+def write_run(folder: Path, det, mc=None, tape=None, lang: str = "en") -> None:
+    """Write every output of a run into ``folder`` (the caller makes it atomic)."""
+    write_json(folder / "summary.json", run_summary(det, mc, tape))
+    write_parquet(folder / "cashflows.parquet", det.cashflows())
+    sheets: dict[str, pd.DataFrame] = {}
+    for k, name in enumerate(det.deal.names.tranches):
+        sheets[name] = det.tranche_frame(k)
+    sheets["pool"] = det.pool_frame()
+    if det.deal.names.fees:
+        sheets["fees"] = det.fees_frame()
+    sheets["accounts"] = det.accounts_frame()
+    if tape is not None and tape.rejected:
+        sheets["rejected_rows"] = pd.DataFrame([i.to_dict() for i in tape.rejected])
+    if mc is not None:
+        sheets["mc_tranches"] = pd.DataFrame(mc.tranche_stats())
+        sheets["mc_expected_cashflows"] = mc.expected_cashflows()
+    write_xlsx(folder / "cashflows.xlsx", sheets, lang=lang)
+    if mc is not None:
+        write_parquet(folder / "loss_distribution.parquet", mc.loss_distribution())
+        write_parquet(folder / "expected_cashflows.parquet", mc.expected_cashflows())

@@ -1,0 +1,185 @@
+"""Reading and writing scenario files (TOML, English keys). No business logic here.
+
+:func:`load_scenario` reads a TOML file, validates it (every problem reported at once, each naming the file, table
+and key), reads the pool tape it points to and returns a :class:`LoadedScenario`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from ipabs.errors import Issue, ScenarioError
+from ipabs.scenario.schema import Scenario, check_references
+
+
+@dataclass(frozen=True)
+class LoadedScenario:
+    """A validated scenario with its accepted pool rows and provenance."""
+
+    scenario: Scenario
+    tape: Any  # ipabs.scenario.tape.TapeResult
+    path: Path | None
+    scenario_hash: str
+
+    @property
+    def source(self) -> str:
+        return str(self.path) if self.path else "<scenario>"
+
+
+def _loc_to_table_field(loc: tuple) -> tuple[str | None, str | None]:
+    """pydantic error location → ('tranches[1]', 'coupon')."""
+    parts: list[str] = []
+    for x in loc:
+        if isinstance(x, int) and parts:
+            parts[-1] = f"{parts[-1]}[{x}]"
+        else:
+            parts.append(str(x))
+    if not parts:
+        return None, None
+    if len(parts) == 1:
+        return None, parts[0]
+    return ".".join(parts[:-1]), parts[-1]
+
+
+def validation_issues(err: ValidationError, file: str | None) -> list[Issue]:
+    issues = []
+    for e in err.errors():
+        loc = tuple(x for x in e["loc"] if not (isinstance(x, str) and x.startswith("function-")))
+        table, fld = _loc_to_table_field(loc)
+        msg = e["msg"].removeprefix("Value error, ")
+        if e["type"] == "extra_forbidden":
+            msg = "unknown key (not in the scenario schema; see docs/scenario-format.md)"
+        elif e["type"] == "missing":
+            msg = "required key is missing"
+        inp = e.get("input")
+        if e["type"] not in ("missing", "extra_forbidden") and not isinstance(inp, dict | list):
+            msg = f"{msg} (got {inp!r})"
+        issues.append(Issue(msg, file=file, table=table, field=fld))
+    return issues
+
+
+def scenario_hash(data: dict) -> str:
+    """SHA-256 of the canonical JSON of the validated scenario (provenance, cache key)."""
+    blob = json.dumps(data, sort_keys=True, ensure_ascii=False, default=str, separators=(",", ":"))
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def parse_scenario(data: dict, file: str | None = None) -> Scenario:
+    """Validate a scenario mapping; raise :class:`ScenarioError` listing every problem."""
+    if not isinstance(data, dict):
+        raise ScenarioError([Issue("a scenario must be a TOML table", file=file)])
+    try:
+        s = Scenario.model_validate(data)
+    except ValidationError as e:
+        raise ScenarioError(validation_issues(e, file)) from None
+    issues = check_references(s, file)
+    if issues:
+        raise ScenarioError(issues)
+    return s
+
+
+def read_toml(path: Path) -> dict:
+    if not path.exists():
+        raise ScenarioError([Issue("file not found", file=str(path))])
+    if path.is_dir():
+        raise ScenarioError([Issue("is a folder, not a scenario file", file=str(path))])
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ScenarioError([Issue("not UTF-8 text (scenario files are UTF-8 TOML)", file=str(path))]) from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ScenarioError([Issue(f"not valid TOML: {e}", file=str(path))]) from None
+
+
+def load_scenario(path: str | Path, *, data: dict | None = None, tape_strict: bool | None = None,
+                  base_dir: str | Path | None = None) -> LoadedScenario:
+    """Read, validate and load a scenario and its tape.
+
+    Parameters
+    ----------
+    path : str or Path
+        The scenario file (or a label when ``data`` is given).
+    data : dict, optional
+        An already-parsed scenario mapping (the UI edits scenarios as dicts); ``path`` then only names it.
+    tape_strict : bool, optional
+        Override ``pool.strict``.
+    base_dir : str or Path, optional
+        Folder for a relative tape path (default: the scenario file's folder).
+    """
+    from ipabs.scenario.tape import read_tape
+
+    p = Path(path)
+    if data is None:
+        data = read_toml(p)
+    s = parse_scenario(data, str(p))
+    folder = Path(base_dir) if base_dir is not None else p.parent
+    tape_path = Path(s.pool.tape)
+    if not tape_path.is_absolute():
+        tape_path = folder / tape_path
+    strict = s.pool.strict if tape_strict is None else tape_strict
+    tape = read_tape(tape_path, sheet=s.pool.sheet, strict=strict)
+    if tape.n_accepted == 0:
+        raise ScenarioError([Issue("the pool tape has no usable rows", file=str(tape_path))] + list(tape.rejected))
+    h = scenario_hash({"scenario": s.model_dump(mode="json"), "tape_sha256": _file_sha256(tape_path)})
+    return LoadedScenario(s, tape, p, h)
+
+
+def _file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def dump_toml(data: dict) -> str:
+    """A minimal TOML writer for scenario dicts (tables, arrays of tables, inline tables in arrays)."""
+    lines: list[str] = []
+
+    def val(v: Any) -> str:
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, int | float):
+            return repr(v)
+        if isinstance(v, str):
+            return json.dumps(v, ensure_ascii=False)
+        if hasattr(v, "isoformat"):
+            return v.isoformat()
+        if isinstance(v, list):
+            return "[" + ", ".join(val(x) for x in v) + "]"
+        if isinstance(v, dict):
+            return "{ " + ", ".join(f"{k} = {val(x)}" for k, x in v.items() if x is not None) + " }"
+        raise TypeError(f"cannot write {type(v).__name__} to TOML")
+
+    def table(prefix: str, d: dict) -> None:
+        scalars = {k: v for k, v in d.items() if not isinstance(v, dict) and not _is_table_array(v) and v is not None}
+        for k, v in scalars.items():
+            lines.append(f"{k} = {val(v)}")
+        for k, v in d.items():
+            name = f"{prefix}.{k}" if prefix else k
+            if isinstance(v, dict):
+                lines.append("")
+                lines.append(f"[{name}]")
+                table(name, v)
+            elif _is_table_array(v):
+                for item in v:
+                    lines.append("")
+                    lines.append(f"[[{name}]]")
+                    table(name, item)
+
+    table("", data)
+    return "\n".join(lines).strip() + "\n"
+
+
+def _is_table_array(v: Any) -> bool:
+    return isinstance(v, list) and bool(v) and all(isinstance(x, dict) for x in v)
