@@ -20,6 +20,7 @@ from ipabs.errors import Cancelled, InputError
 #: Modules contributing subcommands, in help order.
 COMMAND_MODULES = [
     "ipabs.cli_deal",
+    "ipabs.eligibility.cli",
 ]
 
 

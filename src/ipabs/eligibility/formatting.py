@@ -1,0 +1,76 @@
+"""Display formatting of observed values and limits in reasons, per language ('zh' or 'en').
+
+Amounts: 万元 in Chinese (``1,200万元``), yuan in English (``CNY 12,000,000``); shares with one decimal
+(``42.0%``); dates ISO; lists joined with the language's separator, IP types by their glossary label.
+All Chinese text comes from :mod:`ipabs.glossary`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import string
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from ipabs.glossary import TERMS, label
+
+
+def amount(value: float | None, lang: str) -> str:
+    """An amount in yuan for display: ``1,234.5万元`` (zh) or ``CNY 12,345,000`` (en)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return label("unknown", lang)
+    if lang == "zh":
+        wan = value / 10_000
+        text = f"{wan:,.2f}".rstrip("0").rstrip(".")
+        return f"{text}{label('unit_wan_yuan', 'zh')}"
+    if float(value).is_integer():
+        return f"CNY {value:,.0f}"
+    return f"CNY {value:,.2f}"
+
+
+def share(value: float | None, lang: str = "en") -> str:
+    """A decimal share as a percent with one decimal: 0.42 → ``42.0%``."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return label("unknown", lang)
+    return f"{100 * value:.1f}%"
+
+
+def months(value: float, lang: str) -> str:
+    """A number of months: ``36 个月`` / ``36 months`` (one decimal when fractional)."""
+    n = f"{value:.0f}" if float(value).is_integer() else f"{value:.1f}"
+    return label("months_value", lang).format(n=n)
+
+
+def date(value: dt.date | None, lang: str) -> str:
+    return value.isoformat() if value is not None else label("unknown", lang)
+
+
+def term(value: str, lang: str) -> str:
+    """A canonical term (e.g. an IP type) by its glossary label; unknown terms as they are."""
+    return label(value, lang) if value in TERMS else str(value)
+
+
+def listing(values: Iterable[Any], lang: str, *, terms: bool = True) -> str:
+    sep = label("list_separator", lang)
+    return sep.join(term(str(v), lang) if terms else str(v) for v in values)
+
+
+def ip_right(ip_type: str | None, registration_no: str | None, index: int, lang: str) -> str:
+    """How a reason names one IP right: ``发明专利 ZL2021…`` / ``invention patent ZL2021…``, or its position."""
+    kind = term(ip_type, lang) if ip_type else ""
+    if registration_no:
+        return f"{kind} {registration_no}".strip()
+    if not kind:
+        return label("ip_item", lang).format(n=index + 1)
+    return label("ip_item_typed", lang).format(n=index + 1, kind=kind)
+
+
+class _Blank(dict):
+    def __missing__(self, key: str) -> str:  # a template placeholder with no value renders empty
+        return ""
+
+
+def render(template: str, values: Mapping[str, str]) -> str:
+    """Fill a reason template (placeholders were checked when the criteria file was loaded)."""
+    return string.Formatter().vformat(template, (), _Blank(values))
