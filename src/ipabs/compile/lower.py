@@ -178,7 +178,7 @@ def performing_flows(pool: PoolArrays, a: Assumptions, yf: np.ndarray) -> Perfor
     Recoveries of these defaults are ``recovery_rate × defaults`` collected ``recovery_lag_periods`` later.
     """
     n, n_t = pool.sched_int.shape
-    B, I, P = pool.sched_bal_start, pool.sched_int, pool.sched_prin
+    B, Isch, P = pool.sched_bal_start, pool.sched_int, pool.sched_prin
     smm = period_rate(min(1.0, a.cpr * a.cpr_multiplier), yf)
     use_timing = a.cumulative_default_rate is not None
     if use_timing:
@@ -203,7 +203,7 @@ def performing_flows(pool: PoolArrays, a: Assumptions, yf: np.ndarray) -> Perfor
         a_bs[:, t] = g * B[:, t]
         a_def[:, t] = g * mdr[t] * B[:, t]
         s = g * (1.0 - mdr[t])
-        a_int[:, t] = s * I[:, t]
+        a_int[:, t] = s * Isch[:, t]
         a_pre[:, t] = s * smm[t] * np.maximum(B[:, t] - P[:, t], 0.0)
         a_prin[:, t] = s * P[:, t] + a_pre[:, t]
         g = s * (1.0 - smm[t])

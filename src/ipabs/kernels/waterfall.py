@@ -24,7 +24,6 @@ import numpy as np
 
 from ipabs.kernels._jit import (
     ALLOC_PRO_RATA,
-    AMT_ALL,
     AMT_COLLECTED,
     AMT_DUE,
     AMT_SHORTFALL,
