@@ -21,6 +21,7 @@ from ipabs.errors import Cancelled, InputError
 COMMAND_MODULES = [
     "ipabs.cli_deal",
     "ipabs.eligibility.cli",
+    "ipabs.policy.cli",
 ]
 
 
