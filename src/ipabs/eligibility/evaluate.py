@@ -456,7 +456,7 @@ def _check_appraisal_present(c, r: AssetRecord, ctx: Context) -> list[Failure]:
 
 
 def _check_external_appraisal(c, r: AssetRecord, ctx: Context) -> list[Failure]:
-    if r.principal < c.threshold:
+    if _fen(r.principal) < _fen(c.threshold):
         return []
     return [
         _fail("asset", "external_appraisal", c, r.asset_id, r.principal, c.threshold, ip=ip, fmt_observed=fmt.amount)
@@ -480,14 +480,19 @@ def _check_ltv(c, r: AssetRecord, ctx: Context) -> list[Failure]:
     ltv = r.principal / total
     if _le(ltv, c.max_ltv):
         return []
-    return [_fail("asset", "loan_to_value", c, r.asset_id, ltv, c.max_ltv, fmt_observed=fmt.share)]
+    return [_fail("asset", "loan_to_value", c, r.asset_id, ltv, c.max_ltv,
+                  fmt_observed=lambda v, lang: fmt.share_apart(v, c.max_ltv, lang), fmt_limit=fmt.share)]
+
+
+def _fen(x: float) -> int:
+    return round(x * 100)
 
 
 def _check_loan_size(c, r: AssetRecord, ctx: Context) -> list[Failure]:
-    if r.principal < c.min_principal and not math.isclose(r.principal, c.min_principal, rel_tol=REL_TOL):
+    if _fen(r.principal) < _fen(c.min_principal):
         return [_fail("asset", "loan_size", c, r.asset_id, r.principal, c.min_principal, fmt_observed=fmt.amount,
                       template="reason_below")]
-    if c.max_principal is not None and not _le(r.principal, c.max_principal):
+    if c.max_principal is not None and _fen(r.principal) > _fen(c.max_principal):
         return [_fail("asset", "loan_size", c, r.asset_id, r.principal, c.max_principal, fmt_observed=fmt.amount,
                       template="reason_above")]
     return []
@@ -498,10 +503,12 @@ def _check_loan_term(c, r: AssetRecord, ctx: Context) -> list[Failure]:
         return []
     observed = months_between(r.start_date, r.maturity_date)
     if c.max_months is not None and r.maturity_date > add_months(r.start_date, c.max_months):
-        return [_fail("asset", "loan_term", c, r.asset_id, observed, c.max_months, fmt_observed=fmt.months,
+        return [_fail("asset", "loan_term", c, r.asset_id, observed, c.max_months, fmt_limit=fmt.months,
+                      fmt_observed=lambda v, lang: fmt.months(v, lang, apart_from=c.max_months),
                       template="reason_above")]
     if r.maturity_date < add_months(r.start_date, c.min_months):
-        return [_fail("asset", "loan_term", c, r.asset_id, observed, c.min_months, fmt_observed=fmt.months,
+        return [_fail("asset", "loan_term", c, r.asset_id, observed, c.min_months, fmt_limit=fmt.months,
+                      fmt_observed=lambda v, lang: fmt.months(v, lang, apart_from=c.min_months),
                       template="reason_below")]
     return []
 
@@ -762,9 +769,9 @@ def _limit_row(pool: str, cid: str, lim: ShareLimit, shown: str, members: list[s
             group_text = label("unknown", lang)
         values = {
             "group": group_text,
-            "observed": fmt.share(share),
+            "observed": fmt.share_apart(share, lim.max_share),
             "limit": fmt.share(lim.max_share),
-            "excess": f"{100 * (share - lim.max_share):.1f}",
+            "excess": _points(share - lim.max_share),
             "excess_amount": fmt.amount(excess_amount, lang),
             "count": str(getattr(lim, "count", "")),
         }
@@ -775,6 +782,14 @@ def _limit_row(pool: str, cid: str, lim: ShareLimit, shown: str, members: list[s
         excess_share=max(0.0, share - lim.max_share), excess_amount=max(0.0, excess_amount),
         reduction_needed=max(0.0, reduction), message_zh=texts["zh"], message_en=texts["en"],
     )
+
+
+def _points(x: float) -> str:
+    """Percentage points with one decimal, more when that would show 0.0."""
+    for d in range(1, 5):
+        if f"{100 * x:.{d}f}".strip("0.-") != "":
+            return f"{100 * x:.{d}f}"
+    return f"{100 * x:.4f}"
 
 
 def limit_spec(records: Sequence[AssetRecord], criteria: Criteria) -> PoolLimitSpec:

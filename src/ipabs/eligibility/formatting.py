@@ -17,28 +17,47 @@ from ipabs.glossary import TERMS, label
 
 
 def amount(value: float | None, lang: str) -> str:
-    """An amount in yuan for display: ``1,234.5万元`` (zh) or ``CNY 12,345,000`` (en)."""
+    """An amount in yuan for display: ``1,234.5万元`` (zh) or ``CNY 12,345,000`` (en); exact to the fen."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return label("unknown", lang)
     if lang == "zh":
-        wan = value / 10_000
-        text = f"{wan:,.2f}".rstrip("0").rstrip(".")
+        wan = round(value, 2) / 10_000
+        text = f"{wan:,.6f}".rstrip("0").rstrip(".")
         return f"{text}{label('unit_wan_yuan', 'zh')}"
     if float(value).is_integer():
         return f"CNY {value:,.0f}"
     return f"CNY {value:,.2f}"
 
 
-def share(value: float | None, lang: str = "en") -> str:
+def share(value: float | None, lang: str = "en", *, decimals: int = 1) -> str:
     """A decimal share as a percent with one decimal: 0.42 → ``42.0%``."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return label("unknown", lang)
-    return f"{100 * value:.1f}%"
+    return f"{100 * value:.{decimals}f}%"
 
 
-def months(value: float, lang: str) -> str:
-    """A number of months: ``36 个月`` / ``36 months`` (one decimal when fractional)."""
-    n = f"{value:.0f}" if float(value).is_integer() else f"{value:.1f}"
+def share_apart(value: float | None, limit: float, lang: str = "en") -> str:
+    """``value`` as a percent with one decimal, or more (up to four) when one decimal would show it equal to
+    ``limit`` (so "30.01% exceeds 30.0%" never reads "30.0% exceeds 30.0%")."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return label("unknown", lang)
+    for d in range(1, 5):
+        if f"{100 * value:.{d}f}" != f"{100 * limit:.{d}f}":
+            return share(value, lang, decimals=d)
+    return share(value, lang, decimals=4)
+
+
+def months(value: float, lang: str, *, apart_from: float | None = None) -> str:
+    """A number of months: ``36 个月`` / ``36 months``; one decimal when fractional, more (up to three) when one
+    decimal would show it equal to ``apart_from``."""
+    if float(value).is_integer():
+        n = f"{value:.0f}"
+    else:
+        n = f"{value:.1f}"
+        for d in (1, 2, 3):
+            n = f"{value:.{d}f}"
+            if apart_from is None or float(n) != float(apart_from):
+                break
     return label("months_value", lang).format(n=n)
 
 
