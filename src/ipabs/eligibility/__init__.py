@@ -17,7 +17,13 @@ from ipabs.eligibility.evaluate import (
     evaluate_pool,
     records_from_frame,
 )
-from ipabs.eligibility.selfcheck import SelfCheckInput, SelfCheckResult, expected_subsidy, load_selfcheck, self_check
+from ipabs.eligibility.selfcheck import (
+    SelfCheckInput,
+    SelfCheckResult,
+    expected_subsidy,
+    load_selfcheck,
+    self_check,
+)
 
 __all__ = [
     "Criteria",

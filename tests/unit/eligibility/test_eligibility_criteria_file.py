@@ -157,7 +157,7 @@ def test_an_extends_cycle_is_reported(tmp_path):
 
 def test_the_docs_describe_every_bundled_criterion(root, ganzhou):
     text = (root / "docs" / "eligibility.md").read_text(encoding="utf-8")
-    for _, cid, crit in ganzhou.all_criteria():
+    for _, cid, _crit in ganzhou.all_criteria():
         assert f"`{cid}`" in text, f"docs/eligibility.md does not describe {cid}"
     for county in ganzhou.firm.region.counties:
         assert county in text
