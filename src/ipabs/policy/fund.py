@@ -34,7 +34,7 @@ from ipabs.errors import InputError, Issue
 from ipabs.policy import rng
 from ipabs.policy.io import file_sha256, pydantic_issues, read_table
 from ipabs.policy.money import Rate, apply_rate, to_fen
-from ipabs.policy.pipeline import Date, _amount
+from ipabs.policy.pipeline import Date, parse_amount
 from ipabs.policy.schema import PARTIES, Policy
 from ipabs.policy.stats import PROBS, summarize
 
@@ -55,7 +55,7 @@ class PortfolioLoan(BaseModel):
     firm_name: str | None = None
     sector: str = Field("unspecified", min_length=1)
     bank_id: str | None = None
-    principal: Annotated[Decimal, BeforeValidator(_amount)] = Field(gt=0, le=Decimal(10) ** 11, decimal_places=2)
+    principal: Annotated[Decimal, BeforeValidator(parse_amount)] = Field(gt=0, le=Decimal(10) ** 11, decimal_places=2)
     start_date: Date
     term_months: int = Field(ge=1, le=120)
     pd: float = Field(ge=0, lt=1, allow_inf_nan=False, description="the firm's annual default probability")

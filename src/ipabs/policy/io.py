@@ -97,7 +97,8 @@ def file_sha256(path: str | os.PathLike) -> str:
     return h.hexdigest()
 
 
-def _cell(v) -> str:
+def cell_text(v) -> str:
+    """One spreadsheet cell as the text a CSV would hold (dates ISO, whole floats without .0, blank for None)."""
     if v is None:
         return ""
     if isinstance(v, bool):
@@ -136,7 +137,7 @@ def read_table(path: str | os.PathLike, *, sheet: str | None = None) -> tuple[li
                 raise InputError([Issue(f"no sheet '{sheet}' (sheets: {wb.sheetnames})", file=f, table=sheet)],
                                  title="invalid input table")
             ws = wb[sheet] if sheet else wb[wb.sheetnames[0]]
-            values = [[_cell(v) for v in r] for r in ws.iter_rows(values_only=True)]
+            values = [[cell_text(v) for v in r] for r in ws.iter_rows(values_only=True)]
         finally:
             wb.close()
     elif suffix in (".csv", ".txt", ""):

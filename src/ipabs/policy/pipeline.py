@@ -21,14 +21,15 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from ipabs.errors import InputError, Issue
 from ipabs.glossary import label
 from ipabs.policy.entitlements import PledgeLoan, Securitization
-from ipabs.policy.io import file_sha256, pydantic_issues, read_table
+from ipabs.policy.io import cell_text, file_sha256, pydantic_issues, read_table
 from ipabs.policy.schema import OTHER_IP_TYPES
 
 _TRUE = {"true", "yes", "y", "1", "t", label("yes", "zh")}
 _FALSE = {"false", "no", "n", "0", "f", label("no", "zh")}
 
 
-def _bool(v):
+def parse_bool(v):
+    """A table cell as a bool: true/false, yes/no, y/n, 1/0, t/f, or the glossary's Chinese yes/no."""
     if isinstance(v, str):
         s = v.strip().lower()
         if s in _TRUE:
@@ -39,7 +40,8 @@ def _bool(v):
     return v
 
 
-def _date(v):
+def parse_date(v):
+    """A table cell as a date: YYYY-MM-DD, YYYY/MM/DD or YYYYMMDD."""
     if isinstance(v, str):
         s = v.strip()
         for pat, fmt in ((r"^\d{4}-\d{1,2}-\d{1,2}$", "%Y-%m-%d"), (r"^\d{4}/\d{1,2}/\d{1,2}$", "%Y/%m/%d"),
@@ -53,21 +55,23 @@ def _date(v):
     return v
 
 
-def _list(v):
+def parse_list(v):
+    """A ``;``-separated table cell as a list of stripped, non-empty strings."""
     if isinstance(v, str):
         return [x.strip() for x in v.split(";") if x.strip()]
     return v
 
 
-def _amount(v):
+def parse_amount(v):
+    """An amount cell with thousands separators removed (``1,000,000.00`` → ``1000000.00``)."""
     if isinstance(v, str):
         return v.replace(",", "").strip()
     return v
 
 
-Bool = Annotated[bool, BeforeValidator(_bool)]
-Date = Annotated[dt.date, BeforeValidator(_date)]
-Money = Annotated[Decimal, BeforeValidator(_amount),
+Bool = Annotated[bool, BeforeValidator(parse_bool)]
+Date = Annotated[dt.date, BeforeValidator(parse_date)]
+Money = Annotated[Decimal, BeforeValidator(parse_amount),
                   Field(ge=0, le=Decimal(10) ** 11, decimal_places=2, allow_inf_nan=False)]
 Probability = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 OtherIp = Literal["trademark", "copyright", "geographic_indication", "data_ip", "trade_secret"]
@@ -86,7 +90,7 @@ class _Row(BaseModel):
     project_id: str | None = None
     already_funded: Bool = Field(False, description="project already funded by the municipal IP special fund")
     planned_date: Date = Field(description="planned closing (deal) or drawdown (loan) date")
-    amount: Annotated[Decimal, BeforeValidator(_amount)] = Field(
+    amount: Annotated[Decimal, BeforeValidator(parse_amount)] = Field(
         gt=0, le=Decimal(10) ** 11, decimal_places=2, allow_inf_nan=False,
         description="planned allocation to the firm (deal) or loan amount, yuan")
     completion_probability: Probability = Field(1.0, description="probability the deal / loan happens")
@@ -117,7 +121,7 @@ class PledgeLoanRow(_Row):
     term_months: int = Field(ge=1, le=120)
     cnipa_pledge_registered: Bool
     invention_patents: int = Field(0, ge=0, le=1000, description="pledged invention patents registered with CNIPA")
-    other_ip_types: Annotated[list[OtherIp], BeforeValidator(_list)] = Field(default_factory=list)
+    other_ip_types: Annotated[list[OtherIp], BeforeValidator(parse_list)] = Field(default_factory=list)
     pd: float = Field(ge=0, lt=1, allow_inf_nan=False, description="the firm's annual default probability")
     rate: Decimal | None = Field(None, ge=0, le=Decimal("0.36"), decimal_places=6, allow_inf_nan=False)
     lpr: Decimal | None = Field(None, ge=0, le=1, decimal_places=6, allow_inf_nan=False)
@@ -303,10 +307,8 @@ def read_pipeline(path: str | os.PathLike, *, sheet: str | None = None, skip_inv
 
 def pipeline_from_frame(df, *, source: str = "<frame>", skip_invalid_rows: bool = False) -> Pipeline:
     """Validate a pandas DataFrame laid out like the pipeline file (the UI's editable table)."""
-    from ipabs.policy.io import _cell
-
     header = [str(c) for c in df.columns]
-    rows = [{h: ("" if v is None or (isinstance(v, float) and v != v) else _cell(v)) for h, v in zip(header, rec,
+    rows = [{h: ("" if v is None or (isinstance(v, float) and v != v) else cell_text(v)) for h, v in zip(header, rec,
                                                                                                      strict=True)}
             for rec in df.itertuples(index=False, name=None)]
     return pipeline_from_rows(rows, source=source, header=header, skip_invalid_rows=skip_invalid_rows)

@@ -41,9 +41,9 @@ class SecuritizationRule(_Model):
         "financing", description="financing: what each pooled firm actually obtained; issuance: the product's size"
     )
     recipient: Literal["firm", "issuer"] = Field(
-        "firm", description="firm: each pooled firm; issuer: the product's issuer (发行主体)"
+        "firm", description="firm: each pooled firm; issuer: the product's issuer"
     )
-    requires_in_pool: bool = Field(True, description="only firms that entered the pool (入池) qualify")
+    requires_in_pool: bool = Field(True, description="only firms that entered the pool qualify")
     cap_per_product: Money | None = Field(None, description="cap per product (deal), issuer mode")
     cap_per_firm_year: Money | None = Field(None, description="cap per recipient per calendar year, all deals summed")
     cap_per_firm: Money | None = Field(None, description="cap per recipient over all years simulated")
@@ -64,7 +64,7 @@ class PledgePatentRule(_Model):
     """Per-patent subsidy on invention-patent pledge loans (e.g. Ganzhou item 8, first part)."""
 
     clause: str = Field(min_length=1)
-    loan_amount_above: Money = Field(description="the loan must be strictly above this amount (超过)")
+    loan_amount_above: Money = Field(description="the loan must be strictly above this amount")
     amount_per_patent: Money = Field(description="paid per pledged invention patent registered with CNIPA")
     cap_per_firm_year: Money | None = None
     requires_registration: bool = Field(True, description="the pledge must be registered with CNIPA")

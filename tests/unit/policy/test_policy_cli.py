@@ -90,3 +90,21 @@ def test_the_fund_runs_from_the_cli(tmp_path: Path, capsys):
 def test_the_fund_without_a_size_gives_exit_2(capsys):
     assert main(["fund", str(SAMPLE_PORTFOLIO), "--paths", "10"]) == 2
     assert "fund size" in capsys.readouterr().err
+
+
+def test_a_failed_write_leaves_the_previous_outputs_untouched(tmp_path: Path):
+    import pytest
+
+    from ipabs.policy.io import write_atomic
+
+    out = tmp_path / "res"
+    write_atomic(out, lambda d: (d / "a.txt").write_text("old"))
+
+    def boom(d: Path) -> None:
+        (d / "a.txt").write_text("half")
+        raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError):
+        write_atomic(out, boom)
+    assert (out / "a.txt").read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["res"]
