@@ -56,12 +56,15 @@ EPS = 0.005
 def allocate(available, caps, n, alloc, out):
     """Split ``available`` over ``caps[:n]``: sequential fills in order; pro rata pays ``cap × min(1, A/Σcap)``.
 
-    Writes ``out[:n]`` and returns the total allocated (never more than ``available`` or ``Σcaps``).
+    Negative caps count as zero. Writes ``out[:n]`` and returns the total allocated (never more than
+    ``available`` or ``Σcaps``).
     """
     total = 0.0
     if alloc == ALLOC_PRO_RATA:
         s = 0.0
         for j in range(n):
+            if caps[j] < 0.0:
+                caps[j] = 0.0
             s += caps[j]
         if s <= 0.0 or available <= 0.0:
             for j in range(n):
@@ -90,13 +93,16 @@ def covered_due(d, state, s, int_due, int_paid, prin_due, prin_paid, fee_due, fe
     for c in range(d.st_ncov[state, s]):
         kind = d.st_cov_kind[state, s, c]
         i = d.st_cov_idx[state, s, c]
+        x = 0.0
         if kind == COVER_FEE:
-            need += fee_due[i] - fee_paid[i]
+            x = fee_due[i] - fee_paid[i]
         elif kind == COVER_INTEREST:
-            need += int_due[i] - int_paid[i]
+            x = int_due[i] - int_paid[i]
         elif kind == COVER_PRINCIPAL:
-            need += prin_due[i] - prin_paid[i]
-    return need if need > 0.0 else 0.0
+            x = prin_due[i] - prin_paid[i]
+        if x > 0.0:  # an amount paid beyond what is due does not offset another's shortfall
+            need += x
+    return need
 
 
 @jit
@@ -119,7 +125,8 @@ def run_step(d, state, s, t, acct, bal, int_due, int_paid, prin_due, prin_paid, 
     src = d.st_src[state, s]
     n = d.st_ntargets[state, s]
     for r in range(d.st_nreq[state, s]):
-        if bal[d.st_req[state, s, r]] > EPS:
+        k = d.st_req[state, s, r]
+        if bal[k] - prin_paid[k] > EPS:  # outstanding after this period's principal paid so far
             return prin_budget
     if op == OP_PAY_FEES:
         for j in range(n):
