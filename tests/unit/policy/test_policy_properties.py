@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -63,6 +64,7 @@ def _cap(policy, item):
     return None if rule is None or rule.cap_per_firm_year is None else to_fen(rule.cap_per_firm_year)
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(name=st.sampled_from(sorted(POLICIES)), secs=securitizations(), lns=loans())
 def test_no_entitlement_ever_exceeds_a_cap(name, secs, lns):
@@ -102,6 +104,7 @@ def _cumulative_payables(rep):
     return out
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(name=st.sampled_from(sorted(POLICIES)), secs=securitizations(), lns=loans(), data=st.data())
 def test_entitlements_never_fall_when_financing_rises(name, secs, lns, data):
@@ -126,6 +129,7 @@ def test_entitlements_never_fall_when_financing_rises(name, secs, lns, data):
     assert sum(after.values()) >= sum(before.values())
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(name=st.sampled_from(sorted(POLICIES)), secs=securitizations(), lns=loans(), seed=st.randoms())
 def test_entitlements_do_not_depend_on_the_order_of_the_inputs(name, secs, lns, seed):
