@@ -1,0 +1,532 @@
+"""Deal structuring: load a sample or uploaded scenario, edit its terms in a form, run the deterministic case and the
+Monte Carlo, read the results, download them. The numerics are all in ipabs; this page edits a scenario dict."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import math
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+import ui_common as ui
+import ui_runs as runs
+
+from ipabs.errors import Cancelled, InputError
+from ipabs.scenario.io import dump_toml, read_toml
+
+DEFAULT_SAMPLE = "ganzhou_pledge_2026.toml"
+FORM_PREFIX = "f_"
+MAX_SAVED_RUNS = 12
+
+
+# --- scenario state -------------------------------------------------------------------------------------------------
+
+def set_scenario(data: dict, base_dir: str, name: str) -> None:
+    """Make ``data`` the scenario being edited; the form's widgets start again from its values."""
+    st.session_state.scn = data
+    st.session_state.scn_base_dir = base_dir
+    st.session_state.scn_name = name
+    for k in [k for k in st.session_state if isinstance(k, str) and k.startswith(FORM_PREFIX)]:
+        del st.session_state[k]
+    st.session_state.pop("last_run", None)
+
+
+def ensure_scenario() -> None:
+    if "scn" not in st.session_state:
+        samples = runs.sample_scenarios(str(ui.SCENARIOS))
+        name = DEFAULT_SAMPLE if DEFAULT_SAMPLE in samples else next(iter(samples))
+        set_scenario(copy.deepcopy(samples[name]), str(ui.SCENARIOS), name)
+
+
+def try_load(data: dict, base_dir: str, name: str) -> None:
+    """Validate a scenario with its tape; make it current when it is valid, else show every problem."""
+    try:
+        check = runs.check_scenario(runs.canonical_key(data, base_dir), data, base_dir, name)
+    except InputError as e:
+        ui.show_input_error(e)
+        return
+    set_scenario(data, base_dir, name)
+    ui.show_issues_warning(ui.t("rejected_rows", n=check.n_rows - check.n_accepted), list(check.rejected))
+
+
+def source_section() -> None:
+    with st.expander(ui.t("scenario_source"), expanded="scn" not in st.session_state):
+        samples = runs.sample_scenarios(str(ui.SCENARIOS))
+        tab_sample, tab_upload = st.tabs([ui.t("sample_scenario"), ui.t("upload_scenario")])
+        with tab_sample:
+            names = list(samples)
+            choice = st.selectbox(ui.t("sample_scenario"), names, key="sample_choice",
+                                  index=names.index(DEFAULT_SAMPLE) if DEFAULT_SAMPLE in names else 0,
+                                  format_func=lambda n: f"{samples[n]['deal'].get('name', n)} ({n})")
+            if st.button(ui.t("load"), key="load_sample"):
+                try_load(copy.deepcopy(samples[choice]), str(ui.SCENARIOS), choice)
+        with tab_upload:
+            scn_file = ui.uploader("scenario_file", ["toml"], key="up_scenario")
+            tape_file = ui.uploader("tape_file", ["csv", "xlsx", "parquet"], key="up_tape")
+            st.caption(ui.t("tape_file_hint"))
+            if st.button(ui.t("load"), key="load_upload", disabled=scn_file is None):
+                try:
+                    data = read_toml(ui.save_upload(scn_file))
+                except InputError as e:
+                    ui.show_input_error(e)
+                    return
+                if tape_file is not None:
+                    pool = data.get("pool") if isinstance(data.get("pool"), dict) else {}
+                    data["pool"] = {**pool, "tape": str(ui.save_upload(tape_file))}
+                try_load(data, str(ui.SCENARIOS), scn_file.name)
+
+
+# --- the form -------------------------------------------------------------------------------------------------------
+
+def _date(v: Any) -> dt.date | None:
+    if v is None or v is pd.NaT or (isinstance(v, float) and math.isnan(v)):
+        return None
+    if isinstance(v, pd.Timestamp | dt.datetime):
+        return v.date()
+    if isinstance(v, dt.date):
+        return v
+    if isinstance(v, str) and v.strip():
+        return dt.date.fromisoformat(v.strip()[:10])
+    return None
+
+
+def _num(v: Any) -> float | None:
+    try:
+        x = float(v)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(x) else x
+
+
+def _yuan(wan: float | None) -> float | None:
+    return None if wan is None else round(wan * ui.WAN, 2)
+
+
+def _rate(pct: float | None) -> float | None:
+    return None if pct is None else round(pct / 100, 12)
+
+
+def _opt(options: list[str], value: Any) -> list[str]:
+    return options if value in options else [*options, str(value)]
+
+
+def deal_tab(scn: dict) -> dict:
+    d = scn["deal"]
+    c1, c2 = st.columns([2, 1])
+    out = {"name": c1.text_input(ui.t("deal_name"), value=d.get("name", ""), key="f_deal_name")}
+    markets = _opt(["exchange", "interbank"], d.get("market", "exchange"))
+    out["market"] = c2.selectbox(ui.t("market"), markets, index=markets.index(d.get("market", "exchange")),
+                                 format_func=ui.term, key="f_market")
+    c = st.columns(4)
+    for col, k in zip(c, ("cutoff_date", "closing_date", "first_payment_date", "legal_maturity"), strict=True):
+        out[k] = col.date_input(ui.t(k), value=_date(d.get(k)), key=f"f_{k}", format="YYYY/MM/DD")
+    freqs = _opt(["monthly", "quarterly", "semiannual", "annual"], d.get("payment_frequency", "quarterly"))
+    out["payment_frequency"] = c[0].selectbox(ui.t("payment_frequency"), freqs,
+                                              index=freqs.index(d.get("payment_frequency", "quarterly")),
+                                              format_func=ui.term, key="f_payment_frequency")
+    return out
+
+
+def tranche_tab(scn: dict) -> tuple[list[float], pd.DataFrame]:
+    trs = scn["tranches"]
+    st.markdown(f"**{ui.t('tranche_sizes')}**")
+    cols = st.columns(min(len(trs), 4))
+    sizes = []
+    for i, tr in enumerate(trs):
+        sizes.append(cols[i % len(cols)].number_input(
+            f"{tr['name']} · {ui.wan_header('original_balance')}", min_value=0.0, value=float(tr["balance"]) / ui.WAN,
+            step=100.0, format="%.2f", key=f"f_size_{i}"))
+    st.markdown(f"**{ui.t('tranche_terms')}**")
+    df = pd.DataFrame({
+        "name": [tr["name"] for tr in trs],
+        "seniority": [tr.get("seniority", "senior") for tr in trs],
+        "coupon": [100 * float(tr.get("coupon", 0.0)) for tr in trs],
+        "amortization": [tr.get("amortization", "pass_through") for tr in trs],
+        "expected_maturity": [_date(tr.get("expected_maturity")) for tr in trs],
+    })
+    edited = st.data_editor(df, key="f_tranches", hide_index=True, num_rows="fixed", column_config={
+        "name": st.column_config.TextColumn(ui.t("name"), disabled=True),
+        "seniority": st.column_config.SelectboxColumn(ui.t("seniority"), options=["senior", "mezzanine", "subordinate"],
+                                                      format_func=ui.term, required=True),
+        "coupon": st.column_config.NumberColumn(ui.pct_header("coupon"), min_value=0.0, max_value=100.0,
+                                                format="%.3f", step=0.001),
+        "amortization": st.column_config.SelectboxColumn(ui.t("amortization"),
+                                                         options=["bullet", "pass_through", "scheduled"],
+                                                         format_func=ui.term, required=True),
+        "expected_maturity": st.column_config.DateColumn(ui.t("expected_maturity"), format="YYYY/MM/DD"),
+    })
+    return sizes, edited
+
+
+def fees_tab(scn: dict) -> pd.DataFrame:
+    fees = scn.get("fees", [])
+    df = pd.DataFrame({
+        "name": pd.Series([f["name"] for f in fees], dtype=object),
+        "basis": pd.Series([f.get("basis", "fixed") for f in fees], dtype=object),
+        "rate": pd.Series([100 * float(f.get("rate", 0.0)) for f in fees], dtype=float),
+        "annual_amount": pd.Series([float(f.get("annual_amount", 0.0)) / ui.WAN for f in fees], dtype=float),
+    })
+    return st.data_editor(df, key="f_fees", hide_index=True, num_rows="dynamic", column_config={
+        "name": st.column_config.TextColumn(ui.t("name"), required=True),
+        "basis": st.column_config.SelectboxColumn(
+            ui.t("basis"), options=["fixed", "pool_balance", "tranche_balance", "interest_collections"],
+            format_func=ui.term, required=True, default="fixed"),
+        "rate": st.column_config.NumberColumn(ui.pct_header("rate"), min_value=0.0, max_value=100.0, format="%.4f",
+                                              default=0.0),
+        "annual_amount": st.column_config.NumberColumn(ui.wan_header("annual_amount"), min_value=0.0, format="%.2f",
+                                                       default=0.0),
+    })
+
+
+def support_tab(scn: dict) -> pd.DataFrame | None:
+    sup = scn.get("support", [])
+    edited = None
+    if sup:
+        df = pd.DataFrame({
+            "name": [s["name"] for s in sup],
+            "kind": [s.get("kind", "shortfall_commitment") for s in sup],
+            "cap": pd.Series([None if s.get("cap") is None else float(s["cap"]) / ui.WAN for s in sup], dtype=float),
+            "pd": pd.Series([None if s.get("pd") is None else 100 * float(s["pd"]) for s in sup], dtype=float),
+        })
+        edited = st.data_editor(df, key="f_support", hide_index=True, num_rows="fixed", column_config={
+            "name": st.column_config.TextColumn(ui.t("name"), disabled=True),
+            "kind": st.column_config.SelectboxColumn(ui.t("kind"), options=["shortfall_commitment", "guarantee"],
+                                                     format_func=ui.term, required=True),
+            "cap": st.column_config.NumberColumn(ui.wan_header("cap"), min_value=0.0, format="%.2f"),
+            "pd": st.column_config.NumberColumn(ui.pct_header("support_pd"), min_value=0.0, max_value=100.0,
+                                                format="%.4f"),
+        })
+    steps = scn.get("waterfall", {}).get("normal", [])
+    if steps:
+        st.markdown(f"**{ui.t('waterfall')}** ({ui.t('normal')})")
+        st.dataframe(pd.DataFrame([{k: (", ".join(v) if isinstance(v, list) else v) for k, v in s.items()}
+                                   for s in steps]), hide_index=True)
+    return edited
+
+
+def assumptions_tab(scn: dict) -> dict:
+    a = scn.get("assumptions", {})
+    c = st.columns(4)
+    return {
+        "cdr": c[0].number_input(ui.pct_header("cdr"), 0.0, 100.0, 100 * float(a.get("cdr", 0.0)), 0.25,
+                                 format="%.2f", key="f_cdr"),
+        "recovery_rate": c[1].number_input(ui.pct_header("recovery_rate"), 0.0, 100.0,
+                                           100 * float(a.get("recovery_rate", 0.0)), 5.0, format="%.1f",
+                                           key="f_recovery_rate"),
+        "recovery_lag_periods": c[2].number_input(ui.t("recovery_lag_periods"), 0, 480,
+                                                  int(a.get("recovery_lag_periods", 0)), 1, key="f_recovery_lag"),
+        "cpr": c[3].number_input(ui.pct_header("cpr"), 0.0, 100.0, 100 * float(a.get("cpr", 0.0)), 1.0,
+                                 format="%.2f", key="f_cpr"),
+    }
+
+
+def simulation_tab(scn: dict) -> dict:
+    s = scn.get("simulation", {})
+    c = st.columns(3)
+    n_default = int(s.get("n_paths", 10_000))
+    out = {
+        "n_paths": c[0].number_input(ui.t("n_paths"), 100, 2_000_000, min(max(n_default, 100), 2_000_000), 1000,
+                                     key="f_n_paths"),
+        "seed": c[1].number_input(ui.t("seed"), 0, 2**53 - 1, min(int(s.get("seed", 20260101)), 2**53 - 1), 1,
+                                 key="f_seed"),
+        "label": c[2].text_input(ui.t("run_label"), value="", key="f_run_label"),
+    }
+    c = st.columns(3)
+    out["correlation"] = c[0].number_input(ui.t("correlation"), 0.0, 1.0, float(s.get("correlation", 0.2)), 0.05,
+                                           format="%.2f", key="f_correlation")
+    out["sector_correlation"] = c[1].number_input(ui.t("sector_correlation"), 0.0, 1.0,
+                                                  float(s.get("sector_correlation", 0.1)), 0.05, format="%.2f",
+                                                  key="f_sector_correlation")
+    models = _opt(["ip_disposal", "fixed_rate"], s.get("recovery_model", "ip_disposal"))
+    out["recovery_model"] = c[2].selectbox(ui.t("recovery_model"), models,
+                                           index=models.index(s.get("recovery_model", "ip_disposal")),
+                                           format_func=ui.term, key="f_recovery_model")
+    return out
+
+
+def build_scenario(scn: dict, deal: dict, sizes: list[float], tranches: pd.DataFrame, fees: pd.DataFrame,
+                   support: pd.DataFrame | None, assumptions: dict, sim: dict) -> dict:
+    """The edited scenario dict: the loaded one with the form's values put in (amounts back in yuan)."""
+    new = copy.deepcopy(scn)
+    new["deal"].update({k: v for k, v in deal.items() if v is not None})
+    for i, (tr, row) in enumerate(zip(new["tranches"], tranches.to_dict(orient="records"), strict=True)):
+        tr["balance"] = _yuan(sizes[i])
+        tr["seniority"] = row["seniority"]
+        tr["coupon"] = _rate(_num(row["coupon"])) or 0.0
+        tr["amortization"] = row["amortization"]
+        tr.pop("expected_maturity", None)
+        if (m := _date(row["expected_maturity"])) is not None:
+            tr["expected_maturity"] = m
+    old_fees = {f["name"]: f for f in scn.get("fees", [])}
+    new_fees = []
+    for row in fees.to_dict(orient="records"):
+        name = str(row.get("name") or "").strip()
+        if not name:
+            continue
+        fee = {k: v for k, v in old_fees.get(name, {}).items() if k == "tranches"}
+        fee.update({"name": name, "basis": row.get("basis") or "fixed"})
+        rate, amount = _rate(_num(row.get("rate"))), _yuan(_num(row.get("annual_amount")))
+        if rate or fee["basis"] != "fixed":
+            fee["rate"] = rate or 0.0
+        if amount or fee["basis"] == "fixed":
+            fee["annual_amount"] = amount or 0.0
+        new_fees.append(fee)
+    new["fees"] = new_fees
+    if support is not None:
+        for s, row in zip(new["support"], support.to_dict(orient="records"), strict=True):
+            s["kind"] = row["kind"]
+            s.pop("cap", None)
+            s.pop("pd", None)
+            if (cap := _num(row.get("cap"))) is not None:
+                s["cap"] = _yuan(cap)
+            if (p := _num(row.get("pd"))) is not None:
+                s["pd"] = _rate(p)
+    a = new.setdefault("assumptions", {})
+    a["cdr"] = _rate(assumptions["cdr"])
+    a["recovery_rate"] = _rate(assumptions["recovery_rate"])
+    a["recovery_lag_periods"] = int(assumptions["recovery_lag_periods"])
+    a["cpr"] = _rate(assumptions["cpr"])
+    s = new.setdefault("simulation", {})
+    s.update({"n_paths": int(sim["n_paths"]), "seed": int(sim["seed"]), "correlation": float(sim["correlation"]),
+              "sector_correlation": float(sim["sector_correlation"]), "recovery_model": sim["recovery_model"]})
+    return new
+
+
+def scenario_form() -> tuple[bool, dict | None, str]:
+    scn = st.session_state.scn
+    with st.form("deal_form"):
+        tabs = st.tabs([ui.t("deal_terms"), ui.t("tranche"), ui.t("fees"), ui.t("credit_enhancement"),
+                        ui.t("assumptions"), ui.t("monte_carlo")])
+        with tabs[0]:
+            deal = deal_tab(scn)
+        with tabs[1]:
+            sizes, tranches = tranche_tab(scn)
+        with tabs[2]:
+            fees = fees_tab(scn)
+        with tabs[3]:
+            support = support_tab(scn)
+        with tabs[4]:
+            assumptions = assumptions_tab(scn)
+        with tabs[5]:
+            sim = simulation_tab(scn)
+        submitted = st.form_submit_button(ui.t("run"), type="primary", key="run_deal")
+    if not submitted:
+        return False, None, ""
+    return True, build_scenario(scn, deal, sizes, tranches, fees, support, assumptions, sim), sim["label"]
+
+
+# --- running ----------------------------------------------------------------------------------------------------------
+
+def run(new: dict, label: str) -> None:
+    st.session_state.scn = new
+    base, name = st.session_state.scn_base_dir, st.session_state.scn_name
+    key = runs.canonical_key(new, base)
+    seed, n_paths = int(new["simulation"]["seed"]), int(new["simulation"]["n_paths"])
+    area = st.empty()
+    with area.container():
+        bar = st.progress(0.0, ui.t("running", done=0, total=f"{n_paths:,}"))
+        st.button(ui.t("cancel"), key="cancel_run")
+    try:
+        res = runs.run_deal(key, seed, n_paths, new, base, name, _progress=ui.progress_callback(bar))
+    except InputError as e:
+        area.empty()
+        ui.show_input_error(e)
+        return
+    except Cancelled:
+        area.empty()
+        st.warning(ui.t("cancelled"))
+        return
+    area.empty()
+    st.session_state.last_run = {"key": key, "seed": seed, "n_paths": n_paths, "data": new, "base": base,
+                                 "name": name}
+    save_run(res, new, label)
+
+
+def save_run(res: runs.DealRun, scn: dict, label: str) -> None:
+    """Keep a compact copy of the run for the Compare page."""
+    saved = st.session_state.setdefault("saved_runs", [])
+    st.session_state.run_counter = st.session_state.get("run_counter", 0) + 1
+    n = st.session_state.run_counter
+    trs = scn["tranches"]
+    auto = f"#{n} {trs[0]['name']} {ui.fmt_amount(trs[0]['balance'])} · {res.mc.n_paths:,}"
+    det_rows = res.det.tranche_summary()
+    saved.append({
+        "label": label.strip() or auto,
+        "deal_name": scn["deal"]["name"],
+        "scenario": scn,
+        "n_paths": res.mc.n_paths,
+        "seed": res.mc.seed,
+        "tranches": [{**d, **m} for d, m in zip(det_rows, res.mc.tranche_stats(), strict=True)],
+        "pool": {**res.det.pool_summary(), **res.mc.pool_stats()},
+        "paydown": res.mc.expected_cashflows(),
+    })
+    del saved[:-MAX_SAVED_RUNS]
+
+
+# --- results ----------------------------------------------------------------------------------------------------------
+
+def tranche_table(res: runs.DealRun) -> pd.DataFrame:
+    rows = []
+    for d, m in zip(res.det.tranche_summary(), res.mc.tranche_stats(), strict=True):
+        rows.append({
+            "name": d["name"], "seniority": d["seniority"], "original_balance": d["original_balance"],
+            "coupon": d["coupon"], "wal_years": d["wal_years"], "yield": d["yield"],
+            "expected_loss": m["expected_loss"], "expected_loss_se": m["expected_loss_se"],
+            "default_probability": m["default_probability"], "default_probability_se": m["default_probability_se"],
+            "interest_shortfall_probability": m["interest_shortfall_probability"],
+        })
+    df = pd.DataFrame(rows)
+    df["expected_loss_se"] *= 100
+    df["default_probability_se"] *= 100
+    se = f"{ui.t('standard_error')} (%)"
+    df = df.rename(columns={"expected_loss_se": f"{ui.t('expected_loss')} · {se}",
+                            "default_probability_se": f"{ui.t('default_probability')} · {se}"})
+    return ui.display_frame(df, amounts=["original_balance"],
+                            pcts=["coupon", "yield", "expected_loss", "default_probability",
+                                  "interest_shortfall_probability"], terms=["seniority"])
+
+
+def loss_chart(res: runs.DealRun) -> go.Figure:
+    ld = res.mc.loss_distribution()
+    pool = ld[ld["series"] == "pool_loss_rate"]
+    nz = pool.index[pool["count"] > 0]
+    if len(nz):
+        pool = pool.loc[: max(nz.max(), pool.index[0] + 9)]
+    fig = go.Figure(go.Bar(x=pool["bin_lo"] * 100, y=pool["probability"] * 100, width=1.0, offset=0,
+                           name=ui.t("pool_loss_rate")))
+    fig.update_layout(title=ui.t("pool_loss_distribution"), xaxis_title=ui.pct_header("pool_loss_rate"),
+                      yaxis_title=ui.pct_header("probability"), height=360, margin={"t": 50, "b": 40})
+    return fig
+
+
+def paydown_chart(res: runs.DealRun) -> go.Figure:
+    ec = res.mc.expected_cashflows()
+    fig = go.Figure()
+    palette = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e"]
+    for i, (name, g) in enumerate(ec.groupby("tranche", sort=False)):
+        color = palette[i % len(palette)]
+        x = [ui.fmt_date(d) for d in g["payment_date"]]
+        fig.add_scatter(x=x, y=g["balance_p95"] / ui.WAN, mode="lines", line={"width": 0, "color": color},
+                        showlegend=False, hoverinfo="skip")
+        fig.add_scatter(x=x, y=g["balance_p5"] / ui.WAN, mode="lines", line={"width": 0, "color": color},
+                        fill="tonexty", opacity=0.25, name=f"{name} {ui.t('percentile_band')}")
+        fig.add_scatter(x=x, y=g["balance_p50"] / ui.WAN, mode="lines", line={"dash": "dot", "color": color},
+                        name=f"{name} {ui.t('median')}")
+        fig.add_scatter(x=x, y=g["balance_mean"] / ui.WAN, mode="lines+markers", line={"color": color},
+                        name=f"{name} {ui.t('mean')}")
+    fig.update_layout(title=ui.t("expected_paydown"), yaxis_title=ui.wan_header("balance"),
+                      xaxis_title=ui.t("payment_date"), height=380, margin={"t": 50, "b": 40},
+                      legend={"orientation": "h", "y": -0.25})
+    return fig
+
+
+def coverage_chart(res: runs.DealRun) -> go.Figure:
+    pf = res.det.pool_frame()
+    fig = go.Figure(go.Scatter(x=[ui.fmt_date(d) for d in pf["payment_date"]],
+                               y=pd.to_numeric(pf["coverage_ratio"], errors="coerce"), mode="lines+markers",
+                               name=ui.t("coverage_ratio")))
+    fig.add_hline(y=1.0, line_dash="dash", line_color="grey")
+    fig.update_layout(title=f"{ui.t('coverage_ratio')} · {ui.t('deterministic_case')}",
+                      yaxis_title=ui.t("coverage_ratio"), height=320, margin={"t": 50, "b": 40})
+    return fig
+
+
+def waterfall_table(res: runs.DealRun) -> pd.DataFrame:
+    det = res.det
+    pf = det.pool_frame()
+    unit = ui.t("unit_wan_yuan_short")
+    out = pd.DataFrame({ui.t("period"): pf["period"], ui.t("payment_date"): [ui.fmt_date(d) for d in pf["payment_date"]]})
+    for c in ("interest_collected", "principal_collected", "prepayment", "defaults", "recoveries"):
+        out[ui.wan_header(c)] = pf[c] / ui.WAN
+    fees = det.fees_frame()
+    for name in det.deal.names.fees:
+        out[f"{name} · {ui.t('fee_paid')} ({unit})"] = fees[f"{name}_paid"] / ui.WAN
+    acc = det.accounts_frame()
+    for name in det.deal.names.supports:
+        out[f"{name} · {ui.t('support_draw')} ({unit})"] = acc[f"{name}_draw"] / ui.WAN
+    for k, name in enumerate(det.deal.names.tranches):
+        tf = det.tranche_frame(k)
+        for c in ("interest_paid", "principal_paid", "balance_end"):
+            out[f"{name} · {ui.t(c)} ({unit})"] = tf[c] / ui.WAN
+        if tf["residual_paid"].any():
+            out[f"{name} · {ui.t('residual_paid')} ({unit})"] = tf["residual_paid"] / ui.WAN
+    out[ui.t("coverage_ratio")] = pd.to_numeric(pf["coverage_ratio"], errors="coerce")
+    out[ui.t("state")] = [ui.term(s) for s in pf["state"]]
+    return out
+
+
+def show_results() -> None:
+    last = st.session_state.get("last_run")
+    if not last:
+        st.info(ui.t("run_first"))
+        return
+    try:
+        res = runs.run_deal(last["key"], last["seed"], last["n_paths"], last["data"], last["base"], last["name"])
+    except (InputError, Cancelled) as e:  # only when the cache entry was evicted and the inputs changed meanwhile
+        st.warning(str(e))
+        return
+    mc, det = res.mc, res.det
+    st.subheader(ui.t("results"))
+    st.caption(ui.t("run_done", n=f"{mc.n_paths:,}", s=f"{res.seconds:.1f}") + f" · {ui.t('seed')} {mc.seed}")
+    ui.show_issues_warning(ui.t("rejected_rows", n=res.tape.n_rows - res.tape.n_accepted), list(res.tape.rejected))
+    for w in det.deal.warnings:
+        st.warning(w)
+    stats = mc.tranche_stats()
+    pool = mc.pool_stats()
+    psum = det.pool_summary()
+    cols = st.columns(4)
+    senior = stats[0]
+    se = ui.t("standard_error")
+    cols[0].metric(f"{senior['name']} · {ui.t('expected_loss')}", ui.fmt_pct(senior["expected_loss"], 3),
+                   delta=f"{se} ± {ui.fmt_pct(senior['expected_loss_se'], 3)}", delta_color="off", delta_arrow="off")
+    cols[1].metric(f"{senior['name']} · {ui.t('default_probability')}", ui.fmt_pct(senior["default_probability"], 3),
+                   delta=f"{se} ± {ui.fmt_pct(senior['default_probability_se'], 3)}", delta_color="off",
+                   delta_arrow="off")
+    cols[2].metric(ui.t("pool_loss_rate"), ui.fmt_pct(pool["loss_rate_mean"], 3),
+                   delta=f"{se} ± {ui.fmt_pct(pool['loss_rate_se'], 3)}", delta_color="off", delta_arrow="off")
+    mcr = psum.get("min_coverage_ratio")
+    cols[3].metric(ui.t("min_coverage_ratio"), "–" if mcr is None else f"{mcr:.2f}",
+                   delta=ui.t("deterministic_case"), delta_color="off", delta_arrow="off")
+    st.markdown(f"**{ui.t('tranche_loss_stats')}**")
+    st.dataframe(tranche_table(res), hide_index=True, key="tranche_stats_table")
+    c1, c2 = st.columns(2)
+    c1.plotly_chart(loss_chart(res), key="chart_loss")
+    c2.plotly_chart(paydown_chart(res), key="chart_paydown")
+    st.markdown(f"**{ui.t('waterfall_table')}** · {ui.t('deterministic_case')}")
+    st.dataframe(waterfall_table(res), hide_index=True, key="waterfall_table")
+    st.plotly_chart(coverage_chart(res), key="chart_coverage")
+    downloads(res, last)
+
+
+def downloads(res: runs.DealRun, last: dict) -> None:
+    st.markdown(f"**{ui.t('downloads')}**")
+    files = runs.deal_exports(last["key"], last["seed"], last["n_paths"], ui.lang(), res)
+    stem = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in last["name"].removesuffix(".toml"))
+    c = st.columns(4)
+    c[0].download_button(ui.t("download_toml"), dump_toml(last["data"]), f"{stem}.toml", "application/toml",
+                         key="dl_toml", on_click="ignore")
+    c[1].download_button(ui.t("download_xlsx"), files["cashflows.xlsx"], f"{stem}-results.xlsx",
+                         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="dl_xlsx",
+                         on_click="ignore")
+    c[2].download_button(ui.t("download_parquet"), files["parquet.zip"], f"{stem}-parquet.zip", "application/zip",
+                         key="dl_parquet", on_click="ignore")
+    c[3].download_button(ui.t("download_report"), files["summary.json"], f"{stem}-summary.json",
+                         "application/json", key="dl_summary", on_click="ignore")
+
+
+# --- page -------------------------------------------------------------------------------------------------------------
+
+st.title(ui.t("page_deal"))
+source_section()
+ensure_scenario()
+st.caption(ui.t("loaded_scenario", name=f"{st.session_state.scn['deal'].get('name', '')} "
+                                        f"({st.session_state.scn_name})"))
+submitted, new_scn, run_label = scenario_form()
+if submitted and new_scn is not None:
+    run(new_scn, run_label)
+elif st.session_state.get("cancel_run"):
+    st.warning(ui.t("cancelled"))
+show_results()

@@ -1,0 +1,203 @@
+"""Shared helpers of the app's pages: language, glossary labels, display units, error display, uploads, progress.
+
+UI only: no numerics beyond converting yuan to the display units (万元 / 亿元). Every label comes from
+:mod:`ipabs.glossary`; Chinese is the default language.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import datetime as dt
+import hashlib
+import math
+import tempfile
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from ipabs.errors import InputError
+from ipabs.glossary import TERMS, label
+
+ROOT = Path(__file__).resolve().parent.parent
+SCENARIOS = ROOT / "scenarios"
+#: Largest upload in MB; the same number is server.maxUploadSize in .streamlit/config.toml.
+UPLOAD_MB = 50
+LANGS = ("zh", "en")
+WAN = 10_000.0
+YI = 100_000_000.0
+
+
+# --- language and labels ----------------------------------------------------------------------------------------
+
+def lang() -> str:
+    """The display language: 'zh' (default) or 'en', chosen in the sidebar."""
+    value = st.session_state.get("lang", "zh")
+    return value if value in LANGS else "zh"
+
+
+def glossary_key(key: str) -> str | None:
+    """The glossary key of a UI label: the app's own ``ui_<key>`` first, then the library's ``<key>``."""
+    for k in (f"ui_{key}", key):
+        if k in TERMS:
+            return k
+    return None
+
+
+def t(key: str, **values: Any) -> str:
+    """The glossary label of ``key`` in the current language, with ``{placeholders}`` filled."""
+    text = label(glossary_key(key) or key, lang())
+    return text.format(**values) if values else text
+
+
+def term(value: Any) -> str:
+    """A canonical value (e.g. 'senior', 'quarterly') by its glossary label; anything else as it is."""
+    k = glossary_key(str(value))
+    return label(k, lang()) if k else str(value)
+
+
+def industry(code: Any) -> str:
+    """An industry code of the criteria by its glossary label (``rare_earth_tungsten`` → 稀土与钨新材料)."""
+    k = f"ui_industry_{code}"
+    return label(k, lang()) if k in TERMS else str(code)
+
+
+def wan_header(key: str) -> str:
+    """A column header of an amount column: ``实付利息 (万元)`` / ``interest paid (CNY 10k)``."""
+    return f"{t(key)} ({t('unit_wan_yuan_short')})"
+
+
+def pct_header(key: str) -> str:
+    return f"{t(key)} (%)"
+
+
+# --- display formats ----------------------------------------------------------------------------------------------
+
+def fmt_date(d: Any) -> str:
+    """A date in the display language: ``2026年4月20日`` (zh) or ``2026-04-20`` (en)."""
+    if d is None or (isinstance(d, float) and math.isnan(d)):
+        return ""
+    if isinstance(d, str):
+        d = dt.date.fromisoformat(d[:10])
+    if isinstance(d, pd.Timestamp | dt.datetime):
+        d = d.date()
+    if lang() == "zh":
+        return f"{d.year}年{d.month}月{d.day}日"
+    return d.isoformat()
+
+
+def fmt_amount(yuan: float | None) -> str:
+    """An amount with its unit: 亿元 from 1亿 up, else 万元 (``1.90亿元``, ``500.00万元``; en ``CNY 100m`` units)."""
+    if yuan is None or (isinstance(yuan, float) and math.isnan(yuan)):
+        return "–"
+    if abs(yuan) >= YI:
+        return f"{yuan / YI:,.2f} {t('unit_yi_yuan')}"
+    return f"{yuan / WAN:,.2f} {t('unit_wan_yuan_short')}"
+
+
+def fmt_pct(x: float | None, digits: int = 2) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "–"
+    return f"{100 * x:.{digits}f}%"
+
+
+def fmt_pct_se(x: float, se: float, digits: int = 3) -> str:
+    """A probability with its Monte Carlo standard error: ``0.120% ± 0.011%``."""
+    return f"{100 * x:.{digits}f}% ± {100 * se:.{digits}f}%"
+
+
+def display_frame(df: pd.DataFrame, *, amounts: Iterable[str] = (), pcts: Iterable[str] = (),
+                  dates: Iterable[str] = (), terms: Iterable[str] = ()) -> pd.DataFrame:
+    """A copy of ``df`` for display: amounts in 万元, shares in %, dates and terms in the language, glossary headers.
+
+    Other columns keep their values; every header is translated when the glossary knows it.
+    """
+    out = df.copy()
+    rename: dict[str, str] = {}
+    for c in amounts:
+        if c in out:
+            out[c] = pd.to_numeric(out[c], errors="coerce") / WAN
+            rename[c] = wan_header(c)
+    for c in pcts:
+        if c in out:
+            out[c] = pd.to_numeric(out[c], errors="coerce") * 100
+            rename[c] = pct_header(c)
+    for c in dates:
+        if c in out:
+            out[c] = [fmt_date(v) for v in out[c]]
+    for c in terms:
+        if c in out:
+            out[c] = [term(v) for v in out[c]]
+    for c in out.columns:
+        if c not in rename and isinstance(c, str) and glossary_key(c):
+            rename[c] = t(c)
+    return out.rename(columns=rename)
+
+
+# --- errors -------------------------------------------------------------------------------------------------------
+
+def show_input_error(err: InputError) -> None:
+    """The library's validation messages, one bullet per issue (file, table, row, field), never a traceback."""
+    lines = [t("input_problems")]
+    for issue in err.issues[:200]:
+        lines.append(f"- {issue}")
+    if len(err.issues) > 200:
+        lines.append(f"- … (+{len(err.issues) - 200})")
+    st.error("\n".join(lines))
+
+
+def show_issues_warning(head: str, issues: list) -> None:
+    if not issues:
+        return
+    body = "\n".join(f"- {i}" for i in issues[:100])
+    more = f"\n- … (+{len(issues) - 100})" if len(issues) > 100 else ""
+    st.warning(f"{head}\n{body}{more}")
+
+
+# --- uploads ------------------------------------------------------------------------------------------------------
+
+def save_upload(uploaded: Any) -> Path:
+    """Write an uploaded file to a content-addressed temporary path (the path changes when the content does).
+
+    The library's readers then apply their own checks (size, encoding, columns) to the file as uploaded.
+    """
+    data = uploaded.getvalue()
+    digest = hashlib.sha256(data).hexdigest()[:24]
+    name = Path(uploaded.name).name or "upload"
+    folder = Path(tempfile.gettempdir()) / "ipabs-uploads" / digest
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    if not path.exists():
+        path.write_bytes(data)
+    return path
+
+
+def uploader(key_label: str, types: list[str], key: str) -> Any:
+    """A file uploader whose help states the size limit."""
+    return st.file_uploader(t(key_label), type=types, key=key, help=t("upload_help", mb=UPLOAD_MB),
+                            max_upload_size=UPLOAD_MB)
+
+
+# --- progress -----------------------------------------------------------------------------------------------------
+
+def progress_callback(bar: Any) -> Callable[[int, int], None]:
+    """A ``progress(done, total)`` callback for the library's Monte Carlo runs that moves ``bar``.
+
+    The callback runs inside an ``st.cache_data`` function; it updates the bar in the context captured here (outside
+    the cached function) so the updates are not recorded for replay. A click on the page's Cancel button makes
+    Streamlit stop the script at that next update (the run is then not cached). Pages still catch
+    :class:`ipabs.errors.Cancelled`, the library's own way to stop a run from its callback.
+    """
+    ctx = contextvars.copy_context()
+
+    def update(done: int, total: int) -> None:
+        frac = done / total if total else 1.0
+        ctx.run(bar.progress, min(1.0, frac), t("running", done=f"{done:,}", total=f"{total:,}"))
+
+    return update
+
+
+def missing_module_notice(module: str) -> None:
+    st.info(t("not_available", module=module))
