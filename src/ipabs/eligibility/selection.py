@@ -39,9 +39,11 @@ constructions, then an add-back pass:
 1. removal greedy: while a limit is breached, take the breach needing the largest removal
    :math:`\Delta = (S - cT)/(1 - c)` and remove the smallest asset of it with balance :math:`\ge \Delta` (or
    its largest asset if none is that large);
-2. capped fill: for a trial pool size :math:`L` (first the whole total), add assets largest first while every
-   group stays within :math:`c L` and the top :math:`k` within :math:`y L`; a fill reaching :math:`T \ge L` is
-   feasible, otherwise :math:`L` is lowered to the size reached (at least 0.5% a step) and the fill repeated;
+2. capped fill: for a trial pool size :math:`L`, add assets largest first while every group stays within
+   :math:`c L` and the top :math:`k` within :math:`y L`. Spiral: from :math:`L` = the total, a fill reaching
+   :math:`T \ge L` is feasible, otherwise :math:`L` is lowered to the size reached (at least 0.5% a step) and the
+   fill repeated. Grid: for :math:`L` = 100%, 95%, ..., 30% of the total, the fill is repaired with the removal
+   greedy (its shares count against the total it reached, not :math:`L`);
 3. add-back: try the left-out assets, largest first, keeping each one that leaves the pool within the limits.
 """
 
@@ -183,12 +185,11 @@ def greedy_pool(balance: np.ndarray, spec: PoolLimitSpec) -> np.ndarray:
     """
     prob = _Problem(balance, spec)
     candidates = [_removal_greedy(prob), _capped_fill(prob), _dive(prob, np.ones(prob.n, dtype=bool))]
-    best = max(candidates, key=lambda m: float(prob.b[m].sum()))
-    return _add_back(prob, best)
+    return max((_add_back(prob, m) for m in candidates), key=lambda m: float(prob.b[m].sum()))
 
 
-def _removal_greedy(prob: _Problem) -> np.ndarray:
-    kept = np.ones(prob.n, dtype=bool)
+def _removal_greedy(prob: _Problem, start: np.ndarray | None = None) -> np.ndarray:
+    kept = np.ones(prob.n, dtype=bool) if start is None else start.copy()
     while True:
         worst = _worst_breach(prob, kept)
         if worst is None:
@@ -247,21 +248,33 @@ def _fill(prob: _Problem, level: float) -> np.ndarray:
     return kept
 
 
+#: Trial pool sizes of the capped fill, as fractions of the total balance.
+FILL_LEVELS = (1.0, 0.95, 0.9, 0.85, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3)
+
+
 def _capped_fill(prob: _Problem) -> np.ndarray:
-    """Fill under caps at a trial pool size, lowering the size to what was reached until the fill is feasible."""
+    """Capped fills (module docstring): the spiral of trial sizes, and a grid of sizes each repaired."""
     best = np.zeros(prob.n, dtype=bool)
     best_value = 0.0
-    levels = [float(prob.b.sum())]
-    for _ in range(60):
-        level = levels[-1]
-        kept = _fill(prob, level)
+    total = float(prob.b.sum())
+
+    def consider(kept: np.ndarray) -> None:
+        nonlocal best, best_value
         value = float(prob.b[kept].sum())
         if value > best_value and prob.feasible(kept):
             best, best_value = kept, value
-        nxt = min(value, level * 0.995)
+
+    level = total
+    for _ in range(60):  # spiral: lower the trial size to what the fill reached until a fill is feasible
+        kept = _fill(prob, level)
+        consider(kept)
+        nxt = min(float(prob.b[kept].sum()), level * 0.995)
         if nxt <= best_value or nxt <= 0:
             break
-        levels.append(nxt)
+        level = nxt
+    for frac in FILL_LEVELS:  # grid: repair each fill with the removal greedy
+        kept = _fill(prob, frac * total)
+        consider(_add_back(prob, kept if prob.feasible(kept) else _removal_greedy(prob, kept)))
     return best
 
 
