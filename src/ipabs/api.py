@@ -17,7 +17,10 @@ from ipabs.scenario.io import LoadedScenario
 from ipabs.scenario.io import load_scenario as _load
 from ipabs.scenario.schema import Assumptions
 
-__all__ = ["load_scenario", "validate", "compile_scenario", "run_deterministic", "simulate", "ValidationReport"]
+__all__ = [
+    "load_scenario", "validate", "compile_scenario", "run_deterministic", "simulate", "ValidationReport",
+    "eligibility", "policy",
+]
 
 
 def load_scenario(path: str | Path, *, data: dict | None = None, strict: bool | None = None,
@@ -85,3 +88,17 @@ def simulate(scenario: str | Path | LoadedScenario | CompiledDeal, **kwargs: Any
 
     deal, _ = _deal(scenario)
     return _simulate(deal, **kwargs)
+
+
+def __getattr__(name: str):
+    """The eligibility and policy APIs as namespaces of this façade: ``api.eligibility.evaluate_pool(...)``,
+    ``api.policy.run_subsidy(...)`` (imported lazily; see :mod:`ipabs.eligibility` and :mod:`ipabs.policy.api`)."""
+    if name == "eligibility":
+        import ipabs.eligibility as m
+
+        return m
+    if name == "policy":
+        import ipabs.policy.api as m
+
+        return m
+    raise AttributeError(f"module 'ipabs.api' has no attribute {name!r}")
