@@ -52,16 +52,27 @@ def t(key: str, **values: Any) -> str:
     return text.format(**values) if values else text
 
 
-def term(value: Any) -> str:
+def term(value: Any, code: str | None = None) -> str:
     """A canonical value (e.g. 'senior', 'quarterly') by its glossary label; anything else as it is."""
     k = glossary_key(str(value))
-    return label(k, lang()) if k else str(value)
+    return label(k, code or lang()) if k else str(value)
 
 
-def industry(code: Any) -> str:
+def industry(value: Any, code: str | None = None) -> str:
     """An industry code of the criteria by its glossary label (``rare_earth_tungsten`` → 稀土与钨新材料)."""
-    k = f"ui_industry_{code}"
-    return label(k, lang()) if k in TERMS else str(code)
+    k = f"ui_industry_{value}"
+    return label(k, code or lang()) if k in TERMS else str(value)
+
+
+def term_fn() -> Callable[[Any], str]:
+    """``term`` bound to the current language, for a widget's ``format_func`` (called later, maybe elsewhere)."""
+    code = lang()
+    return lambda value: term(value, code)
+
+
+def industry_fn() -> Callable[[Any], str]:
+    code = lang()
+    return lambda value: industry(value, code)
 
 
 def wan_header(key: str) -> str:

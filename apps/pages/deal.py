@@ -119,14 +119,14 @@ def deal_tab(scn: dict) -> dict:
     out = {"name": c1.text_input(ui.t("deal_name"), value=d.get("name", ""), key="f_deal_name")}
     markets = _opt(["exchange", "interbank"], d.get("market", "exchange"))
     out["market"] = c2.selectbox(ui.t("market"), markets, index=markets.index(d.get("market", "exchange")),
-                                 format_func=ui.term, key="f_market")
+                                 format_func=ui.term_fn(), key="f_market")
     c = st.columns(4)
     for col, k in zip(c, ("cutoff_date", "closing_date", "first_payment_date", "legal_maturity"), strict=True):
         out[k] = col.date_input(ui.t(k), value=_date(d.get(k)), key=f"f_{k}", format="YYYY/MM/DD")
     freqs = _opt(["monthly", "quarterly", "semiannual", "annual"], d.get("payment_frequency", "quarterly"))
     out["payment_frequency"] = c[0].selectbox(ui.t("payment_frequency"), freqs,
                                               index=freqs.index(d.get("payment_frequency", "quarterly")),
-                                              format_func=ui.term, key="f_payment_frequency")
+                                              format_func=ui.term_fn(), key="f_payment_frequency")
     return out
 
 
@@ -150,12 +150,12 @@ def tranche_tab(scn: dict) -> tuple[list[float], pd.DataFrame]:
     edited = st.data_editor(df, key="f_tranches", hide_index=True, num_rows="fixed", column_config={
         "name": st.column_config.TextColumn(ui.t("name"), disabled=True),
         "seniority": st.column_config.SelectboxColumn(ui.t("seniority"), options=["senior", "mezzanine", "subordinate"],
-                                                      format_func=ui.term, required=True),
+                                                      format_func=ui.term_fn(), required=True),
         "coupon": st.column_config.NumberColumn(ui.pct_header("coupon"), min_value=0.0, max_value=100.0,
                                                 format="%.3f", step=0.001),
         "amortization": st.column_config.SelectboxColumn(ui.t("amortization"),
                                                          options=["bullet", "pass_through", "scheduled"],
-                                                         format_func=ui.term, required=True),
+                                                         format_func=ui.term_fn(), required=True),
         "expected_maturity": st.column_config.DateColumn(ui.t("expected_maturity"), format="YYYY/MM/DD"),
     })
     return sizes, edited
@@ -173,7 +173,7 @@ def fees_tab(scn: dict) -> pd.DataFrame:
         "name": st.column_config.TextColumn(ui.t("name"), required=True),
         "basis": st.column_config.SelectboxColumn(
             ui.t("basis"), options=["fixed", "pool_balance", "tranche_balance", "interest_collections"],
-            format_func=ui.term, required=True, default="fixed"),
+            format_func=ui.term_fn(), required=True, default="fixed"),
         "rate": st.column_config.NumberColumn(ui.pct_header("rate"), min_value=0.0, max_value=100.0, format="%.4f",
                                               default=0.0),
         "annual_amount": st.column_config.NumberColumn(ui.wan_header("annual_amount"), min_value=0.0, format="%.2f",
@@ -194,7 +194,7 @@ def support_tab(scn: dict) -> pd.DataFrame | None:
         edited = st.data_editor(df, key="f_support", hide_index=True, num_rows="fixed", column_config={
             "name": st.column_config.TextColumn(ui.t("name"), disabled=True),
             "kind": st.column_config.SelectboxColumn(ui.t("kind"), options=["shortfall_commitment", "guarantee"],
-                                                     format_func=ui.term, required=True),
+                                                     format_func=ui.term_fn(), required=True),
             "cap": st.column_config.NumberColumn(ui.wan_header("cap"), min_value=0.0, format="%.2f"),
             "pd": st.column_config.NumberColumn(ui.pct_header("support_pd"), min_value=0.0, max_value=100.0,
                                                 format="%.4f"),
@@ -243,7 +243,7 @@ def simulation_tab(scn: dict) -> dict:
     models = _opt(["ip_disposal", "fixed_rate"], s.get("recovery_model", "ip_disposal"))
     out["recovery_model"] = c[2].selectbox(ui.t("recovery_model"), models,
                                            index=models.index(s.get("recovery_model", "ip_disposal")),
-                                           format_func=ui.term, key="f_recovery_model")
+                                           format_func=ui.term_fn(), key="f_recovery_model")
     return out
 
 

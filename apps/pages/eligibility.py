@@ -93,7 +93,7 @@ def selfcheck_form(criteria_name: str) -> dict | None:
         county = c[1].selectbox(ui.t("county"), county_opts, key="sc_county",
                                 index=county_opts.index(firm["county"]) if firm.get("county") in county_opts else 0)
         ind_opts = _options(industries, firm.get("industry"))
-        ind = c[2].selectbox(ui.t("industry"), ind_opts, format_func=ui.industry, key="sc_industry",
+        ind = c[2].selectbox(ui.t("industry"), ind_opts, format_func=ui.industry_fn(), key="sc_industry",
                              index=ind_opts.index(firm["industry"]) if firm.get("industry") in ind_opts else 0)
         rat_opts = _options(ratings, firm.get("rating"))
         rating = c[3].selectbox(ui.t("rating"), rat_opts, key="sc_rating",
@@ -105,7 +105,7 @@ def selfcheck_form(criteria_name: str) -> dict | None:
         earlier = c[3].number_input(ui.wan_header("financing_earlier_this_year"), 0.0, 1e8,
                                     float(firm.get("financing_earlier_this_year") or 0) / ui.WAN, 100.0,
                                     format="%.2f", key="sc_earlier")
-        st.markdown(f"**{ui.t('financing_range')}**")
+        st.markdown(f"**{ui.t('financing_request')}**")
         c = st.columns(4)
         amount = c[0].number_input(ui.wan_header("request_amount"), 1.0, 1e8, float(req["amount"]) / ui.WAN, 50.0,
                                    format="%.2f", key="sc_amount")
@@ -113,13 +113,13 @@ def selfcheck_form(criteria_name: str) -> dict | None:
         start = c[2].date_input(ui.t("start_date"), req.get("start_date") or dt.date.today(), key="sc_start",
                                 format="YYYY/MM/DD")
         types = list(ASSET_TYPES)
-        atype = c[3].selectbox(ui.t("asset_type"), types, format_func=ui.term, key="sc_asset_type",
+        atype = c[3].selectbox(ui.t("asset_type"), types, format_func=ui.term_fn(), key="sc_asset_type",
                                index=types.index(req.get("asset_type", "pledge_loan")))
         c = st.columns(4)
         reg_opts = ["not_yet", "yes", "no"]
         reg_now = {None: "not_yet", True: "yes", False: "no"}[req.get("cnipa_pledge_registered")]
         registered = c[0].selectbox(ui.t("cnipa_pledge_registered"), reg_opts, index=reg_opts.index(reg_now),
-                                    format_func=ui.term, key="sc_registered")
+                                    format_func=ui.term_fn(), key="sc_registered")
         legal = c[1].date_input(ui.t("legal_maturity"), req.get("legal_maturity"), key="sc_legal",
                                 format="YYYY/MM/DD")
         as_of = c[2].date_input(ui.t("as_of"), ex.get("as_of") or dt.date.today(), key="sc_as_of",
@@ -134,14 +134,14 @@ def selfcheck_form(criteria_name: str) -> dict | None:
             "prior_pledge": pd.Series([bool(ip.get("prior_pledge")) for ip in ex["ip"]], dtype=bool),
         })
         edited = st.data_editor(ips, key="sc_ips", hide_index=True, num_rows="dynamic", column_config={
-            "type": st.column_config.SelectboxColumn(ui.t("ip_type"), options=list(IP_TYPES), format_func=ui.term,
+            "type": st.column_config.SelectboxColumn(ui.t("ip_type"), options=list(IP_TYPES), format_func=ui.term_fn(),
                                                      required=True, default="invention_patent"),
             "registration_no": st.column_config.TextColumn(ui.t("ip_registration_no")),
             "expiry_date": st.column_config.DateColumn(ui.t("ip_expiry_date"), format="YYYY/MM/DD"),
             "appraised_value": st.column_config.NumberColumn(ui.wan_header("appraised_value"), min_value=0.0,
                                                              format="%.2f"),
             "valuation": st.column_config.SelectboxColumn(ui.t("valuation"), options=["external", "internal"],
-                                                          format_func=ui.term, default="external"),
+                                                          format_func=ui.term_fn(), default="external"),
             "prior_pledge": st.column_config.CheckboxColumn(ui.t("prior_pledge"), default=False),
         })
         submitted = st.form_submit_button(ui.t("check"), type="primary", key="sc_submit")
@@ -255,8 +255,8 @@ def pool_tab(criteria_name: str) -> None:
 
 
 names = bundled_criteria_names()
-criteria_name = st.selectbox(ui.t("criteria_set"), names, key="criteria_name",
-                             format_func=lambda n: load_criteria(n).title(ui.lang()))
+titles = {n: load_criteria(n).title(ui.lang()) for n in names}
+criteria_name = st.selectbox(ui.t("criteria_set"), names, key="criteria_name", format_func=titles.__getitem__)
 tab_firm, tab_pool = st.tabs([ui.t("self_check"), ui.t("pool_screening")])
 with tab_firm:
     selfcheck_tab(criteria_name)

@@ -361,6 +361,7 @@ TERMS: dict[str, tuple[str, str]] = {
     "ui_deal_terms": ("交易条款", "deal terms"),
     "ui_page_tranche_sizing": ("档次规模测算", "Tranche sizing"),
     "ui_page_stress_grid": ("压力测试矩阵", "Stress grid"),
+    "ui_financing_request": ("融资申请", "financing request"),
     # app: industries of the Ganzhou criteria (codes as in the tapes and criteria files)
     "ui_industry_rare_earth_tungsten": ("稀土与钨新材料", "rare earth and tungsten"),
     "ui_industry_nev": ("新能源汽车", "new-energy vehicles"),

@@ -1,0 +1,263 @@
+"""The Streamlit app under streamlit.testing's AppTest: every page renders without an exception in both languages,
+and the main interactions work with tiny path counts (run the default deal, change the senior size, switch the
+language, check a firm, screen a tape, run the budget, compare runs, and bad uploads show the library's messages)."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("streamlit")
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+APPS = ROOT / "apps"
+APP = APPS / "streamlit_app.py"
+PAGES = ["pages/deal.py", "pages/compare.py", "pages/eligibility.py", "pages/budget.py"]
+BAD_TAPES = ROOT / "tests" / "data" / "bad_tapes"
+TIMEOUT = 180
+PATHS = 200
+
+
+def start(lang: str = "zh") -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    at.session_state["lang"] = lang
+    return at.run()
+
+
+def no_exception(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def run_deal(at: AppTest, paths: int = PATHS) -> AppTest:
+    at.number_input(key="f_n_paths").set_value(paths)
+    at.button(key="run_deal").click().run()
+    no_exception(at)
+    return at
+
+
+def metric(at: AppTest, label_part: str) -> str:
+    found = [m.value for m in at.metric if label_part in m.label]
+    assert found, f"no metric labelled '{label_part}' in {[m.label for m in at.metric]}"
+    return found[0]
+
+
+# --- every page -------------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_renders_without_an_exception(page: str, lang: str) -> None:
+    at = start(lang)
+    at.switch_page(page).run()
+    no_exception(at)
+    assert at.title, "every page has a title"
+
+
+def test_the_app_opens_in_chinese_on_the_deal_page() -> None:
+    at = start()
+    no_exception(at)
+    assert at.title[0].value == "交易结构设计"
+    assert at.session_state["scn"]["deal"]["name"].startswith("赣州")
+
+
+# --- deal structuring -------------------------------------------------------------------------------------------------
+
+@pytest.mark.slow
+def test_the_default_deal_runs_and_shows_tranche_statistics_charts_and_downloads() -> None:
+    at = run_deal(start())
+    el = metric(at, "优先A · 预期损失")
+    assert el.endswith("%")
+    assert not at.error
+    tables = [d.value for d in at.dataframe]
+    stats = next(df for df in tables if "预期损失 (%)" in df.columns)
+    assert list(stats["名称"]) == ["优先A", "次级"]
+    assert stats["发行规模 (万元)"].tolist() == [19000.0, 1000.0]
+    assert "预期损失 · 标准误 (%)" in stats.columns and "违约概率 · 标准误 (%)" in stats.columns
+    waterfall = next(df for df in tables if "现金流覆盖倍数" in df.columns)
+    assert waterfall["兑付日"].iloc[0] == "2026年7月20日"
+    assert len(at.get("plotly_chart")) >= 3
+    labels = {b.label for b in at.get("download_button")}
+    assert {"场景文件 (TOML)", "结果 (XLSX)", "结果 (Parquet, zip)"} <= labels
+    assert len(at.session_state["saved_runs"]) == 1
+
+
+@pytest.mark.slow
+def test_changing_the_senior_size_changes_the_scenario_and_the_results() -> None:
+    at = run_deal(start())
+    at.number_input(key="f_size_0").set_value(18_000.0)
+    run_deal(at)
+    assert at.session_state["scn"]["tranches"][0]["balance"] == 180_000_000
+    stats = next(d.value for d in at.dataframe if "预期损失 (%)" in d.value.columns)
+    assert stats["发行规模 (万元)"].tolist() == [18000.0, 1000.0]
+    assert len(at.session_state["saved_runs"]) == 2
+
+
+@pytest.mark.slow
+def test_an_invalid_edit_shows_the_validation_message_and_no_traceback() -> None:
+    at = start()
+    at.date_input(key="f_first_payment_date").set_value(at.session_state["scn"]["deal"]["cutoff_date"])
+    run_deal(at)
+    assert at.error and "first_payment_date" in at.error[0].value
+
+
+@pytest.mark.slow
+def test_the_language_switch_translates_labels_and_dates() -> None:
+    at = run_deal(start())
+    at.session_state["lang"] = "en"
+    at.run()
+    no_exception(at)
+    assert at.title[0].value == "Deal structuring"
+    assert metric(at, "优先A · expected loss").endswith("%")
+    waterfall = next(d.value for d in at.dataframe if "cash-flow coverage ratio" in d.value.columns)
+    assert waterfall["payment date"].iloc[0] == "2026-07-20"
+    at.session_state["lang"] = "zh"
+    at.run()
+    assert at.title[0].value == "交易结构设计"
+
+
+# --- bad uploads ------------------------------------------------------------------------------------------------------
+
+def upload_scenario(at: AppTest, scenario: tuple[str, bytes], tape: tuple[str, bytes] | None = None) -> AppTest:
+    at.file_uploader(key="up_scenario").set_value((scenario[0], scenario[1], "application/toml"))
+    if tape is not None:
+        at.file_uploader(key="up_tape").set_value((tape[0], tape[1], "text/csv"))
+    at.run()
+    at.button(key="load_upload").click().run()
+    no_exception(at)
+    return at
+
+
+DEFAULT_TOML = (ROOT / "scenarios" / "ganzhou_pledge_2026.toml").read_bytes()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("name", "data", "expect"), [
+    ("garbage.toml", bytes(range(256)) * 4, "not UTF-8"),
+    ("gbk.toml", "[deal]\nname = \"赣州\"\n".encode("gb18030"), "not UTF-8"),
+    ("broken.toml", b"[deal\nname = 1\n", "not valid TOML"),
+    ("incomplete.toml", b"[deal]\nname = \"x\"\n", "required key is missing"),
+])
+def test_a_bad_scenario_upload_shows_the_library_messages(name: str, data: bytes, expect: str) -> None:
+    at = upload_scenario(start(), (name, data))
+    assert at.error and expect in at.error[0].value
+    assert at.session_state["scn_name"] == "ganzhou_pledge_2026.toml", "the current scenario is kept"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("tape", "expect"), [
+    ("missing_columns.csv", "required column"),
+    ("random_bytes.csv", ""),
+    ("invalid_encoding.csv", ""),
+    ("empty.csv", ""),
+])
+def test_a_bad_tape_upload_shows_the_library_messages(tape: str, expect: str) -> None:
+    at = upload_scenario(start(), ("deal.toml", DEFAULT_TOML), (tape, (BAD_TAPES / tape).read_bytes()))
+    assert at.error, f"{tape}: an error is shown"
+    assert expect.lower() in at.error[0].value.lower()
+    assert "Traceback" not in at.error[0].value
+
+
+@pytest.mark.slow
+def test_an_uploaded_scenario_with_its_tape_becomes_current_and_runs() -> None:
+    tape = (ROOT / "scenarios" / "tapes" / "ganzhou_pledge_pool_gbk.csv").read_bytes()
+    at = upload_scenario(start(), ("my-deal.toml", DEFAULT_TOML), ("pool.csv", tape))
+    assert not at.error
+    assert at.session_state["scn_name"] == "my-deal.toml"
+    assert at.session_state["scn"]["pool"]["tape"].endswith("pool.csv")
+    run_deal(at)
+    assert metric(at, "预期损失").endswith("%")
+
+
+# --- eligibility, budget, compare -------------------------------------------------------------------------------------
+
+@pytest.mark.slow
+def test_the_self_check_form_gives_a_verdict_with_subsidy_and_cost() -> None:
+    pytest.importorskip("ipabs.eligibility")
+    at = start()
+    at.switch_page("pages/eligibility.py").run()
+    at.button(key="sc_submit").click().run()
+    no_exception(at)
+    assert at.success and "通过" in at.success[0].value
+    assert metric(at, "预计证券化补贴").endswith("万元")
+    at.checkbox(key="sc_black").check()
+    at.button(key="sc_submit").click().run()
+    assert at.error and "黑名单" in at.markdown[-1].value + "".join(e.value for e in at.error)
+
+
+@pytest.mark.slow
+def test_screening_the_sample_tape_finds_the_best_eligible_pool() -> None:
+    pytest.importorskip("ipabs.eligibility")
+    at = start()
+    at.switch_page("pages/eligibility.py").run()
+    at.button(key="ps_submit").click().run()
+    no_exception(at)
+    assert metric(at, "资产笔数") == "13 / 16"
+    assert metric(at, "最优合格资产池").endswith("亿元")
+
+
+@pytest.mark.slow
+def test_the_budget_runs_and_shows_the_p90_of_a_year() -> None:
+    pytest.importorskip("ipabs.policy.budget")
+    at = start()
+    at.switch_page("pages/budget.py").run()
+    at.number_input(key="bp_paths").set_value(300)
+    at.button(key="bp_run").click().run()
+    no_exception(at)
+    assert not at.error
+    assert metric(at, "预算 P90").endswith("万元")
+    assert len(at.get("plotly_chart")) == 1
+
+
+@pytest.mark.slow
+def test_a_bad_policy_upload_shows_the_library_messages() -> None:
+    pytest.importorskip("ipabs.policy.budget")
+    at = start()
+    at.switch_page("pages/budget.py").run()
+    at.file_uploader(key="bp_policy_upload").set_value(("p.toml", b"name = [", "application/toml")).run()
+    at.button(key="bp_run").click().run()
+    no_exception(at)
+    assert at.error and "not valid TOML" in at.error[0].value
+
+
+@pytest.mark.slow
+def test_two_saved_runs_are_compared_side_by_side() -> None:
+    at = run_deal(start())
+    at.number_input(key="f_size_0").set_value(17_000.0)
+    run_deal(at)
+    at.switch_page("pages/compare.py").run()
+    no_exception(at)
+    table = at.dataframe[0].value
+    assert table.shape[1] == 2
+    assert any("17,000.00" in v or "1.70" in v for v in table.iloc[:, 1])
+
+
+# --- conventions ------------------------------------------------------------------------------------------------------
+
+def test_every_label_the_app_uses_is_in_the_glossary() -> None:
+    sys.path.insert(0, str(APPS))
+    from ipabs.glossary import TERMS
+
+    pattern = re.compile(r"""\b(?:t|wan_header|pct_header)\(["']([a-z0-9_]+)["']""")
+    used = set()
+    for path in APPS.rglob("*.py"):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            used |= set(pattern.findall(line))
+    assert used, "the app uses glossary labels"
+    missing = sorted(k for k in used if f"ui_{k}" not in TERMS and k not in TERMS)
+    assert not missing, f"labels missing from ipabs.glossary.TERMS: {missing}"
+
+
+def test_the_upload_limit_is_set_and_stated() -> None:
+    import tomllib
+
+    sys.path.insert(0, str(APPS))
+    import ui_common
+
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
+    assert config["server"]["maxUploadSize"] == ui_common.UPLOAD_MB
+    at = start()
+    helps = [u.help for u in at.file_uploader]
+    assert helps and all(f"{ui_common.UPLOAD_MB} MB" in h for h in helps)
