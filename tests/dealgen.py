@@ -6,11 +6,15 @@ pro-rata and sequential steps); :func:`sequential_deals` keeps to a single colle
 sequential priority of payments, where seniority properties must hold.
 
 Everything generated is valid: ``compile_deal(parse_scenario(d), frame)`` succeeds.
+
+``IPABS_HYPOTHESIS_SCALE`` (environment, default 1) multiplies every test's ``max_examples`` through
+:func:`examples`, e.g. ``IPABS_HYPOTHESIS_SCALE=10`` for a long soak run.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 from dataclasses import dataclass
 
 import pandas as pd
@@ -20,6 +24,11 @@ from ipabs.compile.lower import CompiledDeal, compile_deal
 from ipabs.scenario.io import parse_scenario
 
 MONTHS = {"monthly": 1, "quarterly": 3, "semiannual": 6}
+
+
+def examples(n: int) -> int:
+    """``n`` hypothesis examples, scaled by the environment variable ``IPABS_HYPOTHESIS_SCALE``."""
+    return max(1, round(n * float(os.environ.get("IPABS_HYPOTHESIS_SCALE", "1"))))
 
 
 def add_months(d: dt.date, n: int) -> dt.date:
@@ -63,11 +72,12 @@ def assets(draw, cutoff: dt.date, legal: dt.date, n_max: int = 5, carry: bool = 
         amort = draw(st.sampled_from(["interest_only", "equal_principal", "level_payment"] if carry else
                                      ["bullet", "interest_only", "equal_principal", "level_payment"]))
         freq = draw(st.sampled_from(["monthly", "quarterly"] if carry else ["monthly", "quarterly", "semiannual"]))
-        start = cutoff - dt.timedelta(days=draw(st.integers(0, 60)))
+        # carry: started at most 20 days before the cut-off, so nothing was repaid before it (pool = principal)
+        start = cutoff - dt.timedelta(days=draw(st.integers(0, 20 if carry else 60)))
         months = MONTHS[freq] * draw(st.integers(1, 12))
         maturity = add_months(start, months)
         if carry:
-            while maturity > legal - dt.timedelta(days=5):
+            while maturity > legal - dt.timedelta(days=15):  # business-day adjustment must not pass legal
                 months -= MONTHS[freq]
                 maturity = add_months(start, months)
             if months <= 0:
@@ -124,6 +134,8 @@ def _tranches(draw, pool: float, legal: dt.date, closing: dt.date, first: dt.dat
     out = []
     for j, kind in enumerate(kinds):
         bal = round(size * weights[j] / sum(weights), 2)
+        if not carry and not sequential and draw(st.integers(0, 9)) == 0:
+            bal = 0.0  # an edge case: a class with nothing outstanding (no division by zero anywhere)
         amort = "pass_through" if carry and kind != "subordinate" else draw(
             st.sampled_from(["bullet", "pass_through", "scheduled"]))
         tr = {"name": f"{kind[:3]}{j}", "seniority": kind, "balance": bal,
@@ -298,11 +310,14 @@ def deals(draw, *, defaults: bool = True) -> RandomDeal:
 
 
 @st.composite
-def sequential_deals(draw, *, carry: bool = False, defaults: bool = True, fees: bool = True) -> RandomDeal:
+def sequential_deals(draw, *, carry: bool = False, defaults: bool = True, fees: bool = True,
+                     principal: str | None = None) -> RandomDeal:
     """One collection account, no support, no triggers, a strictly sequential priority of payments.
 
     ``carry=True``: the pool can carry the notes — assets earn ≥ 6% and pay interest at least quarterly, mature
-    inside the deal, the notes total ≤ 95% of the pool and every rated note is pass-through.
+    inside the deal, the notes total ≤ 95% of the pool, every rated note is pass-through and the fees are small.
+    ``principal``: the amount mode of the rated notes' principal step ('due' or 'all'; default drawn, 'all' when
+    ``carry``).
     """
     deal = draw(deal_dates(carry=carry))
     tape = draw(assets(deal["cutoff_date"], deal["legal_maturity"], carry=carry))
@@ -317,14 +332,15 @@ def sequential_deals(draw, *, carry: bool = False, defaults: bool = True, fees: 
     sub = tranches[-1]["name"]
     fee_list = []
     if fees:
+        fixed = pool * draw(st.integers(0, 10)) / 10000.0 if carry else float(draw(st.integers(0, 50)) * 1000)
         fee_list = [{"name": "trustee", "basis": "pool_balance", "rate": draw(st.integers(0, 20)) / 10000.0},
-                    {"name": "rating", "basis": "fixed", "annual_amount": float(draw(st.integers(0, 50)) * 1000)}]
+                    {"name": "rating", "basis": "fixed", "annual_amount": round(fixed, 2)}]
     steps: list[dict] = []
     if fee_list:
         steps.append({"action": "pay_fees"})
     for n in rated:
         steps.append({"action": "pay_interest", "tranches": [n]})
-    mode = "all" if carry else draw(st.sampled_from(["due", "all"]))
+    mode = principal or ("all" if carry else draw(st.sampled_from(["due", "all"])))
     steps.append({"action": "pay_principal", "tranches": rated, "amount": mode})
     steps.append({"action": "pay_principal", "tranches": [sub], "amount": "all", "require_repaid": rated})
     steps.append({"action": "pay_residual", "tranche": sub, "require_repaid": rated + [sub]})

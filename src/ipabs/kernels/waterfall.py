@@ -307,6 +307,8 @@ def run_waterfall(d, pf, sup_def_t, out):
         for k in range(n_k):
             if d.tr_senior[k]:
                 need += int_due[k] + prin_due[k]
+        if avail < 0.0:  # rounding dust: no cash is zero cash (a negative ratio would read as "nothing due")
+            avail = 0.0
         coverage = avail / need if need > EPS else -1.0
         state, latched = deal_state(d, t, cum_def, coverage, sup_def_t, latched)
         # 4. waterfall

@@ -217,7 +217,7 @@ def run_waterfall(scenario, payment_dates: list[dt.date], year_fractions: list[f
         rec.support_draw = {x.name: 0.0 for x in s.support}
 
         # 3. triggers
-        available = sum(v for name, v in cash.items() if name not in reserve)
+        available = max(sum(v for name, v in cash.items() if name not in reserve), 0.0)
         senior_need = sum(rec.fee_due.values()) + sum(
             rec.interest_due[tr.name] + rec.principal_due[tr.name] for tr in tranches if tr.seniority == "senior")
         rec.coverage = available / senior_need if senior_need > HALF_FEN else None
