@@ -446,3 +446,22 @@ TAPE_COLUMN_ALIASES: dict[str, str] = {
     "是否黑名单": "blacklisted",
     "备注": "note",
 }
+
+
+def glossary_markdown() -> str:
+    """docs/glossary.md, generated from :data:`TERMS` (``python -m ipabs.glossary > docs/glossary.md``)."""
+    lines = [
+        "# Glossary",
+        "",
+        "Generated from `ipabs.glossary.TERMS` by `python -m ipabs.glossary > docs/glossary.md`; a test keeps it "
+        "in step.",
+        "",
+        "| identifier | 中文 | English |",
+        "|---|---|---|",
+    ]
+    lines += [f"| `{k}` | {zh} | {en} |" for k, (zh, en) in TERMS.items()]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(glossary_markdown(), end="")
