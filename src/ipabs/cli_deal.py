@@ -43,8 +43,12 @@ def _print_rejections(report) -> None:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    from ipabs.engine.deterministic import asset_default_periods
+
     report = api.validate(args.scenario, strict=args.strict or None)
     s = report.loaded.scenario
+    # obligor_defaults name tape obligors and periods of the compiled grid: check them now, not only at run time
+    asset_default_periods(report.deal, s.assumptions)
     print(f"scenario OK: {s.deal.name}")
     print(f"  {report.deal.n_periods} payment periods, {report.deal.schedule.payment_dates[0]} .. "
           f"{report.deal.schedule.payment_dates[-1]}; pool balance {report.deal.pool_balance:,.2f} yuan")

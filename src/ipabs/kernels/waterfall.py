@@ -195,12 +195,20 @@ def run_step(d, state, s, t, acct, bal, int_due, int_paid, prin_due, prin_paid, 
 
 @jit
 def accrue_fees(d, t, bal, pool_bal_start, interest_collected, fee_carry, fee_due):
-    """Fees due in period t: carried unpaid amounts plus the period's accrual on each fee's basis."""
+    """Fees due in period t: carried unpaid amounts plus the period's accrual on each fee's basis.
+
+    A fixed fee accrues only while some tranche is outstanding at the start of the period: once every security is
+    repaid the plan is wound up and charges nothing more.
+    """
     yf = d.yf[t]
+    live = False
+    for k in range(bal.shape[0]):
+        if bal[k] > EPS:
+            live = True
     for f in range(d.fee_basis.shape[0]):
         b = d.fee_basis[f]
         if b == FEE_FIXED:
-            acc = d.fee_amount[f] * yf
+            acc = d.fee_amount[f] * yf if live else 0.0
         elif b == FEE_POOL_BALANCE:
             acc = d.fee_rate[f] * pool_bal_start * yf
         elif b == FEE_TRANCHE_BALANCE:

@@ -203,9 +203,10 @@ def run_waterfall(scenario, payment_dates: list[dt.date], year_fractions: list[f
             rec.principal_due[tr.name] = max(balance[tr.name] - target, 0.0)
             rec.principal_paid[tr.name] = 0.0
             rec.residual[tr.name] = 0.0
+        alive = any(b > HALF_FEN for b in balance.values())  # the plan is wound up once every security is repaid
         for f in fees:
             if f.basis == "fixed":
-                accrual = f.annual_amount * yf
+                accrual = f.annual_amount * yf if alive else 0.0
             elif f.basis == "pool_balance":
                 accrual = f.rate * pool.bal_start[t] * yf
             elif f.basis == "tranche_balance":

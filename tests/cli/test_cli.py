@@ -1,0 +1,173 @@
+"""``ipabs validate | run | schema`` through ``ipabs.cli.main`` (exit codes, printed output, the output folder)."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import tomllib
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import ipabs
+from ipabs.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+DEAL_SCENARIOS = sorted(p for p in (ROOT / "scenarios").glob("*.toml")
+                        if "deal" in tomllib.loads(p.read_text("utf-8")))
+SCENARIO_A = ROOT / "scenarios" / "ganzhou_pledge_2026.toml"
+TRANCHE_KEYS = {"name", "original_balance", "coupon", "wal_years", "yield", "modified_duration", "loss"}
+HAN = re.compile(r"[\u4e00-\u9fff]")
+
+
+def cli(capsys, *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def numbers(doc) -> list[float]:
+    if isinstance(doc, dict):
+        return [x for v in doc.values() for x in numbers(v)]
+    if isinstance(doc, list):
+        return [x for v in doc for x in numbers(v)]
+    return [float(doc)] if isinstance(doc, int | float) and not isinstance(doc, bool) else []
+
+
+@pytest.fixture(scope="module")
+def run_a(tmp_path_factory):
+    """One run of scenario (a) with 200 paths (shared by the output checks)."""
+    out = tmp_path_factory.mktemp("run") / "a"
+    code = main(["run", str(SCENARIO_A), "--paths", "200", "--out", str(out), "--quiet"])
+    return code, out
+
+
+def test_validate_on_each_sample_scenario_reports_the_deal_and_exits_0(capsys):
+    for path in DEAL_SCENARIOS:
+        code, out, err = cli(capsys, "validate", str(path))
+        assert code == 0, err
+        assert out.startswith("scenario OK: ") and "payment periods" in out
+        assert "0 rejected" in out
+        assert "warning" not in out, f"{path.name}: {out}"  # holidays are listed for every year after 2026
+
+
+def test_schema_prints_the_json_schema_of_scenario_files(capsys):
+    code, out, _ = cli(capsys, "schema")
+    assert code == 0
+    schema = json.loads(out)
+    assert {"deal", "pool", "tranches", "waterfall"} <= set(schema["required"])
+    assert "Step" in schema["$defs"] and "pay_residual" in json.dumps(schema["$defs"]["Step"])
+
+
+def test_no_command_prints_help_and_exits_2(capsys):
+    code, out, _ = cli(capsys)
+    assert code == 2 and "validate" in out and "run" in out
+
+
+@pytest.mark.slow
+def test_run_prints_the_tranche_table_and_writes_summary_parquet_and_workbook(run_a):
+    code, out = run_a
+    assert code == 0
+    assert {p.name for p in out.iterdir()} >= {"summary.json", "cashflows.parquet", "cashflows.xlsx"}
+    assert not [p for p in out.parent.iterdir() if p.name.startswith(".")], "temporary folders were left behind"
+
+
+@pytest.mark.slow
+def test_summary_json_has_deal_provenance_and_the_tranche_fields(run_a):
+    _, out = run_a
+    doc = json.loads((out / "summary.json").read_text("utf-8"))
+    assert {"deal", "provenance", "tranches"} <= set(doc)
+    assert doc["deal"]["name"].startswith("赣州经开区")
+    prov = doc["provenance"]
+    assert prov["ipabs_version"] == ipabs.__version__
+    assert re.fullmatch(r"[0-9a-f]{64}", prov["scenario_hash"])
+    assert prov["n_paths"] == 200 and prov["seed"] == 20260415
+    assert [t["name"] for t in doc["tranches"]] == ["优先A", "次级"]
+    for t in doc["tranches"]:
+        assert set(t) >= TRANCHE_KEYS, TRANCHE_KEYS - set(t)
+    senior = doc["tranches"][0]
+    assert senior["original_balance"] == 190_000_000 and senior["coupon"] == 0.025 and senior["loss"] == 0
+    assert all(math.isfinite(x) for x in numbers(doc))
+
+
+@pytest.mark.slow
+def test_cashflows_parquet_holds_every_tranche_schedule(run_a, capsys):
+    _, out = run_a
+    df = pd.read_parquet(out / "cashflows.parquet")
+    assert set(df["tranche"]) == {"优先A", "次级"}
+    assert {"payment_date", "interest_due", "interest_paid", "interest_shortfall", "principal_paid", "balance_end",
+            "residual_paid"} <= set(df.columns)
+    assert len(df) == 2 * 8
+    assert df.groupby("tranche", sort=False)["principal_paid"].sum().round(2).tolist() == [190_000_000.0, 10_000_000.0]
+
+
+@pytest.mark.slow
+def test_cashflows_workbook_has_a_sheet_per_tranche_plus_pool_fees_and_accounts(run_a):
+    _, out = run_a
+    sheets = pd.read_excel(out / "cashflows.xlsx", sheet_name=None)
+    assert {"优先A", "次级", "pool", "fees", "accounts"} <= set(sheets)
+    assert "interest_due" in sheets["优先A"].columns and "coverage_ratio" in sheets["pool"].columns
+
+
+@pytest.mark.slow
+def test_run_with_lang_zh_writes_chinese_column_headers(tmp_path, capsys):
+    out = tmp_path / "zh"
+    code, _, err = cli(capsys, "run", str(SCENARIO_A), "--paths", "0", "--out", str(out), "--lang", "zh")
+    assert code == 0, err
+    sheets = pd.read_excel(out / "cashflows.xlsx", sheet_name=None)
+    for name in ("优先A", "次级"):
+        assert all(HAN.search(str(c)) for c in sheets[name].columns), list(sheets[name].columns)
+        assert {"兑付日", "应付利息", "实付利息", "偿还本金", "期末余额"} <= set(sheets[name].columns)
+    assert {"期数", "利息回收", "违约金额", "现金流覆盖倍数"} <= set(sheets["pool"].columns)
+
+
+@pytest.mark.slow
+def test_a_failing_run_leaves_no_output_folder_and_exits_1(tmp_path, capsys, monkeypatch):
+    import ipabs.report.writer as writer
+
+    def broken(folder, *args, **kwargs):
+        (Path(folder) / "summary.json").write_text("{}", encoding="utf-8")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(writer, "write_run", broken)
+    out = tmp_path / "results"
+    code, _, err = cli(capsys, "run", str(SCENARIO_A), "--paths", "0", "--out", str(out))
+    assert code == 1
+    assert "run failed" in err and "disk full" in err and "Traceback" not in err
+    assert not out.exists()
+    assert list(tmp_path.iterdir()) == [], "a temporary folder was left behind"
+
+
+@pytest.mark.slow
+def test_a_failing_run_keeps_the_previous_output_folder_intact(tmp_path, capsys, monkeypatch):
+    import ipabs.report.writer as writer
+
+    out = tmp_path / "results"
+    out.mkdir()
+    (out / "summary.json").write_text('{"previous": true}', encoding="utf-8")
+
+    def broken(folder, *args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(writer, "write_run", broken)
+    code, _, _ = cli(capsys, "run", str(SCENARIO_A), "--paths", "0", "--out", str(out))
+    assert code == 1
+    assert json.loads((out / "summary.json").read_text("utf-8")) == {"previous": True}
+    assert [p.name for p in tmp_path.iterdir()] == ["results"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", DEAL_SCENARIOS, ids=[p.stem for p in DEAL_SCENARIOS])
+def test_every_sample_scenario_runs_end_to_end_with_exit_0_and_no_nan(path, tmp_path, capsys):
+    out = tmp_path / path.stem
+    code, printed, err = cli(capsys, "run", str(path), "--paths", "100", "--out", str(out), "--quiet")
+    assert code == 0, err
+    assert "nan" not in printed.lower()
+    doc = json.loads((out / "summary.json").read_text("utf-8"))
+    assert all(math.isfinite(x) for x in numbers(doc))
+    for t in doc["tranches"]:
+        assert set(t) >= TRANCHE_KEYS
+        if t["seniority"] != "subordinate":
+            assert t["yield"] is not None and t["wal_years"] is not None and t["modified_duration"] is not None
