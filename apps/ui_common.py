@@ -129,11 +129,11 @@ def display_frame(df: pd.DataFrame, *, amounts: Iterable[str] = (), pcts: Iterab
     rename: dict[str, str] = {}
     for c in amounts:
         if c in out:
-            out[c] = pd.to_numeric(out[c], errors="coerce") / WAN
+            out[c] = (pd.to_numeric(out[c], errors="coerce") / WAN).round(2)
             rename[c] = wan_header(c)
     for c in pcts:
         if c in out:
-            out[c] = pd.to_numeric(out[c], errors="coerce") * 100
+            out[c] = (pd.to_numeric(out[c], errors="coerce") * 100).round(4)
             rename[c] = pct_header(c)
     for c in dates:
         if c in out:

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import io
 import json
 import tempfile
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +21,9 @@ from ipabs.errors import Cancelled, InputError
 
 st.title(ui.t("page_budget"))
 try:
-    from ipabs.policy.budget import simulate_budget
+    from ipabs.policy import api as policy_api
     from ipabs.policy.charts import budget_chart
-    from ipabs.policy.io import PRESET_DIR, list_presets, parse_policy, read_table
-    from ipabs.policy.pipeline import pipeline_from_frame
+    from ipabs.policy.io import PRESET_DIR, read_table
 except ImportError as e:  # the policy engine is another issue's work
     ui.missing_module_notice(getattr(e, "name", None) or "ipabs.policy")
     st.stop()
@@ -42,32 +43,38 @@ def pipeline_table(path: str) -> pd.DataFrame:
 def run_budget(key: str, n_paths: int, seed: int, lpr: float | None, rho: float, sector_rho: float, skip: bool,
                _policy_text: str, _pipeline: pd.DataFrame, _source: str, _progress: Any = None) -> Any:
     """Validate the policy and the pipeline and run the budget Monte Carlo (cached on the inputs' digest)."""
-    policy = parse_policy(_policy_text, file="policy")
-    pipeline = pipeline_from_frame(_pipeline, source=_source, skip_invalid_rows=skip)
+    policy = policy_api.parse_policy(_policy_text, file="policy")
+    pipeline = policy_api.pipeline_from_frame(_pipeline, source=_source, skip_invalid_rows=skip)
     chunk = max(256, -(-n_paths // PROGRESS_STEPS))
-    return simulate_budget(pipeline, policy, n_paths=n_paths, seed=seed, lpr=lpr, rho=rho, sector_rho=sector_rho,
+    return policy_api.simulate_budget(pipeline, policy, n_paths=n_paths, seed=seed, lpr=lpr, rho=rho, sector_rho=sector_rho,
                            chunk_paths=chunk, progress=_progress)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def budget_xlsx(key: str, lang: str, _result: Any) -> bytes:
-    from ipabs.report.export import write_xlsx
-
-    sheets = {"by_year": _result.by_year(), "firms": _result.firms(), "firm_totals": _result.firm_totals_frame(),
-              "cap_binding": _result.cap_binding()}
-    if _result.planned is not None:
-        sheets["planned"] = _result.planned.to_frame(lang).drop(columns=["payable_fen"], errors="ignore")
-        sheets["reasons"] = _result.planned.reasons_frame()
+def budget_files(key: str, _result: Any) -> dict[str, bytes]:
+    """The outputs of ``ipabs subsidy`` (:func:`ipabs.policy.api.write_budget`) as bytes, plus a zip of them all."""
     with tempfile.TemporaryDirectory(prefix="ipabs-budget-") as tmp:
-        path = Path(tmp) / "budget.xlsx"
-        write_xlsx(path, sheets, lang=lang)
-        return path.read_bytes()
+        folder = policy_api.write_budget(_result, Path(tmp) / "budget")
+        files = {p.name: p.read_bytes() for p in sorted(Path(folder).iterdir()) if p.is_file()}
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in files.items():
+            z.writestr(name, data)
+    files["budget.zip"] = buf.getvalue()
+    return files
+
+
+@st.cache_data(show_spinner=False)
+def preset_titles() -> dict[str, str]:
+    table = policy_api.policies_table()
+    return {r["name"]: f"{r['title']} ({r['name']})" for r in table.to_dict(orient="records")}
 
 
 def policy_section() -> str:
-    presets = list_presets()
+    titles = preset_titles()
+    presets = policy_api.list_presets()
     c = st.columns([1, 2])
-    preset = c[0].selectbox(ui.t("policy_preset"), presets, key="bp_preset",
+    preset = c[0].selectbox(ui.t("policy_preset"), presets, key="bp_preset", format_func=lambda n: titles.get(n, n),
                             index=presets.index(DEFAULT_PRESET) if DEFAULT_PRESET in presets else 0)
     upload = c[1].file_uploader(ui.t("upload_policy"), type=["toml"], key="bp_policy_upload",
                                 help=ui.t("upload_help", mb=ui.UPLOAD_MB), max_upload_size=ui.UPLOAD_MB)
@@ -126,7 +133,7 @@ def show_results(res: Any) -> None:
         table[f"{head} ({unit})"] = by_year[col] / ui.WAN
     for col in [c for c in by_year.columns if c.startswith("mean_") and c != "mean_se"]:
         table[f"{ui.t(col.removeprefix('mean_'))} · {ui.t('mean')} ({unit})"] = by_year[col] / ui.WAN
-    st.dataframe(table, hide_index=True, key="bp_by_year")
+    st.dataframe(table.round(2), hide_index=True, key="bp_by_year")
     st.plotly_chart(budget_chart(res, lang), key="bp_chart")
     if res.planned is not None:
         st.markdown(f"**{ui.t('planned_entitlements')}**")
@@ -147,13 +154,18 @@ def show_results(res: Any) -> None:
             columns={"item": "subsidy_item", "year": "entitlement_year"})
         st.dataframe(ui.display_frame(binding, amounts=["mean", "mean_cap_reduction"],
                                       pcts=["prob_paid", "prob_cap_binds"]), hide_index=True, key="bp_binding")
-    key = st.session_state.bp_last["key"]
-    c = st.columns(2)
-    c[0].download_button(ui.t("download_xlsx"), budget_xlsx(key, lang, res), "subsidy-budget.xlsx",
+    last = st.session_state.bp_last
+    files = budget_files(f"{last['key']}:{last['n_paths']}:{last['seed']}:{last['lpr']}:{last['rho']}:"
+                         f"{last['sector_rho']}:{last['skip']}", res)
+    st.markdown(f"**{ui.t('downloads')}**")
+    c = st.columns(3)
+    c[0].download_button(ui.t("download_xlsx"), files["budget.xlsx"], "subsidy-budget.xlsx",
                          "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="bp_dl_xlsx",
                          on_click="ignore")
     c[1].download_button(ui.t("download_csv"), by_year.to_csv(index=False).encode("utf-8-sig"),
                          "subsidy-budget-by-year.csv", "text/csv", key="bp_dl_csv", on_click="ignore")
+    c[2].download_button(ui.t("download_parquet"), files["budget.zip"], "subsidy-budget.zip", "application/zip",
+                         key="bp_dl_zip", on_click="ignore")
 
 
 # --- page -------------------------------------------------------------------------------------------------------------

@@ -49,11 +49,12 @@ def try_load(data: dict, base_dir: str, name: str) -> None:
         ui.show_input_error(e)
         return
     set_scenario(data, base_dir, name)
+    st.session_state.pool_balance = check.pool_balance
     ui.show_issues_warning(ui.t("rejected_rows", n=check.n_rows - check.n_accepted), list(check.rejected))
 
 
 def source_section() -> None:
-    with st.expander(ui.t("scenario_source"), expanded="scn" not in st.session_state):
+    with st.expander(ui.t("scenario_source"), expanded=False):
         samples = runs.sample_scenarios(str(ui.SCENARIOS))
         tab_sample, tab_upload = st.tabs([ui.t("sample_scenario"), ui.t("upload_scenario")])
         with tab_sample:
@@ -139,6 +140,12 @@ def tranche_tab(scn: dict) -> tuple[list[float], pd.DataFrame]:
         sizes.append(cols[i % len(cols)].number_input(
             f"{tr['name']} · {ui.wan_header('original_balance')}", min_value=0.0, value=float(tr["balance"]) / ui.WAN,
             step=100.0, format="%.2f", key=f"f_size_{i}"))
+    total = sum(float(tr["balance"]) for tr in trs)
+    sub = sum(float(tr["balance"]) for tr in trs if tr.get("seniority") == "subordinate")
+    pool = st.session_state.get("pool_balance")
+    st.caption(f"{ui.t('total_issued')} {ui.fmt_amount(total)} · {ui.t('subordinate_share')} "
+               f"{ui.fmt_pct(sub / total if total else None, 1)}"
+               + (f" · {ui.t('pool_balance')} {ui.fmt_amount(pool)}" if pool else ""))
     st.markdown(f"**{ui.t('tranche_terms')}**")
     df = pd.DataFrame({
         "name": [tr["name"] for tr in trs],
@@ -340,6 +347,7 @@ def run(new: dict, label: str) -> None:
         st.warning(ui.t("cancelled"))
         return
     area.empty()
+    st.session_state.pool_balance = float(res.det.deal.pool_balance)
     st.session_state.last_run = {"key": key, "seed": seed, "n_paths": n_paths, "data": new, "base": base,
                                  "name": name}
     save_run(res, new, label)
@@ -454,6 +462,7 @@ def waterfall_table(res: runs.DealRun) -> pd.DataFrame:
         if tf["residual_paid"].any():
             out[f"{name} · {ui.t('residual_paid')} ({unit})"] = tf["residual_paid"] / ui.WAN
     out[ui.t("coverage_ratio")] = pd.to_numeric(pf["coverage_ratio"], errors="coerce")
+    out = out.round(2)
     out[ui.t("state")] = [ui.term(s) for s in pf["state"]]
     return out
 
@@ -491,12 +500,14 @@ def show_results() -> None:
     cols[3].metric(ui.t("min_coverage_ratio"), "–" if mcr is None else f"{mcr:.2f}",
                    delta=ui.t("deterministic_case"), delta_color="off", delta_arrow="off")
     st.markdown(f"**{ui.t('tranche_loss_stats')}**")
-    st.dataframe(tranche_table(res), hide_index=True, key="tranche_stats_table")
+    with st.container(key="tranche_stats"):
+        st.dataframe(tranche_table(res), hide_index=True)
     c1, c2 = st.columns(2)
     c1.plotly_chart(loss_chart(res), key="chart_loss")
     c2.plotly_chart(paydown_chart(res), key="chart_paydown")
     st.markdown(f"**{ui.t('waterfall_table')}** · {ui.t('deterministic_case')}")
-    st.dataframe(waterfall_table(res), hide_index=True, key="waterfall_table")
+    with st.container(key="waterfall"):
+        st.dataframe(waterfall_table(res), hide_index=True)
     st.plotly_chart(coverage_chart(res), key="chart_coverage")
     downloads(res, last)
 
@@ -520,8 +531,8 @@ def downloads(res: runs.DealRun, last: dict) -> None:
 # --- page -------------------------------------------------------------------------------------------------------------
 
 st.title(ui.t("page_deal"))
-source_section()
 ensure_scenario()
+source_section()
 st.caption(ui.t("loaded_scenario", name=f"{st.session_state.scn['deal'].get('name', '')} "
                                         f"({st.session_state.scn_name})"))
 submitted, new_scn, run_label = scenario_form()

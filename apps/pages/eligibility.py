@@ -18,8 +18,13 @@ from ipabs.errors import InputError
 
 st.title(ui.t("page_eligibility"))
 try:
-    from ipabs.eligibility import (bundled_criteria_names, evaluate_pool, load_criteria, load_selfcheck,
-                                   self_check)
+    from ipabs.eligibility import (
+        bundled_criteria_names,
+        evaluate_pool,
+        load_criteria,
+        load_selfcheck,
+        self_check,
+    )
     from ipabs.eligibility.report import write_xlsx
     from ipabs.scenario.tape import ASSET_TYPES, IP_TYPES, read_tape
 except ImportError as e:  # the eligibility engine is another issue's work
