@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ipabs.glossary import label
+from ipabs.glossary import TERMS, label
 
 
 @contextlib.contextmanager
@@ -68,7 +68,21 @@ def localize(df: pd.DataFrame, lang: str) -> pd.DataFrame:
     """Column labels from the glossary in the chosen language ('en' keeps canonical snake_case names)."""
     if lang != "zh":
         return df
-    return df.rename(columns={c: label(c, "zh") for c in df.columns})
+    return df.rename(columns={c: column_label(str(c), "zh") for c in df.columns})
+
+
+#: Suffixes of per-name columns (``<fee>_due``, ``<account>_balance``, ``<support>_draw``) and their label keys.
+_SUFFIXES = {"_due": "fee_due", "_paid": "fee_paid", "_balance": "account_balance", "_draw": "support_draw"}
+
+
+def column_label(col: str, lang: str) -> str:
+    """A column's display label: a glossary term, or ``<user name> <term>`` for per-name columns."""
+    if col in TERMS:
+        return label(col, lang)
+    for suffix, key in _SUFFIXES.items():
+        if col.endswith(suffix) and len(col) > len(suffix):
+            return f"{col[: -len(suffix)]} {label(key, lang)}"
+    return col
 
 
 def sheet_name(name: str, used: set[str]) -> str:
