@@ -73,7 +73,7 @@ class DealRun:
     seconds: float
 
 
-@st.cache_data(show_spinner=False, max_entries=24)
+@st.cache_data(show_spinner=False, max_entries=12)
 def run_deal(key: str, seed: int, n_paths: int, _data: dict, _base_dir: str, _name: str,
              _progress: Any = None) -> DealRun:
     """Load, compile, run the deterministic engine and ``n_paths`` Monte Carlo paths (cached on key, seed, paths)."""
@@ -87,7 +87,7 @@ def run_deal(key: str, seed: int, n_paths: int, _data: dict, _base_dir: str, _na
     return DealRun(det, mc, loaded.tape, time.perf_counter() - t0)
 
 
-@st.cache_data(show_spinner=False, max_entries=24)
+@st.cache_data(show_spinner=False, max_entries=12)
 def deal_exports(key: str, seed: int, n_paths: int, lang: str, _run: DealRun) -> dict[str, bytes]:
     """The files of ``ipabs run`` for a run (summary.json, cashflows.xlsx, *.parquet) as bytes, plus a zip of the
     Parquet files. Written by :func:`ipabs.report.writer.write_run` into a temporary folder and read back."""

@@ -20,6 +20,8 @@ from ipabs.scenario.io import dump_toml, read_toml
 DEFAULT_SAMPLE = "ganzhou_pledge_2026.toml"
 FORM_PREFIX = "f_"
 MAX_SAVED_RUNS = 12
+#: Most paths one run may ask for in the app (memory: results are cached per session); the CLI has no such cap.
+MAX_PATHS = 1_000_000
 
 
 # --- scenario state -------------------------------------------------------------------------------------------------
@@ -235,7 +237,7 @@ def simulation_tab(scn: dict) -> dict:
     c = st.columns(3)
     n_default = int(s.get("n_paths", 10_000))
     out = {
-        "n_paths": c[0].number_input(ui.t("n_paths"), 100, 2_000_000, min(max(n_default, 100), 2_000_000), 1000,
+        "n_paths": c[0].number_input(ui.t("n_paths"), 100, MAX_PATHS, min(max(n_default, 100), MAX_PATHS), 1000,
                                      key="f_n_paths"),
         "seed": c[1].number_input(ui.t("seed"), 0, 2**53 - 1, min(int(s.get("seed", 20260101)), 2**53 - 1), 1,
                                  key="f_seed"),
@@ -425,9 +427,8 @@ def paydown_chart(res: runs.DealRun) -> go.Figure:
                         name=f"{name} {ui.t('median')}")
         fig.add_scatter(x=x, y=g["balance_mean"] / ui.WAN, mode="lines+markers", line={"color": color},
                         name=f"{name} {ui.t('mean')}")
-    fig.update_layout(title=ui.t("expected_paydown"), yaxis_title=ui.wan_header("balance"),
-                      xaxis_title=ui.t("payment_date"), height=380, margin={"t": 50, "b": 40},
-                      legend={"orientation": "h", "y": -0.25})
+    fig.update_layout(title=ui.t("expected_paydown"), yaxis_title=ui.wan_header("balance"), height=440,
+                      margin={"t": 50, "b": 40}, xaxis={"tickangle": -30}, legend={"orientation": "h", "y": -0.4})
     return fig
 
 

@@ -301,7 +301,7 @@ TERMS: dict[str, tuple[str, str]] = {
     "ui_select_runs": ("选择要比较的运行", "runs to compare"),
     "ui_clear_runs": ("清除全部运行", "clear all runs"),
     "ui_metric": ("指标", "metric"),
-    "ui_run_label": ("运行", "run"),
+    "ui_run_label": ("运行名称（可选）", "run name (optional)"),
     "ui_total": ("合计", "total"),
     "ui_year": ("年度", "year"),
     # app: eligibility page

@@ -6,9 +6,13 @@ from __future__ import annotations
 
 import re
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
+
+from ipabs.api import load_scenario
+from ipabs.scenario.io import dump_toml
 
 pytest.importorskip("streamlit")
 from streamlit.testing.v1 import AppTest  # noqa: E402
@@ -90,6 +94,9 @@ def test_changing_the_senior_size_changes_the_scenario_and_the_results() -> None
     at.number_input(key="f_size_0").set_value(18_000.0)
     run_deal(at)
     assert at.session_state["scn"]["tranches"][0]["balance"] == 180_000_000
+    edited = tomllib.loads(dump_toml(at.session_state["scn"]))  # the TOML download, read back, still validates
+    loaded = load_scenario(ROOT / "scenarios" / "edited.toml", data=edited, base_dir=ROOT / "scenarios")
+    assert loaded.scenario.tranches[0].balance == 180_000_000
     stats = next(d.value for d in at.dataframe if "预期损失 (%)" in d.value.columns)
     assert stats["发行规模 (万元)"].tolist() == [18000.0, 1000.0]
     assert len(at.session_state["saved_runs"]) == 2
@@ -251,8 +258,6 @@ def test_every_label_the_app_uses_is_in_the_glossary() -> None:
 
 
 def test_the_upload_limit_is_set_and_stated() -> None:
-    import tomllib
-
     sys.path.insert(0, str(APPS))
     import ui_common
 

@@ -169,6 +169,19 @@ def test_a_structurer_loads_the_sample_deal_changes_the_senior_size_runs_and_dow
         shutil.copyfile(path, README_SHOT)
 
 
+def test_a_long_run_can_be_cancelled(page) -> None:
+    from playwright.sync_api import expect
+
+    page.get_by_role("tab", name="蒙特卡洛模拟").click()
+    paths = page.get_by_label("模拟路径数")
+    paths.fill("1000000")
+    paths.press("Tab")
+    page.get_by_role("button", name="运行").click()
+    page.get_by_role("button", name="取消运行").click()
+    expect(page.get_by_text("已取消运行。")).to_be_visible()
+    expect(page.get_by_role("button", name="取消运行")).to_have_count(0)
+
+
 def test_the_language_switch_turns_the_app_to_english(page) -> None:
     from playwright.sync_api import expect
 
