@@ -1,6 +1,7 @@
 """The correlated default model as a library: PD curves → thresholds → default periods per path.
 
 Thin Python over :mod:`ipabs.kernels.defaults`; see that module for the copula and docs/methodology/copula.md.
+Student-t thresholds use :func:`ipabs.credit.student_t.t_ppf` (no scipy).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ipabs.credit.student_t import t_ppf
 from ipabs.kernels.defaults import default_periods_paths
 from ipabs.kernels.normal import norm_ppf
 
@@ -53,8 +55,9 @@ def copula_layout(sector: np.ndarray, rho: np.ndarray | float, sector_rho: np.nd
     return CopulaLayout(group, g_a, g_s, g_b, g_sector, n_sectors)
 
 
-def thresholds_from_cumulative_pd(cum_pd: np.ndarray) -> np.ndarray:
-    """c[i, t] = Φ⁻¹(cumPD[i, t]); checks that each row is non-decreasing and inside [0, 1]."""
+def thresholds_from_cumulative_pd(cum_pd: np.ndarray, dof: float = 0.0) -> np.ndarray:
+    """c[i, t] = Φ⁻¹(cumPD[i, t]) (or the Student-t(``dof``) quantile when ``dof`` > 0); checks that each row is
+    non-decreasing and inside [0, 1]."""
     cum_pd = np.asarray(cum_pd, dtype=np.float64)
     if cum_pd.ndim != 2:
         raise ValueError("cum_pd must be 2-D [n_obligors, n_periods]")
@@ -62,6 +65,9 @@ def thresholds_from_cumulative_pd(cum_pd: np.ndarray) -> np.ndarray:
         raise ValueError("cumulative PDs must lie in [0, 1]")
     if np.any(np.diff(cum_pd, axis=1) < 0):
         raise ValueError("cumulative PDs must not decrease with time")
+    if dof > 0:
+        values, inverse = np.unique(cum_pd, return_inverse=True)
+        return t_ppf(values, dof)[inverse].reshape(cum_pd.shape)
     out = np.empty_like(cum_pd)
     flat_in, flat_out = cum_pd.ravel(), out.ravel()
     for k in range(flat_in.shape[0]):
@@ -79,13 +85,16 @@ def group_cmax(layout: CopulaLayout, thresholds: np.ndarray) -> np.ndarray:
 
 
 def sample_default_periods(
-    cum_pd: np.ndarray, layout: CopulaLayout, n_paths: int, seed: int, path0: int = 0
+    cum_pd: np.ndarray, layout: CopulaLayout, n_paths: int, seed: int, path0: int = 0, dof: float = 0.0
 ) -> np.ndarray:
     """Default period per path and obligor, int16[n_paths, n_obligors]; ``n_periods`` means no default.
 
     Path p's draws depend only on (seed, p): any split of [path0, path0 + n_paths) into chunks gives the same rows.
+    ``dof`` > 0 selects the Student-t copula with that many degrees of freedom.
     """
-    th = thresholds_from_cumulative_pd(cum_pd)
+    if dof < 0 or not np.isfinite(dof):
+        raise ValueError("degrees of freedom must be finite and > 0 (0 = Gaussian copula)")
+    th = thresholds_from_cumulative_pd(cum_pd, dof)
     n_obligors, n_periods = th.shape
     if n_periods >= np.iinfo(np.int16).max:
         raise ValueError("too many periods for int16 output")
@@ -95,7 +104,7 @@ def sample_default_periods(
         return out
     default_periods_paths(
         np.uint64(seed), np.int64(path0), th, layout.group, layout.g_a, layout.g_s, layout.g_b,
-        layout.g_sector, group_cmax(layout, th), np.int64(layout.n_sectors), out,
+        layout.g_sector, group_cmax(layout, th), np.int64(layout.n_sectors), float(dof), out,
     )
     return out
 
@@ -109,14 +118,15 @@ def sample_default_years(
     n_paths: int,
     seed: int,
     path0: int = 0,
+    dof: float = 0.0,
 ) -> np.ndarray:
     """0-based year in which each obligor defaults, or ``n_years`` if it survives; int16[n_paths, n_obligors].
 
-    Constant annual PD per obligor: cumPD(y) = 1 − (1 − pd)^(y + 1).
+    Constant annual PD per obligor: cumPD(y) = 1 − (1 − pd)^(y + 1). ``dof`` > 0: Student-t copula.
     """
     pd_annual = np.asarray(pd_annual, dtype=np.float64)
     if np.any(~np.isfinite(pd_annual)) or np.any(pd_annual < 0) or np.any(pd_annual > 1):
         raise ValueError("annual PDs must lie in [0, 1]")
     years = np.arange(1, n_years + 1, dtype=np.float64)
     cum = 1.0 - (1.0 - pd_annual[:, None]) ** years[None, :]
-    return sample_default_periods(cum, copula_layout(sector, rho, sector_rho), n_paths, seed, path0)
+    return sample_default_periods(cum, copula_layout(sector, rho, sector_rho), n_paths, seed, path0, dof)

@@ -22,11 +22,21 @@ import numba
 import numpy as np
 import pandas as pd
 
+from ipabs.compile.arrays import PoolFlows, WaterfallOut, empty_pool_flows, empty_waterfall_out
 from ipabs.compile.lower import CompiledDeal, performing_flows
 from ipabs.credit.defaults import copula_layout, group_cmax, thresholds_from_cumulative_pd
 from ipabs.defaults import BLOCK_SIZE
 from ipabs.errors import Cancelled, Issue, ScenarioError
-from ipabs.kernels.paths import simulate_chunk
+from ipabs.kernels.paths import (
+    N_POOL_SUMS,
+    BasePath,
+    CreditInputs,
+    PathOutputs,
+    StatInputs,
+    base_path,
+    simulate_chunk,
+)
+from ipabs.kernels.pool import asset_activity
 from ipabs.scenario.schema import Assumptions
 
 N_BINS = 1000
@@ -79,17 +89,51 @@ def cumulative_pd(annual: np.ndarray, yf: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class PreparedMC:
-    """Everything the path kernel needs, derived once from the compiled deal."""
+    """Everything the path kernel needs, derived once from the compiled deal (pure data, picklable)."""
 
-    args: tuple
+    d: Any  # WaterfallArrays
+    pa: Any  # PerformingArrays
+    credit: CreditInputs
+    stats: StatInputs
+    base: BasePath
+    base_pf: PoolFlows
+    base_out: WaterfallOut
     n_obligors: int
     sectors: tuple[str, ...]
-    bal_hi: np.ndarray
-    cash_hi: np.ndarray
+    copula: str
+    dof: float
+
+    @property
+    def bal_hi(self) -> np.ndarray:
+        return self.stats.bal_hi
+
+    @property
+    def cash_hi(self) -> np.ndarray:
+        return self.stats.cash_hi
+
+
+def _period_increments(yf: np.ndarray, freq: float) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct values of freq × yf (``inc_val``) and the index of each period's value (``inc_idx``)."""
+    vals, idx = np.unique(freq * np.asarray(yf, dtype=np.float64), return_inverse=True)
+    return idx.astype(np.int64).reshape(-1), vals.astype(np.float64)
+
+
+def _empty_base(deal: CompiledDeal) -> BasePath:
+    n = deal.names
+    t, k = deal.n_periods, len(n.tranches)
+    a, f, sp = len(n.accounts), len(n.fees), len(n.supports)
+    z = np.zeros
+    return BasePath(
+        0, t,
+        z((t + 1, a)), z((t + 1, k)), z((t + 1, k)), z((t + 1, f)), z((t + 1, sp)), z((t + 1, 3)),
+        z((t, k)), z((t + 1, k), dtype=np.int64), z((t + 1, k)), z((t + 1, k)), z(t + 1), z(t + 1), z(t + 1),
+        z(k), z(k), z((t, k), dtype=np.int64), z((t, k), dtype=np.int64), z((t, k), dtype=np.int64),
+        z((t, k), dtype=np.int64), z((t, k), dtype=np.int64), z((t, N_POOL_SUMS), dtype=np.int64),
+    )
 
 
 def prepare(deal: CompiledDeal, assumptions: Assumptions | None = None) -> PreparedMC:
-    """Compile the credit model: thresholds, copula groups, recovery parameters (pure, cacheable)."""
+    """Compile the credit model: thresholds, copula groups, recovery parameters, the base path (pure, cacheable)."""
     s = deal.scenario
     sim = s.simulation
     a = assumptions or s.assumptions
@@ -126,7 +170,8 @@ def prepare(deal: CompiledDeal, assumptions: Assumptions | None = None) -> Prepa
         extra_sector.append(sec)
     all_pd = np.minimum(1.0, np.concatenate([annual, np.array(extra_pd)]))
     all_sector = np.concatenate([sector, np.array(extra_sector, dtype=np.int64)])
-    th = thresholds_from_cumulative_pd(cumulative_pd(all_pd, deal.waterfall.yf))
+    dof = float(sim.degrees_of_freedom) if sim.copula == "student_t" else 0.0
+    th = thresholds_from_cumulative_pd(cumulative_pd(all_pd, deal.waterfall.yf), dof)
     lay = copula_layout(all_sector, sim.correlation, sim.sector_correlation)
     # recoveries
     n_a = len(deal.info.asset_ids)
@@ -135,18 +180,29 @@ def prepare(deal: CompiledDeal, assumptions: Assumptions | None = None) -> Prepa
         h = sim.haircut_by_ip_type.get(types[0], sim.haircut) if types else sim.haircut
         hc_mean[i], hc_std[i] = h.mean, h.std
     fixed_rate = min(1.0, a.recovery_rate * a.recovery_multiplier)
-    tau_years = np.cumsum(deal.waterfall.yf)
-    price = np.array([t.price for t in s.tranches], dtype=np.float64)
-    d = deal.waterfall
-    bal_hi = np.maximum(d.tr_bal0, 1.0) * (1.0 + 1e-9)
-    cash_hi = np.maximum(d.tr_bal0, 1.0) * 1.2
-    args = (
-        d, pa, deal.info.asset_obligor.astype(np.int64), th, lay.group, lay.g_a, lay.g_s, lay.g_b, lay.g_sector,
-        group_cmax(lay, th), np.int64(lay.n_sectors), sup_obligor, deal.info.asset_appraisal.astype(np.float64),
-        hc_mean, hc_std, float(sim.disposal_cost_rate), float(fixed_rate), np.int64(a.recovery_lag_periods),
-        sim.recovery_model == "ip_disposal", tau_years, price, float(_FREQ[s.deal.payment_frequency]),
+    a_end = np.empty(n_a, dtype=np.int64)
+    flags = np.zeros(2, dtype=np.int64)
+    asset_activity(pa, a_end, flags)
+    credit = CreditInputs(
+        deal.info.asset_obligor.astype(np.int64), th, lay.group, lay.g_a, lay.g_s, lay.g_b, lay.g_sector,
+        group_cmax(lay, th), int(lay.n_sectors), dof, sup_obligor, deal.info.asset_appraisal.astype(np.float64),
+        hc_mean, hc_std, float(sim.disposal_cost_rate), float(fixed_rate), int(a.recovery_lag_periods),
+        sim.recovery_model == "ip_disposal", a_end, int(flags[0]), int(flags[1]),
     )
-    return PreparedMC(args, len(all_pd), tuple(sectors), bal_hi, cash_hi)
+    d = deal.waterfall
+    freq = float(_FREQ[s.deal.payment_frequency])
+    inc_idx, inc_val = _period_increments(d.yf, freq)
+    stats = StatInputs(
+        np.cumsum(d.yf), np.array([t.price for t in s.tranches], dtype=np.float64), freq, inc_idx, inc_val,
+        np.maximum(d.tr_bal0, 1.0) * (1.0 + 1e-9), np.maximum(d.tr_bal0, 1.0) * 1.2,
+    )
+    base = _empty_base(deal)
+    n = deal.names
+    bpf = empty_pool_flows(deal.n_periods)
+    bout = empty_waterfall_out(deal.n_periods, len(n.tranches), len(n.fees), len(n.accounts), len(n.supports))
+    ok, wound = base_path(d, pa, credit, stats, base, bpf, bout, N_BINS)
+    base = base._replace(restart_ok=int(ok), wound_up=int(wound))
+    return PreparedMC(d, pa, credit, stats, base, bpf, bout, len(all_pd), tuple(sectors), sim.copula, dof)
 
 
 @dataclass
@@ -175,6 +231,7 @@ class MCResult:
     cash_hi: np.ndarray
     elapsed_seconds: float = 0.0
     meta: dict[str, Any] = field(default_factory=dict)
+    first_default: np.ndarray | None = None  # i2[n] first default period of any obligor or provider (T = none)
 
     # ---- statistics ----------------------------------------------------------------------------------------------
     def tranche_stats(self) -> list[dict[str, Any]]:
@@ -315,39 +372,40 @@ def simulate(
     k = len(deal.names.tranches)
     n_t = deal.n_periods
     chunk = max(BLOCK_SIZE, (chunk or 16 * BLOCK_SIZE) // BLOCK_SIZE * BLOCK_SIZE)
-    loss, wal, yld = np.zeros((n, k)), np.zeros((n, k)), np.zeros((n, k))
-    short = np.zeros((n, k), dtype=np.int8)
-    pdr, plr, sdraw = np.zeros(n), np.zeros(n), np.zeros(n)
-    sdef = np.zeros(n, dtype=np.int8)
+    po = PathOutputs(np.zeros((n, k)), np.zeros((n, k), dtype=np.int8), np.zeros((n, k)), np.zeros((n, k)),
+                     np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n, dtype=np.int8), np.zeros(n, dtype=np.int16))
     h_bal = np.zeros((n_t, k, N_BINS), dtype=np.int64)
     h_cash = np.zeros((n_t, k, N_BINS), dtype=np.int64)
     s_int = [[0] * k for _ in range(n_t)]
     s_prin = [[0] * k for _ in range(n_t)]
     s_bal = [[0] * k for _ in range(n_t)]
-    s_pool = [[0] * 5 for _ in range(n_t)]
+    s_pool = [[0] * N_POOL_SUMS for _ in range(n_t)]
     old_threads = numba.get_num_threads()
     if threads:
         numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
     t0 = time.perf_counter()
     try:
         done = 0
+        nb_max = (min(chunk, n) + BLOCK_SIZE - 1) // BLOCK_SIZE if n else 0
+        hb = np.zeros((nb_max, n_t, k, N_BINS), dtype=np.int64)
+        hc = np.zeros((nb_max, n_t, k, N_BINS), dtype=np.int64)
+        si, sp_, sb = (np.zeros((nb_max, n_t, k), dtype=np.int64) for _ in range(3))
+        spool = np.zeros((nb_max, n_t, N_POOL_SUMS), dtype=np.int64)
         while done < n:
             m = min(chunk, n - done)
             nb = (m + BLOCK_SIZE - 1) // BLOCK_SIZE
-            hb = np.zeros((nb, n_t, k, N_BINS), dtype=np.int64)
-            hc = np.zeros((nb, n_t, k, N_BINS), dtype=np.int64)
-            si, sp_, sb = (np.zeros((nb, n_t, k), dtype=np.int64) for _ in range(3))
-            spool = np.zeros((nb, n_t, 5), dtype=np.int64)
+            for arr in (hb, hc, si, sp_, sb, spool):
+                arr[:nb] = 0
             sl = slice(done, done + m)
             simulate_chunk(
-                np.uint64(sd), np.int64(path0 + done), np.int64(m), np.int64(BLOCK_SIZE), *prep.args,
-                loss[sl], short[sl], wal[sl], yld[sl], pdr[sl], plr[sl], sdraw[sl], sdef[sl],
-                hb, hc, si, sp_, sb, spool, prep.bal_hi, prep.cash_hi,
+                np.uint64(sd), np.int64(path0 + done), np.int64(m), np.int64(BLOCK_SIZE), prep.d, prep.pa,
+                prep.credit, prep.stats, prep.base, prep.base_pf, prep.base_out, PathOutputs(*(x[sl] for x in po)),
+                hb[:nb], hc[:nb], si[:nb], sp_[:nb], sb[:nb], spool[:nb],
             )
-            h_bal += hb.sum(axis=0)
-            h_cash += hc.sum(axis=0)
+            h_bal += hb[:nb].sum(axis=0)
+            h_cash += hc[:nb].sum(axis=0)
             for arr, acc in ((si, s_int), (sp_, s_prin), (sb, s_bal), (spool, s_pool)):
-                tot = arr.sum(axis=0)  # int64: exact while a chunk's sum stays below 9.2e18 fen
+                tot = arr[:nb].sum(axis=0)  # int64: exact while a chunk's sum stays below 9.2e18 fen
                 for t in range(n_t):
                     row = acc[t]
                     for j in range(len(row)):
@@ -362,11 +420,13 @@ def simulate(
             numba.set_num_threads(old_threads)
     elapsed = time.perf_counter() - t0
     meta = {"block_size": BLOCK_SIZE, "threads": threads or old_threads, "rng": "philox4x32-10",
-            "copula": "gaussian", "correlation": sim.correlation, "sector_correlation": sim.sector_correlation,
+            "copula": prep.copula, "degrees_of_freedom": prep.dof or None,
+            "correlation": sim.correlation, "sector_correlation": sim.sector_correlation,
             "recovery_model": sim.recovery_model, "rating_table": sim.rating_table,
             "paths_per_second": n / elapsed if elapsed > 0 else None}
-    return MCResult(deal, sd, path0, n, loss, short, wal, yld, pdr, plr, sdraw, sdef, h_bal, h_cash, s_int, s_prin,
-                    s_bal, s_pool, prep.bal_hi, prep.cash_hi, elapsed, meta)
+    return MCResult(deal, sd, path0, n, po.loss, po.short, po.wal, po.yld, po.pool_def, po.pool_loss, po.sup_draw,
+                    po.sup_def, h_bal, h_cash, s_int, s_prin, s_bal, s_pool, prep.bal_hi, prep.cash_hi, elapsed, meta,
+                    po.first_default)
 
 
 def merge(parts: list[MCResult]) -> MCResult:
@@ -393,4 +453,5 @@ def merge(parts: list[MCResult]) -> MCResult:
         cat("yld"), cat("pool_default_rate"), cat("pool_loss_rate"), cat("support_draw"), cat("support_default"),
         sum(p.h_bal for p in parts), sum(p.h_cash for p in parts), add("s_int"), add("s_prin"), add("s_bal"),
         add("s_pool"), first.bal_hi, first.cash_hi, sum(p.elapsed_seconds for p in parts), dict(first.meta),
+        cat("first_default") if all(p.first_default is not None for p in parts) else None,
     )

@@ -1,60 +1,82 @@
-"""Correlated default times: the multi-factor Gaussian copula, with screening.
+"""Correlated default times: the multi-factor Gaussian or Student-t copula, with screening.
 
-Obligor *i* in loading group *g* (its sector and loadings) has the latent variable
+Obligor *i* in loading group *g* (its sector and loadings) has the Gaussian latent variable
 
-    Y_i = a_g M + s_g S_sector(g) + b_g Z_i,    b_g = sqrt(1 - a_g^2 - s_g^2),
+    X_i = a_g M + s_g S_sector(g) + b_g Z_i,    b_g = sqrt(1 - a_g^2 - s_g^2),
 
 with M, S_k, Z_i independent standard normals (M global, S_k one per sector). ``a_g = sqrt(rho)`` and
 ``s_g = sqrt(rho_sector)``, so two obligors of one sector have asset correlation ``rho + rho_sector`` and of two
-sectors ``rho``. The obligor has defaulted by the end of period t when ``Y_i < c_i[t] = Φ⁻¹(cumPD_i(t))``;
-its default period is the first such t (``n_periods`` when none).
+sectors ``rho``. Gaussian copula: Y_i = X_i. Student-t copula with ν degrees of freedom: Y_i = X_i / sqrt(W/ν)
+with one W ~ χ²_ν per path (W = 2·Gamma(ν/2), stream 4), so every Y_i is Student-t(ν) and the obligors share the
+mixing variable (tail dependence). The obligor has defaulted by the end of period t when ``Y_i < c_i[t]``, with
+``c_i[t] = F⁻¹(cumPD_i(t))`` for F = Φ or the t(ν) distribution function; its default period is the first such t
+(``n_periods`` when none).
 
-Screening: with U_i the uniform behind Z_i = Φ⁻¹(U_i), no default is possible when
-``U_i ≥ Φ((cmax_g − a_g M − s_g S)/b_g)``, where cmax_g is the largest final threshold of the group; only the
-obligors under that bound pay for an inverse normal. The bound is widened by 1e-12 so screening never changes
+Screening: with U_i the uniform behind Z_i = Φ⁻¹(U_i) and r = sqrt(W/ν) (r = 1 for the Gaussian), no default is
+possible when ``U_i ≥ Φ((cmax_g·r − a_g M − s_g S)/b_g)``, where cmax_g is the largest final threshold of the group;
+only obligors under that bound pay for an inverse normal. The bound is widened by 1e-12 so screening never changes
 a result (the exact test is made on Y_i).
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from ipabs.kernels._jit import jit, jit_parallel, prange
+from ipabs.kernels._jit import jit_inner, jit_parallel, prange
 from ipabs.kernels.normal import norm_cdf, norm_ppf
-from ipabs.kernels.rng import STREAM_FACTORS, STREAM_IDIOSYNCRATIC, uniform, uniform_pair
+from ipabs.kernels.rng import (
+    STREAM_FACTORS,
+    STREAM_IDIOSYNCRATIC,
+    STREAM_MIXING,
+    gamma_draw,
+    uniform,
+    uniform_pair,
+)
 
 
-@jit
+@jit_inner
 def systematic_factors(seed, path, out):
     """Fill ``out`` with the path's systematic normals: out[0] = M, out[1 + k] = S_k (stream 0)."""
     for k in range(out.shape[0]):
         out[k] = norm_ppf(uniform(seed, path, STREAM_FACTORS, k))
 
 
-@jit
-def first_crossing(y, thresholds_row):
-    """First index t with y < thresholds_row[t] (thresholds non-decreasing); len(row) when none (bisection)."""
-    n = thresholds_row.shape[0]
-    if n == 0 or not (y < thresholds_row[n - 1]):
+@jit_inner
+def mixing_scale(seed, path, dof):
+    """r = sqrt(W/ν) with W ~ χ²_ν = 2·Gamma(ν/2) from stream 4 (Student-t copula); 1 when ``dof`` ≤ 0 (Gaussian)."""
+    if dof <= 0.0:
+        return 1.0
+    w = 2.0 * gamma_draw(seed, path, STREAM_MIXING, 0, 0.5 * dof)
+    return math.sqrt(w / dof)
+
+
+@jit_inner
+def first_crossing(y, thresholds, i):
+    """First t with y < thresholds[i, t] (each row non-decreasing); the row length when none (bisection)."""
+    n = thresholds.shape[1]
+    if n == 0 or not (y < thresholds[i, n - 1]):
         return n
     lo, hi = 0, n - 1
     while lo < hi:
         mid = (lo + hi) // 2
-        if y < thresholds_row[mid]:
+        if y < thresholds[i, mid]:
             hi = mid
         else:
             lo = mid + 1
     return lo
 
 
-@jit
-def default_periods_one_path(seed, path, thresholds, group, g_a, g_s, g_b, g_sector, g_cmax, factors, screen, out):
+@jit_inner
+def default_periods_one_path(seed, path, thresholds, group, g_a, g_s, g_b, g_sector, g_cmax, dof, factors, screen,
+                             out):
     """Default period of every obligor on one path, written into ``out`` (int; n_periods = survives).
 
     Parameters
     ----------
     thresholds : float64[n_obligors, n_periods]
-        Φ⁻¹ of the cumulative default probability by the end of each period, non-decreasing in t.
+        F⁻¹ of the cumulative default probability by the end of each period, non-decreasing in t.
     group : int64[n_obligors]
         Loading group of each obligor.
     g_a, g_s, g_b : float64[n_groups]
@@ -63,16 +85,25 @@ def default_periods_one_path(seed, path, thresholds, group, g_a, g_s, g_b, g_sec
         Sector factor index of each group.
     g_cmax : float64[n_groups]
         Largest final threshold within the group (screening bound).
+    dof : float
+        Student-t degrees of freedom; 0 for the Gaussian copula.
     factors, screen : float64 scratch arrays of length 1 + n_sectors and n_groups.
+
+    Returns
+    -------
+    int
+        The earliest default period on the path (n_periods when no obligor defaults).
     """
     n_obligors, n_periods = thresholds.shape
     systematic_factors(seed, path, factors)
+    r = mixing_scale(seed, path, dof)
     m = factors[0]
     for g in range(g_a.shape[0]):
         if g_b[g] > 0.0:
-            screen[g] = norm_cdf((g_cmax[g] - g_a[g] * m - g_s[g] * factors[1 + g_sector[g]]) / g_b[g]) + 1e-12
+            screen[g] = norm_cdf((g_cmax[g] * r - g_a[g] * m - g_s[g] * factors[1 + g_sector[g]]) / g_b[g]) + 1e-12
         else:
             screen[g] = 2.0
+    first = n_periods
     u1 = 0.0
     for i in range(n_obligors):
         if (i & 1) == 0:
@@ -85,11 +116,17 @@ def default_periods_one_path(seed, path, thresholds, group, g_a, g_s, g_b, g_sec
             out[i] = n_periods
             continue
         y = g_a[g] * m + g_s[g] * factors[1 + g_sector[g]] + g_b[g] * norm_ppf(u)
-        out[i] = first_crossing(y, thresholds[i])
+        if dof > 0.0:
+            y = y / r
+        tau = first_crossing(y, thresholds, i)
+        out[i] = tau
+        if tau < first:
+            first = tau
+    return first
 
 
 @jit_parallel
-def default_periods_paths(seed, path0, thresholds, group, g_a, g_s, g_b, g_sector, g_cmax, n_sectors, out):
+def default_periods_paths(seed, path0, thresholds, group, g_a, g_s, g_b, g_sector, g_cmax, n_sectors, dof, out):
     """Default periods for paths ``path0 .. path0 + out.shape[0] - 1`` into ``out[n_paths, n_obligors]``."""
     n_paths = out.shape[0]
     n_groups = g_a.shape[0]
@@ -97,7 +134,7 @@ def default_periods_paths(seed, path0, thresholds, group, g_a, g_s, g_b, g_secto
         factors = np.empty(1 + n_sectors)
         screen = np.empty(n_groups)
         row = np.empty(out.shape[1], dtype=np.int64)
-        default_periods_one_path(seed, path0 + j, thresholds, group, g_a, g_s, g_b, g_sector, g_cmax,
+        default_periods_one_path(seed, path0 + j, thresholds, group, g_a, g_s, g_b, g_sector, g_cmax, dof,
                                  factors, screen, row)
         for i in range(out.shape[1]):
             out[j, i] = row[i]

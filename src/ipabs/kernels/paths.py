@@ -1,54 +1,149 @@
 """The Monte Carlo path kernel: default times → recoveries → pool flows → the deal's waterfall, for many paths.
 
-Every path runs :func:`ipabs.kernels.pool.apply_defaults` and :func:`ipabs.kernels.waterfall.run_waterfall` —
-the same kernels as the deterministic engine. ``prange`` runs over fixed-size blocks of paths; each path writes
-only its own rows of the per-path outputs, and each block its own slice of the histogram and sum arrays, which
-the caller reduces afterwards with exact integer arithmetic (docs/methodology/random-numbers.md).
+Every path runs :func:`ipabs.kernels.pool.apply_defaults_into` and
+:func:`ipabs.kernels.waterfall.waterfall_periods` — the kernels of the deterministic engine. ``prange`` runs over
+fixed-size blocks of paths; each path writes only its own rows of the per-path outputs, and each block its own
+slice of the histogram and sum arrays, which the caller reduces afterwards with exact integer arithmetic
+(docs/methodology/random-numbers.md).
+
+Work saved without changing any bit (docs/performance.md):
+
+* **No-default prefix.** Before a path's first default period τ₀ (the first default of any obligor or support
+  provider), its pool flows and waterfall are those of the *base path* (nobody defaults). The base path is run once
+  per deal with its state saved at the start of every period; a path restarts the waterfall from the saved state at
+  τ₀, and its statistics for periods before τ₀ are the base path's, added per block as counts. This is exact
+  because the kernels are deterministic functions of the per-period inputs, which agree before τ₀; it is switched
+  off when the base pool flows hold dust that :func:`ipabs.kernels.pool.apply_defaults_into` would clean (then a
+  defaulted path differs from the base path everywhere, and is run from period 0).
+* **Unchanged tranches.** A tranche whose cash flows equal the base path's has the base path's yield.
+* **Yield root-finding** evaluates the discount factors (1 + y/f)^(−f τ_t) as running products of the few
+  distinct per-period factors (one ``exp`` per distinct period length per iteration, not one ``pow`` per period),
+  starting from the base path's yield.
+* No allocation per path; per-path kernels are compiled without reference counting (:data:`jit_inner`).
 """
 
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 
 from ipabs.compile.arrays import PoolFlows, WaterfallOut
-from ipabs.kernels._jit import jit, jit_parallel, prange
+from ipabs.kernels._jit import jit, jit_inline, jit_inner, jit_parallel, prange
 from ipabs.kernels.defaults import default_periods_one_path
-from ipabs.kernels.normal import norm_ppf
-from ipabs.kernels.pool import apply_defaults
-from ipabs.kernels.rng import STREAM_RECOVERY, uniform_pair
-from ipabs.kernels.waterfall import EPS, run_waterfall
+from ipabs.kernels.pool import DUST, apply_defaults_into
+from ipabs.kernels.rng import MAX_GAMMA_TRIES, STREAM_RECOVERY, gamma_draw
+from ipabs.kernels.waterfall import EPS, waterfall_periods, waterfall_start, waterfall_work
 
-MAX_GAMMA_TRIES = 64
+__all__ = ["gamma_draw", "beta_draw", "path_yield", "ip_recoveries", "simulate_chunk", "base_path"]
 
-
-@jit
-def gamma_draw(seed, path, stream, base, shape):
-    """Gamma(shape, 1) by Marsaglia–Tsang, draws indexed ``base + attempt`` (≤ 64 attempts, then the mean)."""
-    boost = 1.0
-    a = shape
-    if a < 1.0:
-        u0, _ = uniform_pair(seed, path, stream, base + MAX_GAMMA_TRIES)
-        boost = u0 ** (1.0 / a)
-        a = a + 1.0
-    d = a - 1.0 / 3.0
-    c = 1.0 / math.sqrt(9.0 * d)
-    for k in range(MAX_GAMMA_TRIES):
-        u1, u2 = uniform_pair(seed, path, stream, base + k)
-        x = norm_ppf(u1)
-        v = 1.0 + c * x
-        if v <= 0.0:
-            continue
-        v = v * v * v
-        if math.log(u2) < 0.5 * x * x + d - d * v + d * math.log(v):
-            return d * v * boost
-    return a * boost
+#: Pool statistics summed per period: interest, principal, defaults, recoveries, performing balance at the end.
+N_POOL_SUMS = 5
 
 
-@jit
+class CreditInputs(NamedTuple):
+    """The credit model of a deal: copula, recoveries and the pool kernel's work bounds (kernel input)."""
+
+    asset_obligor: np.ndarray  # i8[N]
+    thresholds: np.ndarray  # f8[O, T]
+    group: np.ndarray  # i8[O]
+    g_a: np.ndarray  # f8[G]
+    g_s: np.ndarray  # f8[G]
+    g_b: np.ndarray  # f8[G]
+    g_sector: np.ndarray  # i8[G]
+    g_cmax: np.ndarray  # f8[G]
+    n_sectors: int
+    dof: float  # Student-t degrees of freedom, 0 = Gaussian
+    sup_obligor: np.ndarray  # i8[S] obligor index of each support provider (-1 = never defaults)
+    appraisal: np.ndarray  # f8[N]
+    hc_mean: np.ndarray  # f8[N]
+    hc_std: np.ndarray  # f8[N]
+    cost_rate: float
+    fixed_rate: float
+    lag: int
+    use_ip: bool
+    a_end: np.ndarray  # i8[N] pool kernel work bounds (asset_activity)
+    has_prepay: int
+    has_frac_def: int
+
+
+class StatInputs(NamedTuple):
+    """What the per-path statistics need besides the waterfall output."""
+
+    tau_years: np.ndarray  # f8[T] years from closing to each payment date
+    price: np.ndarray  # f8[K] dirty price, % of par
+    freq: float  # compounding frequency of the yield
+    inc_idx: np.ndarray  # i8[T] index of period t's length in inc_val
+    inc_val: np.ndarray  # f8[J] distinct values of freq × year fraction
+    bal_hi: np.ndarray  # f8[K] upper edge of the balance histogram
+    cash_hi: np.ndarray  # f8[K] upper edge of the payment histogram
+
+
+class BasePath(NamedTuple):
+    """The no-default path: its waterfall state at the start of every period and its statistics (its pool flows and
+    waterfall output travel beside it as ``bpf`` and ``bout``: numba's parallel loops take no nested tuples)."""
+
+    restart_ok: int  # 1 when paths may restart from the saved states
+    wound_up: int  # clean-up call period of the base path (n_periods when none)
+    s_acct: np.ndarray  # f8[T+1, A] state at the start of period t
+    s_bal: np.ndarray  # f8[T+1, K]
+    s_short: np.ndarray  # f8[T+1, K]
+    s_fee_carry: np.ndarray  # f8[T+1, F]
+    s_sup_left: np.ndarray  # f8[T+1, S]
+    s_scal: np.ndarray  # f8[T+1, 3]
+    cf: np.ndarray  # f8[T, K] cash flow per 100 of face
+    short_pre: np.ndarray  # i8[T+1, K] 1 if an interest shortfall occurred before t
+    num_pre: np.ndarray  # f8[T+1, K] Σ_{u<t} τ_u · principal_u, accumulated in order
+    den_pre: np.ndarray  # f8[T+1, K] Σ_{u<t} principal_u
+    draw_pre: np.ndarray  # f8[T+1] Σ_{u<t} Σ_s support draw
+    def_pre: np.ndarray  # f8[T+1] Σ_{u<t} pool defaults
+    rec_pre: np.ndarray  # f8[T+1] Σ_{u<t} pool recoveries
+    wal: np.ndarray  # f8[K]
+    yld: np.ndarray  # f8[K]
+    bin_bal: np.ndarray  # i8[T, K]
+    bin_cash: np.ndarray  # i8[T, K]
+    fen_int: np.ndarray  # i8[T, K]
+    fen_prin: np.ndarray  # i8[T, K]
+    fen_bal: np.ndarray  # i8[T, K]
+    fen_pool: np.ndarray  # i8[T, 5]
+
+
+class PathOutputs(NamedTuple):
+    """Per-path results (rows indexed from the chunk's first path)."""
+
+    loss: np.ndarray  # f8[n, K] principal loss / face
+    short: np.ndarray  # i1[n, K] any interest shortfall
+    wal: np.ndarray  # f8[n, K]
+    yld: np.ndarray  # f8[n, K]
+    pool_def: np.ndarray  # f8[n] defaulted balance / pool_bal0
+    pool_loss: np.ndarray  # f8[n] (defaults − recoveries) / pool_bal0
+    sup_draw: np.ndarray  # f8[n] total support drawn
+    sup_def: np.ndarray  # i1[n] some support provider defaulted
+    first_default: np.ndarray  # i2[n] τ₀, the first default period (n_periods = none)
+
+
+class BlockSums(NamedTuple):
+    """One block's histograms and exact integer sums by period (reduced over blocks by the caller)."""
+
+    h_bal: np.ndarray  # i8[T, K, NB]
+    h_cash: np.ndarray  # i8[T, K, NB]
+    s_int: np.ndarray  # i8[T, K] fen
+    s_prin: np.ndarray  # i8[T, K]
+    s_bal: np.ndarray  # i8[T, K]
+    s_pool: np.ndarray  # i8[T, 5]
+
+
+# ---- random variates -----------------------------------------------------------------------------------------------
+
+
+@jit_inner
 def beta_draw(seed, path, stream, base, mean, std):
-    """Beta with the given mean and standard deviation (degenerate at the mean when std = 0)."""
+    """Beta with the given mean and standard deviation (degenerate at the mean when std = 0).
+
+    X/(X + Y) with X ~ Gamma(mean·ν), Y ~ Gamma((1 − mean)·ν), ν = mean(1 − mean)/std² − 1, from the uniform
+    pairs ``base ..`` and ``base + 128 ..`` of the stream.
+    """
     if std <= 0.0 or mean <= 0.0 or mean >= 1.0:
         return mean
     nu = mean * (1.0 - mean) / (std * std) - 1.0
@@ -57,48 +152,13 @@ def beta_draw(seed, path, stream, base, mean, std):
     return x / (x + y) if x + y > 0.0 else mean
 
 
-@jit
-def path_yield(cf, tau, price, freq):
-    """Yield y (compounded ``freq`` times a year) solving Σ cf_t (1 + y/f)^(−f τ_t) = price; −1 when nothing is
-    paid. Safeguarded Newton on the bracket [−0.99 f, 10] (the price is decreasing in y), tolerance 1e-12."""
-    total = 0.0
-    for t in range(cf.shape[0]):
-        total += cf[t]
-    if total <= 0.0:
-        return -1.0
-    lo, hi = -0.99 * freq, 10.0
-    y = 0.05
-    for _ in range(100):
-        base = 1.0 + y / freq
-        pv = 0.0
-        dpv = 0.0
-        for t in range(cf.shape[0]):
-            if cf[t] != 0.0:
-                v = base ** (-freq * tau[t])
-                pv += cf[t] * v
-                dpv -= tau[t] * cf[t] * v / base
-        g = pv - price
-        if g > 0.0:
-            lo = y
-        else:
-            hi = y
-        step = g / dpv if dpv < 0.0 else 0.0
-        y_new = y - step
-        if not (lo < y_new < hi) or dpv >= 0.0:
-            y_new = 0.5 * (lo + hi)
-        if abs(y_new - y) < 1e-12 or hi - lo < 1e-12:
-            return y_new
-        y = y_new
-    return y
-
-
-@jit
+@jit_inner
 def ip_recoveries(seed, path, pa, asset_default_t, appraisal, hc_mean, hc_std, cost_rate, fixed_rate, lag,
                   use_ip, rec_amount, rec_t):
-    """IP-disposal recovery per defaulted asset: min(exposure, appraisal·(1 − h))·(1 − cost), h ~ beta (stream 2).
-
-    Assets without an appraisal (or under the fixed-rate model) recover ``fixed_rate`` × exposure.
-    """
+    """IP-disposal recovery per defaulted asset: min(exposure, appraisal·(1 − h))·(1 − cost), h ~ beta (stream 2,
+    indices from a·4·64 for asset a). Assets without an appraisal (or under the fixed-rate model) recover
+    ``fixed_rate`` × exposure. Exposure is the performing balance at the start of the default period; the recovery
+    is collected ``lag`` periods after default."""
     n_t = pa.b_int.shape[0]
     for a in range(asset_default_t.shape[0]):
         tau = asset_default_t[a]
@@ -118,8 +178,61 @@ def ip_recoveries(seed, path, pa, asset_default_t, appraisal, hc_mean, hc_std, c
         rec_t[a] = tau + lag
 
 
-@jit
-def _bin(x, hi, nb):
+# ---- per-path statistics helpers ---------------------------------------------------------------------------------
+
+
+@jit_inner
+def path_yield(cf, tau, price, freq, y0, inc_idx, inc_val, pw):
+    """Yield y (compounded ``freq`` times a year) solving Σ_t cf_t (1 + y/f)^(−f τ_t) = price; −1 when nothing is
+    paid.
+
+    Newton on h(x) = ln Σ_t cf_t e^(−f τ_t x) − ln price in x = ln(1 + y/f): h is convex with slope between
+    −f τ_max and −f τ_min, so Newton converges quadratically from any start (here the base path's yield ``y0``),
+    safeguarded by bisection on the bracket y ∈ [−0.99 f, 10]; it stops when a step or the bracket is below 1e-14
+    in x (about 1e-13 in y). Discount factors are running products v_t = v_{t−1}·e^(−δ_t x) over the distinct
+    period lengths δ = f·yf (``inc_val``, indexed by ``inc_idx``; scratch ``pw``), accurate to a few ulps per
+    period: one ``exp`` per distinct period length per iteration instead of one ``pow`` per period.
+    """
+    n = cf.shape[0]
+    total = 0.0
+    for t in range(n):
+        total += cf[t]
+    if total <= 0.0:
+        return -1.0
+    xlo = math.log(0.01)
+    xhi = math.log1p(10.0 / freq)
+    x = math.log1p(y0 / freq) if -0.99 * freq < y0 < 10.0 else math.log1p(0.05 / freq)
+    lp = math.log(price)
+    for _ in range(200):
+        for j in range(inc_val.shape[0]):
+            pw[j] = math.exp(-inc_val[j] * x)
+        v = 1.0
+        pv = 0.0
+        dur = 0.0
+        for t in range(n):
+            v *= pw[inc_idx[t]]
+            if cf[t] != 0.0:
+                z = cf[t] * v
+                pv += z
+                dur += tau[t] * z
+        h = math.log(pv) - lp
+        if h > 0.0:
+            xlo = x
+        else:
+            xhi = x
+        slope = -freq * dur / pv
+        x_new = x - h / slope if slope < 0.0 else 0.5 * (xlo + xhi)
+        if not (xlo < x_new < xhi):
+            x_new = 0.5 * (xlo + xhi)
+        if abs(x_new - x) < 1e-14 or xhi - xlo < 1e-14:
+            return freq * math.expm1(x_new)
+        x = x_new
+    return freq * math.expm1(x)
+
+
+@jit_inner
+def hist_bin(x, hi, nb):
+    """Bin of ``x`` among ``nb`` equal bins on [0, hi] (values outside go to the end bins)."""
     if hi <= 0.0:
         return 0
     j = int(x / hi * nb)
@@ -130,110 +243,323 @@ def _bin(x, hi, nb):
     return j
 
 
+@jit_inner
+def fen(x):
+    """Amount in yuan → integer fen, rounded to the nearest (halves up)."""
+    return np.int64(math.floor(x * 100.0 + 0.5))
+
+
+@jit_inline
+def pool_period_sums(pf, t, s_pool):
+    """Add period t's pool flows, in fen, to ``s_pool[t]``."""
+    s_pool[t, 0] += fen(pf.interest[t])
+    s_pool[t, 1] += fen(pf.principal[t])
+    s_pool[t, 2] += fen(pf.defaults[t])
+    s_pool[t, 3] += fen(pf.recoveries[t])
+    s_pool[t, 4] += fen(pf.bal_end[t])
+
+
+# ---- the base path -------------------------------------------------------------------------------------------------
+
+
+@jit_inner
+def save_state(w, b, t):
+    """Copy the waterfall state held in ``w`` (start of period t) into the base path's row t."""
+    for a in range(w.acct.shape[0]):
+        b.s_acct[t, a] = w.acct[a]
+    for k in range(w.bal.shape[0]):
+        b.s_bal[t, k] = w.bal[k]
+        b.s_short[t, k] = w.short[k]
+    for f in range(w.fee_carry.shape[0]):
+        b.s_fee_carry[t, f] = w.fee_carry[f]
+    for sp in range(w.sup_left.shape[0]):
+        b.s_sup_left[t, sp] = w.sup_left[sp]
+    for j in range(3):
+        b.s_scal[t, j] = w.scal[j]
+
+
+@jit_inline
+def load_state(w, b, t):
+    """Put the base path's state at the start of period t into ``w``."""
+    for a in range(w.acct.shape[0]):
+        w.acct[a] = b.s_acct[t, a]
+    for k in range(w.bal.shape[0]):
+        w.bal[k] = b.s_bal[t, k]
+        w.short[k] = b.s_short[t, k]
+    for f in range(w.fee_carry.shape[0]):
+        w.fee_carry[f] = b.s_fee_carry[t, f]
+    for sp in range(w.sup_left.shape[0]):
+        w.sup_left[sp] = b.s_sup_left[t, sp]
+    for j in range(3):
+        w.scal[j] = b.s_scal[t, j]
+
+
 @jit
-def simulate_block(seed, p_start, p_end, j0, d, pa, asset_obligor, thresholds, group, g_a, g_s, g_b, g_sector, g_cmax,
-                   n_sectors, sup_obligor, appraisal, hc_mean, hc_std, cost_rate, fixed_rate, lag, use_ip,
-                   tau_years, price, freq,
-                   o_loss, o_short, o_wal, o_yield, o_pool_def, o_pool_loss, o_sup_draw, o_sup_def,
-                   h_bal, h_cash, s_int, s_prin, s_bal, s_pool, bal_hi, cash_hi):
-    """Paths [p_start, p_end) into per-path rows (offset ``j0``) and this block's histogram / sum slices."""
+def base_path(d, pa, ci, si, b, bpf, bout, nb):
+    """Fill ``b`` (a :class:`BasePath` of zeros with the right shapes), ``bpf`` and ``bout``: the no-default path
+    run period by period with its state saved before each period, then its statistics (same formulas as
+    :func:`simulate_path`). Returns (restart_ok, wound_up)."""
     n_t = d.yf.shape[0]
     n_k = d.tr_bal0.shape[0]
-    n_a = asset_obligor.shape[0]
-    n_ob = thresholds.shape[0]
-    nb = h_bal.shape[2]
-    factors = np.empty(1 + n_sectors)
-    screen = np.empty(g_a.shape[0])
-    ob_def = np.empty(n_ob, dtype=np.int64)
-    a_def = np.empty(n_a, dtype=np.int64)
-    rec_amt = np.empty(n_a)
-    rec_t = np.empty(n_a, dtype=np.int64)
-    pf = PoolFlows(np.zeros(n_t), np.zeros(n_t), np.zeros(n_t), np.zeros(n_t), np.zeros(n_t), np.zeros(n_t),
-                   np.zeros(n_t))
+    n_a = ci.asset_obligor.shape[0]
+    never = np.full(n_a, n_t, dtype=np.int64)
+    rec_amt = np.zeros(n_a)
+    rec_t = np.full(n_a, n_t, dtype=np.int64)
+    apply_defaults_into(pa, never, rec_amt, rec_t, bpf, ci.a_end, ci.has_prepay, ci.has_frac_def)
+    sup_def_t = np.full(d.sup_cap.shape[0], n_t, dtype=np.int64)
+    w = waterfall_work(d)
+    waterfall_start(d, w)
+    for t in range(n_t):
+        save_state(w, b, t)
+        waterfall_periods(d, bpf, sup_def_t, bout, w, t, t + 1)
+    save_state(w, b, n_t)
+    wound = n_t
+    for t in range(n_t - 1):
+        if b.s_scal[t + 1, 2] != 0.0 and wound == n_t:
+            wound = t
+    # restarting is exact only if cleaning the base flows changes nothing
+    ok = 1
+    for arr in (bpf.interest, bpf.principal, bpf.prepayment, bpf.defaults, bpf.recoveries, bpf.bal_start,
+                bpf.bal_end):
+        for t in range(n_t):
+            x = arr[t]
+            if -DUST < x < DUST and not (x == 0.0 and math.copysign(1.0, x) > 0.0):
+                ok = 0
+    pw = np.empty(si.inc_val.shape[0])
+    cf = np.empty(n_t)
+    for k in range(n_k):
+        face = d.tr_bal0[k]
+        short = 0
+        num = 0.0
+        den = 0.0
+        for t in range(n_t):
+            b.short_pre[t, k] = short
+            b.num_pre[t, k] = num
+            b.den_pre[t, k] = den
+            if bout.tr_int_short[t, k] > EPS:
+                short = 1
+            num += si.tau_years[t] * bout.tr_prin_paid[t, k]
+            den += bout.tr_prin_paid[t, k]
+            paid = bout.tr_int_paid[t, k] + bout.tr_prin_paid[t, k] + bout.tr_resid[t, k]
+            cf[t] = paid / face * 100.0 if face > 0.0 else 0.0
+            b.cf[t, k] = cf[t]
+            b.bin_bal[t, k] = hist_bin(bout.tr_bal_end[t, k], si.bal_hi[k], nb)
+            b.bin_cash[t, k] = hist_bin(paid, si.cash_hi[k], nb)
+            b.fen_int[t, k] = fen(bout.tr_int_paid[t, k])
+            b.fen_prin[t, k] = fen(bout.tr_prin_paid[t, k])
+            b.fen_bal[t, k] = fen(bout.tr_bal_end[t, k])
+        b.short_pre[n_t, k] = short
+        b.num_pre[n_t, k] = num
+        b.den_pre[n_t, k] = den
+        b.wal[k] = num / den if den > 0.0 else 0.0
+        b.yld[k] = path_yield(cf, si.tau_years, si.price[k], si.freq, 0.05, si.inc_idx, si.inc_val, pw)
+    draw = 0.0
+    dsum = 0.0
+    rsum = 0.0
+    for t in range(n_t):
+        b.draw_pre[t] = draw
+        b.def_pre[t] = dsum
+        b.rec_pre[t] = rsum
+        for sp in range(d.sup_cap.shape[0]):
+            draw += bout.sup_draw[t, sp]
+        dsum += bpf.defaults[t]
+        rsum += bpf.recoveries[t]
+        b.fen_pool[t, 0] = fen(bpf.interest[t])
+        b.fen_pool[t, 1] = fen(bpf.principal[t])
+        b.fen_pool[t, 2] = fen(bpf.defaults[t])
+        b.fen_pool[t, 3] = fen(bpf.recoveries[t])
+        b.fen_pool[t, 4] = fen(bpf.bal_end[t])
+    b.draw_pre[n_t] = draw
+    b.def_pre[n_t] = dsum
+    b.rec_pre[n_t] = rsum
+    return ok, wound
+
+
+# ---- one path ------------------------------------------------------------------------------------------------------
+
+
+class PathScratch(NamedTuple):
+    """Per-block scratch of :func:`simulate_path`."""
+
+    factors: np.ndarray  # f8[1 + n_sectors]
+    screen: np.ndarray  # f8[G]
+    ob_def: np.ndarray  # i8[O]
+    a_def: np.ndarray  # i8[N]
+    rec_amt: np.ndarray  # f8[N]
+    rec_t: np.ndarray  # i8[N]
+    sup_def_t: np.ndarray  # i8[S]
+    cf: np.ndarray  # f8[T]
+    pw: np.ndarray  # f8[J]
+    cnt_wf: np.ndarray  # i8[T+1] paths whose waterfall statistics start at t
+    cnt_pool: np.ndarray  # i8[T+1] paths whose pool statistics start at t
+
+
+@jit_inline
+def simulate_path(seed, p, j, d, pa, ci, si, b, bpf, bout, pf, out, w, x, po, bs):
+    """Path ``p`` (row ``j`` of the per-path outputs): defaults, recoveries, pool flows, waterfall, statistics."""
+    n_t = d.yf.shape[0]
+    n_k = d.tr_bal0.shape[0]
+    n_s = d.sup_cap.shape[0]
+    nb = bs.h_bal.shape[2]
+    default_periods_one_path(seed, p, ci.thresholds, ci.group, ci.g_a, ci.g_s, ci.g_b, ci.g_sector, ci.g_cmax,
+                             ci.dof, x.factors, x.screen, x.ob_def)
+    # τ₀: the first period in which an asset's obligor or a support provider defaults
+    tau0 = n_t
+    for a in range(ci.asset_obligor.shape[0]):
+        ta = x.ob_def[ci.asset_obligor[a]]
+        x.a_def[a] = ta
+        if ta < tau0:
+            tau0 = ta
+    sdef = 0
+    for sp in range(n_s):
+        ts = x.ob_def[ci.sup_obligor[sp]] if ci.sup_obligor[sp] >= 0 else n_t
+        x.sup_def_t[sp] = ts
+        if ts < n_t:
+            sdef = 1
+        if ts < tau0:
+            tau0 = ts
+    po.first_default[j] = tau0
+    po.sup_def[j] = sdef
+    # pool flows
+    if tau0 < n_t:
+        ip_recoveries(seed, p, pa, x.a_def, ci.appraisal, ci.hc_mean, ci.hc_std, ci.cost_rate, ci.fixed_rate,
+                      ci.lag, ci.use_ip, x.rec_amt, x.rec_t)
+        apply_defaults_into(pa, x.a_def, x.rec_amt, x.rec_t, pf, ci.a_end, ci.has_prepay, ci.has_frac_def)
+        t_pool = tau0 if b.restart_ok else 0
+        flows = pf
+    else:
+        t_pool = n_t
+        flows = bpf
+    # waterfall, restarted at τ₀ from the base path's state
+    if tau0 >= n_t or (b.wound_up < n_t and tau0 > b.wound_up):
+        t_wf = n_t
+    else:
+        t_wf = tau0 if b.restart_ok else 0
+        load_state(w, b, t_wf)
+        waterfall_periods(d, pf, x.sup_def_t, out, w, t_wf, n_t)
+    x.cnt_wf[t_wf] += 1
+    x.cnt_pool[t_pool] += 1
+    # pool statistics
+    dsum = b.def_pre[t_pool]
+    rsum = b.rec_pre[t_pool]
+    for t in range(t_pool, n_t):
+        dsum += flows.defaults[t]
+        rsum += flows.recoveries[t]
+        pool_period_sums(flows, t, bs.s_pool)
+    po.pool_def[j] = dsum / d.pool_bal0 if d.pool_bal0 > 0.0 else 0.0
+    po.pool_loss[j] = (dsum - rsum) / d.pool_bal0 if d.pool_bal0 > 0.0 else 0.0
+    # tranche statistics
+    if t_wf == n_t:
+        for k in range(n_k):
+            po.loss[j, k] = bout.tr_bal_end[n_t - 1, k] / d.tr_bal0[k] if d.tr_bal0[k] > 0.0 else 0.0
+            po.short[j, k] = b.short_pre[n_t, k]
+            po.wal[j, k] = b.wal[k]
+            po.yld[j, k] = b.yld[k]
+        po.sup_draw[j] = b.draw_pre[n_t]
+        return
+    draw = b.draw_pre[t_wf]
+    for t in range(t_wf, n_t):
+        for sp in range(n_s):
+            draw += out.sup_draw[t, sp]
+    po.sup_draw[j] = draw
+    for k in range(n_k):
+        face = d.tr_bal0[k]
+        po.loss[j, k] = out.tr_bal_end[n_t - 1, k] / face if face > 0.0 else 0.0
+        short = b.short_pre[t_wf, k]
+        num = b.num_pre[t_wf, k]
+        den = b.den_pre[t_wf, k]
+        same = True
+        for t in range(t_wf, n_t):
+            ip = out.tr_int_paid[t, k]
+            pp = out.tr_prin_paid[t, k]
+            paid = ip + pp + out.tr_resid[t, k]
+            if out.tr_int_short[t, k] > EPS:
+                short = 1
+            num += si.tau_years[t] * pp
+            den += pp
+            c = paid / face * 100.0 if face > 0.0 else 0.0
+            x.cf[t] = c
+            if c != b.cf[t, k]:
+                same = False
+            bs.h_bal[t, k, hist_bin(out.tr_bal_end[t, k], si.bal_hi[k], nb)] += 1
+            bs.h_cash[t, k, hist_bin(paid, si.cash_hi[k], nb)] += 1
+            bs.s_int[t, k] += fen(ip)
+            bs.s_prin[t, k] += fen(pp)
+            bs.s_bal[t, k] += fen(out.tr_bal_end[t, k])
+        po.short[j, k] = short
+        po.wal[j, k] = num / den if den > 0.0 else 0.0
+        if same:
+            po.yld[j, k] = b.yld[k]
+        else:
+            for t in range(t_wf):
+                x.cf[t] = b.cf[t, k]
+            po.yld[j, k] = path_yield(x.cf, si.tau_years, si.price[k], si.freq, b.yld[k], si.inc_idx, si.inc_val,
+                                      x.pw)
+
+
+@jit_inner
+def add_base_counts(b, x, bs):
+    """Add the base path's per-period contributions for the paths whose statistics started after each period."""
+    n_t, n_k = b.bin_bal.shape
+    after_wf = 0
+    after_pool = 0
+    for t in range(n_t - 1, -1, -1):
+        after_wf += x.cnt_wf[t + 1]  # paths whose waterfall statistics start after t
+        after_pool += x.cnt_pool[t + 1]
+        if after_wf:
+            for k in range(n_k):
+                bs.h_bal[t, k, b.bin_bal[t, k]] += after_wf
+                bs.h_cash[t, k, b.bin_cash[t, k]] += after_wf
+                bs.s_int[t, k] += after_wf * b.fen_int[t, k]
+                bs.s_prin[t, k] += after_wf * b.fen_prin[t, k]
+                bs.s_bal[t, k] += after_wf * b.fen_bal[t, k]
+        if after_pool:
+            for c in range(b.fen_pool.shape[1]):
+                bs.s_pool[t, c] += after_pool * b.fen_pool[t, c]
+    for t in range(n_t + 1):
+        x.cnt_wf[t] = 0
+        x.cnt_pool[t] = 0
+
+
+@jit
+def simulate_block(seed, p_start, p_end, j0, d, pa, ci, si, b, bpf, bout, po, bs):
+    """Paths [p_start, p_end) into per-path rows from ``j0`` and this block's sums ``bs`` (allocates scratch once)."""
+    n_t = d.yf.shape[0]
+    n_k = d.tr_bal0.shape[0]
+    n_a = ci.asset_obligor.shape[0]
     n_f = d.fee_basis.shape[0]
     n_acc = d.acct_init.shape[0]
     n_s = d.sup_cap.shape[0]
+    x = PathScratch(np.empty(1 + ci.n_sectors), np.empty(ci.g_a.shape[0]), np.empty(ci.thresholds.shape[0],
+                    dtype=np.int64), np.empty(n_a, dtype=np.int64), np.empty(n_a), np.empty(n_a, dtype=np.int64),
+                    np.empty(n_s, dtype=np.int64), np.empty(n_t), np.empty(si.inc_val.shape[0]),
+                    np.zeros(n_t + 1, dtype=np.int64), np.zeros(n_t + 1, dtype=np.int64))
+    pf = PoolFlows(np.zeros(n_t), np.zeros(n_t), np.zeros(n_t), np.zeros(n_t), np.zeros(n_t), np.zeros(n_t),
+                   np.zeros(n_t))
     out = WaterfallOut(np.zeros((n_t, n_k)), np.zeros((n_t, n_k)), np.zeros((n_t, n_k)), np.zeros((n_t, n_k)),
                        np.zeros((n_t, n_k)), np.zeros((n_t, n_k)), np.zeros((n_t, n_k)), np.zeros((n_t, n_f)),
                        np.zeros((n_t, n_f)), np.zeros((n_t, n_acc)), np.zeros((n_t, n_s)),
                        np.zeros(n_t, dtype=np.int64), np.zeros(n_t), np.zeros(n_t), np.zeros(n_t),
                        np.zeros(n_t, dtype=np.int64))
-    sup_def_t = np.empty(n_s, dtype=np.int64)
-    cf = np.empty(n_t)
+    w = waterfall_work(d)
+    run_block(seed, p_start, p_end, j0, d, pa, ci, si, b, bpf, bout, pf, out, w, x, po, bs)
+
+
+@jit_inner
+def run_block(seed, p_start, p_end, j0, d, pa, ci, si, b, bpf, bout, pf, out, w, x, po, bs):
+    """The path loop of :func:`simulate_block` (no allocation, no reference counting)."""
     for p in range(p_start, p_end):
-        j = j0 + p - p_start
-        default_periods_one_path(seed, p, thresholds, group, g_a, g_s, g_b, g_sector, g_cmax, factors, screen,
-                                 ob_def)
-        for a in range(n_a):
-            a_def[a] = ob_def[asset_obligor[a]]
-        for s in range(n_s):
-            sup_def_t[s] = ob_def[sup_obligor[s]] if sup_obligor[s] >= 0 else n_t
-        ip_recoveries(seed, p, pa, a_def, appraisal, hc_mean, hc_std, cost_rate, fixed_rate, lag, use_ip,
-                      rec_amt, rec_t)
-        apply_defaults(pa, a_def, rec_amt, rec_t, pf)
-        out.called[:] = 0
-        run_waterfall(d, pf, sup_def_t, out)
-        pool_def = 0.0
-        pool_rec = 0.0
-        for t in range(n_t):
-            pool_def += pf.defaults[t]
-            pool_rec += pf.recoveries[t]
-        o_pool_def[j] = pool_def / d.pool_bal0 if d.pool_bal0 > 0.0 else 0.0
-        o_pool_loss[j] = (pool_def - pool_rec) / d.pool_bal0 if d.pool_bal0 > 0.0 else 0.0
-        draw = 0.0
-        for t in range(n_t):
-            for s in range(n_s):
-                draw += out.sup_draw[t, s]
-        o_sup_draw[j] = draw
-        sdef = 0
-        for s in range(n_s):
-            if sup_def_t[s] < n_t:
-                sdef = 1
-        o_sup_def[j] = sdef
-        for k in range(n_k):
-            face = d.tr_bal0[k]
-            loss = out.tr_bal_end[n_t - 1, k]
-            o_loss[j, k] = loss / face if face > 0.0 else 0.0
-            short = 0
-            num = 0.0
-            den = 0.0
-            for t in range(n_t):
-                if out.tr_int_short[t, k] > EPS:
-                    short = 1
-                num += tau_years[t] * out.tr_prin_paid[t, k]
-                den += out.tr_prin_paid[t, k]
-                cf[t] = (out.tr_int_paid[t, k] + out.tr_prin_paid[t, k] + out.tr_resid[t, k]) / face * 100.0 \
-                    if face > 0.0 else 0.0
-                h_bal[t, k, _bin(out.tr_bal_end[t, k], bal_hi[k], nb)] += 1
-                h_cash[t, k, _bin(out.tr_int_paid[t, k] + out.tr_prin_paid[t, k] + out.tr_resid[t, k],
-                                  cash_hi[k], nb)] += 1
-                s_int[t, k] += np.int64(round(out.tr_int_paid[t, k] * 100.0))
-                s_prin[t, k] += np.int64(round(out.tr_prin_paid[t, k] * 100.0))
-                s_bal[t, k] += np.int64(round(out.tr_bal_end[t, k] * 100.0))
-            o_short[j, k] = short
-            o_wal[j, k] = num / den if den > 0.0 else 0.0
-            o_yield[j, k] = path_yield(cf, tau_years, price[k], freq)
-        for t in range(n_t):
-            s_pool[t, 0] += np.int64(round(pf.interest[t] * 100.0))
-            s_pool[t, 1] += np.int64(round(pf.principal[t] * 100.0))
-            s_pool[t, 2] += np.int64(round(pf.defaults[t] * 100.0))
-            s_pool[t, 3] += np.int64(round(pf.recoveries[t] * 100.0))
-            s_pool[t, 4] += np.int64(round(pf.bal_end[t] * 100.0))
+        simulate_path(seed, p, j0 + p - p_start, d, pa, ci, si, b, bpf, bout, pf, out, w, x, po, bs)
+    add_base_counts(b, x, bs)
 
 
 @jit_parallel
-def simulate_chunk(seed, path0, n_paths, block, d, pa, asset_obligor, thresholds, group, g_a, g_s, g_b, g_sector,
-                   g_cmax, n_sectors, sup_obligor, appraisal, hc_mean, hc_std, cost_rate, fixed_rate, lag, use_ip,
-                   tau_years, price, freq,
-                   o_loss, o_short, o_wal, o_yield, o_pool_def, o_pool_loss, o_sup_draw, o_sup_def,
-                   h_bal, h_cash, s_int, s_prin, s_bal, s_pool, bal_hi, cash_hi):
+def simulate_chunk(seed, path0, n_paths, block, d, pa, ci, si, b, bpf, bout, po, h_bal, h_cash, s_int, s_prin, s_bal,
+                   s_pool):
     """Paths [path0, path0 + n_paths) in blocks of ``block`` paths; block b writes slice b of h_* and s_*."""
     n_blocks = (n_paths + block - 1) // block
-    for b in prange(n_blocks):
-        lo = b * block
+    for blk in prange(n_blocks):
+        lo = blk * block
         hi = min(n_paths, lo + block)
-        simulate_block(seed, path0 + lo, path0 + hi, lo, d, pa, asset_obligor, thresholds, group, g_a, g_s, g_b,
-                       g_sector, g_cmax, n_sectors, sup_obligor, appraisal, hc_mean, hc_std, cost_rate, fixed_rate,
-                       lag, use_ip, tau_years, price, freq,
-                       o_loss, o_short, o_wal, o_yield, o_pool_def, o_pool_loss, o_sup_draw, o_sup_def,
-                       h_bal[b], h_cash[b], s_int[b], s_prin[b], s_bal[b], s_pool[b], bal_hi, cash_hi)
+        bs = BlockSums(h_bal[blk], h_cash[blk], s_int[blk], s_prin[blk], s_bal[blk], s_pool[blk])
+        simulate_block(seed, path0 + lo, path0 + hi, lo, d, pa, ci, si, b, bpf, bout, po, bs)

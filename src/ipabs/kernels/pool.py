@@ -10,13 +10,15 @@ the defaulted amount; its recovery (amount and period chosen by the caller's rec
 
 from __future__ import annotations
 
-from ipabs.kernels._jit import jit
+import numpy as np
+
+from ipabs.kernels._jit import jit, jit_inner
 
 #: Sums of many assets minus a few leave rounding dust; amounts whose magnitude is below this are set to zero.
 DUST = 1e-6
 
 
-@jit
+@jit_inner
 def _clean(x):
     return 0.0 if -DUST < x < DUST else x
 
@@ -38,6 +40,44 @@ def apply_defaults(pa, asset_default_t, rec_amount, rec_t, pf):
     pf : PoolFlows
         Output arrays, overwritten.
     """
+    a_end = np.empty(pa.a_int.shape[0], dtype=np.int64)
+    flags = np.empty(2, dtype=np.int64)
+    asset_activity(pa, a_end, flags)
+    apply_defaults_into(pa, asset_default_t, rec_amount, rec_t, pf, a_end, flags[0], flags[1])
+
+
+@jit_inner
+def asset_activity(pa, a_end, flags):
+    """Per-asset work bounds for :func:`apply_defaults_into` (computed once per deal).
+
+    ``a_end[a]`` is one past the last period in which any of the asset's performing arrays is non-zero;
+    ``flags[0]`` is 1 when some asset has a non-zero prepayment, ``flags[1]`` when some asset has a non-zero
+    fractional default. Subtracting an exact zero never changes a float (and signed zeros are cleaned), so
+    skipping those terms leaves every result bit-identical.
+    """
+    n_a, n_t = pa.a_int.shape
+    flags[0] = 0
+    flags[1] = 0
+    for a in range(n_a):
+        end = 0
+        for t in range(n_t):
+            if (pa.a_int[a, t] != 0.0 or pa.a_prin[a, t] != 0.0 or pa.a_prepay[a, t] != 0.0
+                    or pa.a_def[a, t] != 0.0 or pa.a_bal_start[a, t] != 0.0 or pa.a_bal_end[a, t] != 0.0):
+                end = t + 1
+            if pa.a_prepay[a, t] != 0.0:
+                flags[0] = 1
+            if pa.a_def[a, t] != 0.0:
+                flags[1] = 1
+        a_end[a] = end
+
+
+@jit_inner
+def apply_defaults_into(pa, asset_default_t, rec_amount, rec_t, pf, a_end, has_prepay, has_frac_def):
+    """:func:`apply_defaults` with precomputed work bounds (:func:`asset_activity`) — the per-path kernel.
+
+    For each defaulted asset the lost flows are subtracted array by array (short contiguous loops the compiler
+    vectorises) over its active periods only; per element the order of operations is that of the plain loop.
+    """
     n_t = pa.b_int.shape[0]
     for t in range(n_t):
         pf.interest[t] = pa.b_int[t]
@@ -54,15 +94,23 @@ def apply_defaults(pa, asset_default_t, rec_amount, rec_t, pf):
         if tau >= n_t:
             continue
         any_default = True
-        for t in range(tau, n_t):
+        end = a_end[a]
+        for t in range(tau, end):
             pf.interest[t] -= pa.a_int[a, t]
+        for t in range(tau, end):
             pf.principal[t] -= pa.a_prin[a, t]
-            pf.prepayment[t] -= pa.a_prepay[a, t]
-            pf.defaults[t] -= pa.a_def[a, t]
+        for t in range(tau, end):
             pf.bal_end[t] -= pa.a_bal_end[a, t]
-            if t > tau:
-                pf.bal_start[t] -= pa.a_bal_start[a, t]
-            if t - lag >= tau:
+        for t in range(tau + 1, end):
+            pf.bal_start[t] -= pa.a_bal_start[a, t]
+        if has_prepay:
+            for t in range(tau, end):
+                pf.prepayment[t] -= pa.a_prepay[a, t]
+        if has_frac_def:
+            for t in range(tau, end):
+                pf.defaults[t] -= pa.a_def[a, t]
+            rend = end + lag if end + lag < n_t else n_t
+            for t in range(tau + lag, rend):
                 pf.recoveries[t] -= pa.frac_rec_rate * pa.a_def[a, t - lag]
         pf.defaults[tau] += pa.a_bal_start[a, tau]
         if rec_t[a] < n_t:
@@ -78,7 +126,7 @@ def apply_defaults(pa, asset_default_t, rec_amount, rec_t, pf):
             pf.bal_end[t] = _clean(pf.bal_end[t])
 
 
-@jit
+@jit_inner
 def recovery_fixed(pa, asset_default_t, rate, lag, rec_amount, rec_t):
     """Deterministic recovery model: ``rate`` × defaulted balance, collected ``lag`` periods after default."""
     n_t = pa.b_int.shape[0]

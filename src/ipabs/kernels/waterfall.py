@@ -20,6 +20,8 @@ After the last period, a tranche's remaining balance is its principal loss.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from ipabs.kernels._jit import (
@@ -46,13 +48,15 @@ from ipabs.kernels._jit import (
     TRG_ON_DATE,
     TRG_SUPPORT_DEFAULT,
     jit,
+    jit_inline,
+    jit_inner,
 )
 
 #: Balances below half a fen count as zero (clean-up test, "repaid" tests).
 EPS = 0.005
 
 
-@jit
+@jit_inner
 def allocate(available, caps, n, alloc, out):
     """Split ``available`` over ``caps[:n]``: sequential fills in order; pro rata pays ``cap × min(1, A/Σcap)``.
 
@@ -86,7 +90,7 @@ def allocate(available, caps, n, alloc, out):
     return total
 
 
-@jit
+@jit_inline
 def covered_due(d, state, s, int_due, int_paid, prin_due, prin_paid, fee_due, fee_paid):
     """Sum of the still-unpaid amounts a step covers (``fees``, ``fee:X``, ``interest:X``, ``principal:X``)."""
     need = 0.0
@@ -105,7 +109,7 @@ def covered_due(d, state, s, int_due, int_paid, prin_due, prin_paid, fee_due, fe
     return need
 
 
-@jit
+@jit_inline
 def reserve_target(d, a, bal):
     """Target balance of reserve account ``a``: amount + rate × Σ balances of its target tranches."""
     x = d.acct_target_amt[a]
@@ -117,7 +121,7 @@ def reserve_target(d, a, bal):
     return x
 
 
-@jit
+@jit_inline
 def run_step(d, state, s, t, acct, bal, int_due, int_paid, prin_due, prin_paid, fee_due, fee_paid, resid,
              sup_left, sup_def_t, sup_draw, prin_budget, caps, alloc_out):
     """Execute step ``s`` of the state's list; returns the updated principal-collections budget."""
@@ -193,7 +197,7 @@ def run_step(d, state, s, t, acct, bal, int_due, int_paid, prin_due, prin_paid, 
     return prin_budget
 
 
-@jit
+@jit_inline
 def accrue_fees(d, t, bal, pool_bal_start, interest_collected, fee_carry, fee_due):
     """Fees due in period t: carried unpaid amounts plus the period's accrual on each fee's basis.
 
@@ -223,7 +227,7 @@ def accrue_fees(d, t, bal, pool_bal_start, interest_collected, fee_carry, fee_du
         fee_due[f] = fee_carry[f] + acc
 
 
-@jit
+@jit_inline
 def deal_state(d, t, cum_def, coverage, sup_def_t, latched):
     """Trigger tests → (state for this period, latched state). Most severe active effect wins."""
     state = latched
@@ -247,34 +251,103 @@ def deal_state(d, t, cum_def, coverage, sup_def_t, latched):
     return state, latched
 
 
+class WaterfallWork(NamedTuple):
+    """Scratch and carried state of one path's waterfall (allocated once, reused for every path).
+
+    The state carried from one period to the next is ``acct``, ``bal``, ``short``, ``fee_carry``, ``sup_left`` and
+    ``scal`` = (cumulative defaults, latched deal state, 1 once the deal is wound up after a clean-up call); the
+    other arrays are per-period temporaries.
+    """
+
+    acct: np.ndarray  # f8[A]
+    bal: np.ndarray  # f8[K]
+    short: np.ndarray  # f8[K] unpaid interest carried
+    fee_carry: np.ndarray  # f8[F]
+    sup_left: np.ndarray  # f8[S] remaining support capacity
+    int_due: np.ndarray  # f8[K]
+    int_paid: np.ndarray  # f8[K]
+    prin_due: np.ndarray  # f8[K]
+    prin_paid: np.ndarray  # f8[K]
+    resid: np.ndarray  # f8[K]
+    fee_due: np.ndarray  # f8[F]
+    fee_paid: np.ndarray  # f8[F]
+    sup_draw: np.ndarray  # f8[S]
+    caps: np.ndarray  # f8[max(K, F, 1)]
+    alloc_out: np.ndarray  # f8[max(K, F, 1)]
+    scal: np.ndarray  # f8[3]
+
+
+@jit
+def waterfall_work(d):
+    """Allocate a :class:`WaterfallWork` for deal ``d``."""
+    n_k = d.tr_bal0.shape[0]
+    n_f = d.fee_basis.shape[0]
+    n_s = d.sup_cap.shape[0]
+    width = max(n_k, n_f, 1)
+    return WaterfallWork(np.zeros(d.acct_init.shape[0]), np.zeros(n_k), np.zeros(n_k), np.zeros(n_f),
+                         np.zeros(n_s), np.zeros(n_k), np.zeros(n_k), np.zeros(n_k), np.zeros(n_k), np.zeros(n_k),
+                         np.zeros(n_f), np.zeros(n_f), np.zeros(n_s), np.zeros(width), np.zeros(width), np.zeros(3))
+
+
+@jit_inner
+def waterfall_start(d, w):
+    """Put ``w`` in the state at the start of period 0 (initial accounts, tranche faces, full support caps)."""
+    for a in range(w.acct.shape[0]):
+        w.acct[a] = d.acct_init[a]
+    for k in range(w.bal.shape[0]):
+        w.bal[k] = d.tr_bal0[k]
+        w.short[k] = 0.0
+    for f in range(w.fee_carry.shape[0]):
+        w.fee_carry[f] = 0.0
+    for sp in range(w.sup_left.shape[0]):
+        w.sup_left[sp] = d.sup_cap[sp]
+    w.scal[0] = 0.0
+    w.scal[1] = 0.0
+    w.scal[2] = 0.0
+
+
 @jit
 def run_waterfall(d, pf, sup_def_t, out):
     """Run one path through the deal. ``pf`` is the path's :class:`PoolFlows`; ``sup_def_t[s]`` the period in
-    which support provider s defaults (n_periods = never); ``out`` a zeroed :class:`WaterfallOut` to fill.
+    which support provider s defaults (n_periods = never); ``out`` the :class:`WaterfallOut` to fill (every
+    element is written).
+    """
+    w = waterfall_work(d)
+    waterfall_start(d, w)
+    waterfall_periods(d, pf, sup_def_t, out, w, 0, d.yf.shape[0])
+
+
+@jit_inner
+def waterfall_periods(d, pf, sup_def_t, out, w, t0, t1):
+    """Run periods ``t0 .. t1 - 1`` from the state held in ``w`` (which is left at the start of ``t1``).
+
+    Running [0, n) in one call or in several consecutive calls gives bit-identical results; the Monte Carlo
+    restarts paths from the no-default path's state (docs/performance.md). Nothing is allocated.
     """
     n_t = d.yf.shape[0]
     n_k = d.tr_bal0.shape[0]
     n_f = d.fee_basis.shape[0]
     n_s = d.sup_cap.shape[0]
-    acct = d.acct_init.copy()
-    bal = d.tr_bal0.copy()
-    short = np.zeros(n_k)
-    fee_carry = np.zeros(n_f)
-    sup_left = d.sup_cap.copy()
-    int_due = np.zeros(n_k)
-    int_paid = np.zeros(n_k)
-    prin_due = np.zeros(n_k)
-    prin_paid = np.zeros(n_k)
-    resid = np.zeros(n_k)
-    fee_due = np.zeros(n_f)
-    fee_paid = np.zeros(n_f)
-    sup_draw = np.zeros(n_s)
-    width = max(n_k, n_f, 1)
-    caps = np.zeros(width)
-    alloc_out = np.zeros(width)
-    cum_def = 0.0
-    latched = 0
-    for t in range(n_t):
+    if w.scal[2] != 0.0:
+        return
+    acct = w.acct
+    bal = w.bal
+    short = w.short
+    fee_carry = w.fee_carry
+    sup_left = w.sup_left
+    int_due = w.int_due
+    int_paid = w.int_paid
+    prin_due = w.prin_due
+    prin_paid = w.prin_paid
+    resid = w.resid
+    fee_due = w.fee_due
+    fee_paid = w.fee_paid
+    sup_draw = w.sup_draw
+    caps = w.caps
+    alloc_out = w.alloc_out
+    cum_def = w.scal[0]
+    latched = np.int64(w.scal[1])
+    for t in range(t0, t1):
         # 1. collections
         acct[d.route_int] += pf.interest[t]
         acct[d.route_prin] += pf.principal[t]
@@ -282,12 +355,14 @@ def run_waterfall(d, pf, sup_def_t, out):
         cash_in = pf.interest[t] + pf.principal[t] + pf.recoveries[t]
         cum_def += pf.defaults[t]
         final = t == n_t - 1
+        called = False
         if d.cleanup > 0.0 and pf.bal_end[t] > EPS and pf.bal_end[t] < d.cleanup * d.pool_bal0:
             acct[d.route_prin] += pf.bal_end[t]
             cash_in += pf.bal_end[t]
-            out.called[t] = 1
+            called = True
             final = True
-        prin_budget = pf.principal[t] + pf.recoveries[t] + (pf.bal_end[t] if out.called[t] else 0.0)
+        out.called[t] = 1 if called else 0
+        prin_budget = pf.principal[t] + pf.recoveries[t] + (pf.bal_end[t] if called else 0.0)
         # 2. amounts due
         for k in range(n_k):
             accrued = bal[k] * d.tr_coupon[k] * d.yf[t]
@@ -350,25 +425,35 @@ def run_waterfall(d, pf, sup_def_t, out):
         out.cash_in[t] = cash_in
         if final and t < n_t - 1:
             # after a clean-up call the deal is wound up: later periods carry the final balances
-            for u in range(t + 1, n_t):
-                for k in range(n_k):
-                    out.tr_int_due[u, k] = 0.0
-                    out.tr_int_paid[u, k] = 0.0
-                    out.tr_prin_due[u, k] = 0.0
-                    out.tr_prin_paid[u, k] = 0.0
-                    out.tr_resid[u, k] = 0.0
-                    out.tr_bal_end[u, k] = bal[k]
-                    out.tr_int_short[u, k] = short[k]
-                for f in range(n_f):
-                    out.fee_due[u, f] = 0.0
-                    out.fee_paid[u, f] = 0.0
-                for sp in range(n_s):
-                    out.sup_draw[u, sp] = 0.0
-                out.cash_in[u] = 0.0
-                out.called[u] = 0
-                for a in range(acct.shape[0]):
-                    out.acct_bal[u, a] = acct[a]
-                out.state[u] = state
-                out.coverage[u] = -1.0
-                out.cum_def_ratio[u] = out.cum_def_ratio[t]
+            wind_up(out, t, bal, short, acct, state)
+            w.scal[2] = 1.0
             break
+    w.scal[0] = cum_def
+    w.scal[1] = latched
+
+
+@jit_inner
+def wind_up(out, t, bal, short, acct, state):
+    """Rows after the clean-up call period ``t``: nothing paid, final balances carried."""
+    n_t, n_k = out.tr_bal_end.shape
+    for u in range(t + 1, n_t):
+        for k in range(n_k):
+            out.tr_int_due[u, k] = 0.0
+            out.tr_int_paid[u, k] = 0.0
+            out.tr_prin_due[u, k] = 0.0
+            out.tr_prin_paid[u, k] = 0.0
+            out.tr_resid[u, k] = 0.0
+            out.tr_bal_end[u, k] = bal[k]
+            out.tr_int_short[u, k] = short[k]
+        for f in range(out.fee_due.shape[1]):
+            out.fee_due[u, f] = 0.0
+            out.fee_paid[u, f] = 0.0
+        for sp in range(out.sup_draw.shape[1]):
+            out.sup_draw[u, sp] = 0.0
+        out.cash_in[u] = 0.0
+        out.called[u] = 0
+        for a in range(acct.shape[0]):
+            out.acct_bal[u, a] = acct[a]
+        out.state[u] = state
+        out.coverage[u] = -1.0
+        out.cum_def_ratio[u] = out.cum_def_ratio[t]

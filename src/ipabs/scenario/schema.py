@@ -327,7 +327,13 @@ class Simulation(_Model):
     seed: int = Field(20260101, ge=0, le=2**63 - 1)
     correlation: Rate = Field(0.2, description="asset correlation rho with the global factor (loading sqrt(rho))")
     sector_correlation: Rate = Field(0.1, description="extra correlation within a sector")
-    copula: Literal["gaussian"] = Field("gaussian", description="Student-t is planned, not yet available")
+    copula: Literal["gaussian", "student_t"] = Field(
+        "gaussian", description="gaussian, or student_t (the same factor structure divided by a common sqrt(W/ν), "
+        "W ~ chi-square(ν): tail dependence; docs/methodology/copula.md)"
+    )
+    degrees_of_freedom: float | None = Field(
+        None, gt=0, le=1000, allow_inf_nan=False, description="ν of the Student-t copula (required with student_t)"
+    )
     rating_table: str | None = Field(
         None, description="name of a rating → annual PD table in ipabs/data (used for obligors without a pd; "
         "the shipped table is illustrative, so it is used only when named)"
@@ -342,6 +348,14 @@ class Simulation(_Model):
     haircut_by_ip_type: dict[str, Haircut] = Field(default_factory=dict,
                                                    description="haircut per IP type (the asset's first IP right)")
     disposal_cost_rate: Rate = Field(0.1, description="legal/auction costs as a fraction of gross recovery")
+
+    @model_validator(mode="after")
+    def _copula(self) -> Simulation:
+        if self.copula == "student_t" and self.degrees_of_freedom is None:
+            raise ValueError("copula 'student_t' needs degrees_of_freedom")
+        if self.copula == "gaussian" and self.degrees_of_freedom is not None:
+            raise ValueError("degrees_of_freedom is only used with copula = 'student_t'")
+        return self
 
 
 class Scenario(_Model):
