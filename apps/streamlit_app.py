@@ -13,10 +13,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # the pages import ui_
 import ui_common as ui  # noqa: E402
 
 st.set_page_config(page_title="ipabs", page_icon=":material/account_balance:", layout="wide")
-if st.session_state.get("lang") not in ui.LANGS:
-    st.session_state.lang = "zh"
-st.sidebar.radio("语言 / Language", ui.LANGS, key="lang", horizontal=True,
-                 format_func=lambda code: {"zh": "中文", "en": "English"}[code])
+st.sidebar.radio("语言 / Language", ui.LANGS, index=0, key="lang", horizontal=True,
+                 format_func=lambda code: {"zh": "中文", "en": "English"}[code])  # 中文 by default
 
 pages = {
     ui.t("nav_structuring"): [

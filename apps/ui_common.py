@@ -99,13 +99,33 @@ def fmt_date(d: Any) -> str:
     return d.isoformat()
 
 
+def _trim(x: float) -> str:
+    return f"{x:,.2f}".rstrip("0").rstrip(".")
+
+
 def fmt_amount(yuan: float | None) -> str:
-    """An amount with its unit: 亿元 from 1亿 up, else 万元 (``1.90亿元``, ``500.00万元``; en ``CNY 100m`` units)."""
+    """An amount with its unit for a headline figure: ``1.9亿元`` from 1亿 up, else ``870万元`` / ``28.35万元``.
+
+    English shows ``CNY 190m`` / ``CNY 8.7m`` (millions read naturally there); tables keep the 万元 scale in both
+    languages (header unit 万元 / CNY 10k), so their numbers agree across languages.
+    """
     if yuan is None or (isinstance(yuan, float) and math.isnan(yuan)):
         return "–"
+    if lang() != "zh":
+        return f"CNY {_trim(yuan / 1e6)}m" if abs(yuan) >= 10_000 else f"CNY {yuan:,.0f}"
     if abs(yuan) >= YI:
-        return f"{yuan / YI:,.2f} {t('unit_yi_yuan')}"
-    return f"{yuan / WAN:,.2f} {t('unit_wan_yuan_short')}"
+        return f"{_trim(yuan / YI)}{t('unit_yi_yuan')}"
+    return f"{_trim(yuan / WAN)}{t('unit_wan_yuan_short')}"
+
+
+def cap(text: str) -> str:
+    """A heading: English labels start with a capital (the glossary's are lower case); Chinese is unchanged."""
+    return text[:1].upper() + text[1:] if lang() != "zh" else text
+
+
+def h(key: str, **values: Any) -> str:
+    """``t`` for headings, tabs and buttons: capitalised in English."""
+    return cap(t(key, **values))
 
 
 def fmt_pct(x: float | None, digits: int = 2) -> str:

@@ -88,7 +88,7 @@ def policy_section() -> str:
     else:
         text = (PRESET_DIR / f"{preset}.toml").read_text(encoding="utf-8")
         source = preset
-    with st.expander(ui.t("policy_text")):
+    with st.expander(ui.h("policy_text")):
         return st.text_area(ui.t("policy_text"), text, height=320, key=f"bp_policy_text_{source}",
                             label_visibility="collapsed")
 
@@ -125,7 +125,7 @@ def show_results(res: Any) -> None:
     c[1].metric(ui.t("budget_mean_year", year=pick), ui.fmt_amount(row["mean"]),
                 help=f"± {ui.fmt_amount(1.96 * row['mean_se'])} (95%)")
     c[2].metric(f"{ui.t('total')} P90", ui.fmt_amount(total["p90"]))
-    st.markdown(f"**{ui.t('budget_by_year')}** · {res.n_paths:,} {ui.t('n_paths')} · {ui.t('seed')} {res.seed}")
+    st.markdown(f"**{ui.h('budget_by_year')}** · {res.n_paths:,} {ui.t('n_paths')} · {ui.t('seed')} {res.seed}")
     unit = ui.t("unit_wan_yuan_short")
     table = pd.DataFrame({ui.t("year"): [ui.t("total") if y == "total" else y for y in by_year["year"]]})
     for col, head in (("mean", ui.t("mean")), ("mean_se", ui.t("standard_error")), ("p50", "P50"), ("p90", "P90"),
@@ -136,20 +136,20 @@ def show_results(res: Any) -> None:
     st.dataframe(table.round(2), hide_index=True, key="bp_by_year")
     st.plotly_chart(budget_chart(res, lang), key="bp_chart")
     if res.planned is not None:
-        st.markdown(f"**{ui.t('planned_entitlements')}**")
+        st.markdown(f"**{ui.h('planned_entitlements')}**")
         planned = res.planned.to_frame(lang).drop(columns=["payable_fen", "item"], errors="ignore").rename(
             columns={"item_label": "subsidy_item", "year": "entitlement_year", "base": "base_amount",
                      "gross": "gross_amount", "payable": "amount_payable", "reasons": "reason_trail"})
         st.dataframe(ui.display_frame(planned, amounts=["base_amount", "gross_amount", "cap_reduction",
                                                         "amount_payable"], pcts=["rate"]),
                      hide_index=True, key="bp_planned")
-    st.markdown(f"**{ui.t('firm_totals')}**")
+    st.markdown(f"**{ui.h('firm_totals')}**")
     ft = res.firm_totals_frame().rename(columns={"p50": "P50", "p95": "P95", "max": "max", "mean_se": "mean_se"})
     st.dataframe(ui.display_frame(ft, amounts=["mean", "mean_se", "P50", "P95", "max"], pcts=["prob_positive"]),
                  hide_index=True, key="bp_firms")
     binding = res.cap_binding()
     if len(binding):
-        st.markdown(f"**{ui.t('cap_binding_firms')}**")
+        st.markdown(f"**{ui.h('cap_binding_firms')}**")
         binding = binding.assign(item=[ui.term(v) for v in binding["item"]]).rename(
             columns={"item": "subsidy_item", "year": "entitlement_year"})
         st.dataframe(ui.display_frame(binding, amounts=["mean", "mean_cap_reduction"],
@@ -157,28 +157,28 @@ def show_results(res: Any) -> None:
     last = st.session_state.bp_last
     files = budget_files(f"{last['key']}:{last['n_paths']}:{last['seed']}:{last['lpr']}:{last['rho']}:"
                          f"{last['sector_rho']}:{last['skip']}", res)
-    st.markdown(f"**{ui.t('downloads')}**")
+    st.markdown(f"**{ui.h('downloads')}**")
     c = st.columns(3)
-    c[0].download_button(ui.t("download_xlsx"), files["budget.xlsx"], "subsidy-budget.xlsx",
+    c[0].download_button(ui.h("download_xlsx"), files["budget.xlsx"], "subsidy-budget.xlsx",
                          "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="bp_dl_xlsx",
                          on_click="ignore")
-    c[1].download_button(ui.t("download_csv"), by_year.to_csv(index=False).encode("utf-8-sig"),
+    c[1].download_button(ui.h("download_csv"), by_year.to_csv(index=False).encode("utf-8-sig"),
                          "subsidy-budget-by-year.csv", "text/csv", key="bp_dl_csv", on_click="ignore")
-    c[2].download_button(ui.t("download_parquet"), files["budget.zip"], "subsidy-budget.zip", "application/zip",
+    c[2].download_button(ui.h("download_parquet"), files["budget.zip"], "subsidy-budget.zip", "application/zip",
                          key="bp_dl_zip", on_click="ignore")
 
 
 # --- page -------------------------------------------------------------------------------------------------------------
 
-st.subheader(ui.t("policy"))
+st.subheader(ui.h("policy"))
 policy_text = policy_section()
-st.subheader(ui.t("pipeline"))
+st.subheader(ui.h("pipeline"))
 table, source = pipeline_section()
 if table is not None:
     with st.form("budget_form"):
         edited = st.data_editor(table, key=f"bp_editor_{source}", num_rows="dynamic", hide_index=True)
         skip = st.checkbox(ui.t("skip_invalid_rows"), value=False, key="bp_skip")
-        st.markdown(f"**{ui.t('budget_settings')}**")
+        st.markdown(f"**{ui.h('budget_settings')}**")
         c = st.columns(5)
         n_paths = c[0].number_input(ui.t("n_paths"), 100, 1_000_000, 10_000, 1000, key="bp_paths")
         seed = c[1].number_input(ui.t("seed"), 0, 2**53 - 1, 20260101, 1, key="bp_seed")
@@ -186,7 +186,7 @@ if table is not None:
         rho = c[3].number_input(ui.t("rho"), 0.0, 0.99, 0.2, 0.05, format="%.2f", key="bp_rho")
         sector_rho = c[4].number_input(ui.t("sector_correlation"), 0.0, 0.99, 0.1, 0.05, format="%.2f",
                                        key="bp_sector_rho")
-        submitted = st.form_submit_button(ui.t("run"), type="primary", key="bp_run")
+        submitted = st.form_submit_button(ui.h("run"), type="primary", key="bp_run")
     if submitted:
         lpr = round(lpr_pct / 100, 6) if lpr_pct > 0 else None
         key = hashlib.sha256(json.dumps([policy_text, edited.to_csv(index=False), source], ensure_ascii=False)
@@ -196,7 +196,7 @@ if table is not None:
         area = st.empty()
         with area.container():
             bar = st.progress(0.0, ui.t("running", done=0, total=f"{int(n_paths):,}"))
-            st.button(ui.t("cancel"), key="bp_cancel")
+            st.button(ui.h("cancel"), key="bp_cancel")
         try:
             run_budget(**args, _policy_text=policy_text, _pipeline=edited, _source=source,
                        _progress=ui.progress_callback(bar))

@@ -48,17 +48,17 @@ if runs:
     cols = {r["label"]: column(r) for r in runs}
     rows = list(dict.fromkeys(k for c in cols.values() for k in c))
     table = pd.DataFrame({lab: [c.get(k, "–") for k in rows] for lab, c in cols.items()}, index=rows)
-    st.dataframe(table.rename_axis(ui.t("metric")), key="cmp_table")
+    st.dataframe(table.rename_axis(ui.t("metric")), key="cmp_table", height=min(36 * (len(rows) + 1) + 4, 1400))
     fig = go.Figure()
     for r in runs:
         ec = r["paydown"]
         for name, g in ec.groupby("tranche", sort=False):
             fig.add_scatter(x=[ui.fmt_date(d) for d in g["payment_date"]], y=g["balance_mean"] / ui.WAN,
                             mode="lines+markers", name=f"{r['label']} · {name}")
-    fig.update_layout(title=f"{ui.t('balance')} · {ui.t('mean')}", yaxis_title=ui.wan_header("balance"),
-                      xaxis_title=ui.t("payment_date"), height=400, legend={"orientation": "h", "y": -0.25})
+    fig.update_layout(title=f"{ui.h('balance')} · {ui.t('mean')}", yaxis_title=ui.wan_header("balance"),
+                      xaxis_title=ui.h("payment_date"), height=400, legend={"orientation": "h", "y": -0.25})
     st.plotly_chart(fig, key="cmp_chart")
 
-if st.button(ui.t("clear_runs"), key="cmp_clear"):
+if st.button(ui.h("clear_runs"), key="cmp_clear"):
     st.session_state.saved_runs = []
     st.rerun()

@@ -56,21 +56,21 @@ def try_load(data: dict, base_dir: str, name: str) -> None:
 
 
 def source_section() -> None:
-    with st.expander(ui.t("scenario_source"), expanded=False):
+    with st.expander(ui.h("scenario_source"), expanded=False):
         samples = runs.sample_scenarios(str(ui.SCENARIOS))
-        tab_sample, tab_upload = st.tabs([ui.t("sample_scenario"), ui.t("upload_scenario")])
+        tab_sample, tab_upload = st.tabs([ui.h("sample_scenario"), ui.h("upload_scenario")])
         with tab_sample:
             names = list(samples)
             choice = st.selectbox(ui.t("sample_scenario"), names, key="sample_choice",
                                   index=names.index(DEFAULT_SAMPLE) if DEFAULT_SAMPLE in names else 0,
                                   format_func=lambda n: f"{samples[n]['deal'].get('name', n)} ({n})")
-            if st.button(ui.t("load"), key="load_sample"):
+            if st.button(ui.h("load"), key="load_sample"):
                 try_load(copy.deepcopy(samples[choice]), str(ui.SCENARIOS), choice)
         with tab_upload:
             scn_file = ui.uploader("scenario_file", ["toml"], key="up_scenario")
             tape_file = ui.uploader("tape_file", ["csv", "xlsx", "parquet"], key="up_tape")
             st.caption(ui.t("tape_file_hint"))
-            if st.button(ui.t("load"), key="load_upload", disabled=scn_file is None):
+            if st.button(ui.h("load"), key="load_upload", disabled=scn_file is None):
                 try:
                     data = read_toml(ui.save_upload(scn_file))
                 except InputError as e:
@@ -135,7 +135,7 @@ def deal_tab(scn: dict) -> dict:
 
 def tranche_tab(scn: dict) -> tuple[list[float], pd.DataFrame]:
     trs = scn["tranches"]
-    st.markdown(f"**{ui.t('tranche_sizes')}**")
+    st.markdown(f"**{ui.h('tranche_sizes')}**")
     cols = st.columns(min(len(trs), 4))
     sizes = []
     for i, tr in enumerate(trs):
@@ -148,7 +148,7 @@ def tranche_tab(scn: dict) -> tuple[list[float], pd.DataFrame]:
     st.caption(f"{ui.t('total_issued')} {ui.fmt_amount(total)} · {ui.t('subordinate_share')} "
                f"{ui.fmt_pct(sub / total if total else None, 1)}"
                + (f" · {ui.t('pool_balance')} {ui.fmt_amount(pool)}" if pool else ""))
-    st.markdown(f"**{ui.t('tranche_terms')}**")
+    st.markdown(f"**{ui.h('tranche_terms')}**")
     df = pd.DataFrame({
         "name": [tr["name"] for tr in trs],
         "seniority": [tr.get("seniority", "senior") for tr in trs],
@@ -210,7 +210,7 @@ def support_tab(scn: dict) -> pd.DataFrame | None:
         })
     steps = scn.get("waterfall", {}).get("normal", [])
     if steps:
-        st.markdown(f"**{ui.t('waterfall')}** ({ui.t('normal')})")
+        st.markdown(f"**{ui.h('waterfall')}** ({ui.t('normal')})")
         st.dataframe(pd.DataFrame([{k: (", ".join(v) if isinstance(v, list) else v) for k, v in s.items()}
                                    for s in steps]), hide_index=True)
     return edited
@@ -307,8 +307,8 @@ def build_scenario(scn: dict, deal: dict, sizes: list[float], tranches: pd.DataF
 def scenario_form() -> tuple[bool, dict | None, str]:
     scn = st.session_state.scn
     with st.form("deal_form"):
-        tabs = st.tabs([ui.t("deal_terms"), ui.t("tranche"), ui.t("fees"), ui.t("credit_enhancement"),
-                        ui.t("assumptions"), ui.t("monte_carlo")])
+        tabs = st.tabs([ui.h("deal_terms"), ui.h("tranche"), ui.h("fees"), ui.h("credit_enhancement"),
+                        ui.h("assumptions"), ui.h("monte_carlo")])
         with tabs[0]:
             deal = deal_tab(scn)
         with tabs[1]:
@@ -321,7 +321,7 @@ def scenario_form() -> tuple[bool, dict | None, str]:
             assumptions = assumptions_tab(scn)
         with tabs[5]:
             sim = simulation_tab(scn)
-        submitted = st.form_submit_button(ui.t("run"), type="primary", key="run_deal")
+        submitted = st.form_submit_button(ui.h("run"), type="primary", key="run_deal")
     if not submitted:
         return False, None, ""
     return True, build_scenario(scn, deal, sizes, tranches, fees, support, assumptions, sim), sim["label"]
@@ -337,7 +337,7 @@ def run(new: dict, label: str) -> None:
     area = st.empty()
     with area.container():
         bar = st.progress(0.0, ui.t("running", done=0, total=f"{n_paths:,}"))
-        st.button(ui.t("cancel"), key="cancel_run")
+        st.button(ui.h("cancel"), key="cancel_run")
     try:
         res = runs.run_deal(key, seed, n_paths, new, base, name, _progress=ui.progress_callback(bar))
     except InputError as e:
@@ -407,7 +407,7 @@ def loss_chart(res: runs.DealRun) -> go.Figure:
         pool = pool.loc[: max(nz.max(), pool.index[0] + 9)]
     fig = go.Figure(go.Bar(x=pool["bin_lo"] * 100, y=pool["probability"] * 100, width=1.0, offset=0,
                            name=ui.t("pool_loss_rate")))
-    fig.update_layout(title=ui.t("pool_loss_distribution"), xaxis_title=ui.pct_header("pool_loss_rate"),
+    fig.update_layout(title=ui.h("pool_loss_distribution"), xaxis_title=ui.pct_header("pool_loss_rate"),
                       yaxis_title=ui.pct_header("probability"), height=360, margin={"t": 50, "b": 40})
     return fig
 
@@ -427,7 +427,7 @@ def paydown_chart(res: runs.DealRun) -> go.Figure:
                         name=f"{name} {ui.t('median')}")
         fig.add_scatter(x=x, y=g["balance_mean"] / ui.WAN, mode="lines+markers", line={"color": color},
                         name=f"{name} {ui.t('mean')}")
-    fig.update_layout(title=ui.t("expected_paydown"), yaxis_title=ui.wan_header("balance"), height=440,
+    fig.update_layout(title=ui.h("expected_paydown"), yaxis_title=ui.wan_header("balance"), height=440,
                       margin={"t": 50, "b": 40}, xaxis={"tickangle": -30}, legend={"orientation": "h", "y": -0.4})
     return fig
 
@@ -438,8 +438,8 @@ def coverage_chart(res: runs.DealRun) -> go.Figure:
                                y=pd.to_numeric(pf["coverage_ratio"], errors="coerce"), mode="lines+markers",
                                name=ui.t("coverage_ratio")))
     fig.add_hline(y=1.0, line_dash="dash", line_color="grey")
-    fig.update_layout(title=f"{ui.t('coverage_ratio')} · {ui.t('deterministic_case')}",
-                      yaxis_title=ui.t("coverage_ratio"), height=320, margin={"t": 50, "b": 40})
+    fig.update_layout(title=f"{ui.h('coverage_ratio')} · {ui.t('deterministic_case')}",
+                      yaxis_title=ui.h("coverage_ratio"), height=320, margin={"t": 50, "b": 40})
     return fig
 
 
@@ -479,7 +479,7 @@ def show_results() -> None:
         st.warning(str(e))
         return
     mc, det = res.mc, res.det
-    st.subheader(ui.t("results"))
+    st.subheader(ui.h("results"))
     st.caption(ui.t("run_done", n=f"{mc.n_paths:,}", s=f"{res.seconds:.1f}") + f" · {ui.t('seed')} {mc.seed}")
     ui.show_issues_warning(ui.t("rejected_rows", n=res.tape.n_rows - res.tape.n_accepted), list(res.tape.rejected))
     for w in det.deal.warnings:
@@ -500,13 +500,13 @@ def show_results() -> None:
     mcr = psum.get("min_coverage_ratio")
     cols[3].metric(ui.t("min_coverage_ratio"), "–" if mcr is None else f"{mcr:.2f}",
                    delta=ui.t("deterministic_case"), delta_color="off", delta_arrow="off")
-    st.markdown(f"**{ui.t('tranche_loss_stats')}**")
+    st.markdown(f"**{ui.h('tranche_loss_stats')}**")
     with st.container(key="tranche_stats"):
         st.dataframe(tranche_table(res), hide_index=True)
     c1, c2 = st.columns(2)
     c1.plotly_chart(loss_chart(res), key="chart_loss")
     c2.plotly_chart(paydown_chart(res), key="chart_paydown")
-    st.markdown(f"**{ui.t('waterfall_table')}** · {ui.t('deterministic_case')}")
+    st.markdown(f"**{ui.h('waterfall_table')}** · {ui.t('deterministic_case')}")
     with st.container(key="waterfall"):
         st.dataframe(waterfall_table(res), hide_index=True)
     st.plotly_chart(coverage_chart(res), key="chart_coverage")
@@ -514,18 +514,18 @@ def show_results() -> None:
 
 
 def downloads(res: runs.DealRun, last: dict) -> None:
-    st.markdown(f"**{ui.t('downloads')}**")
+    st.markdown(f"**{ui.h('downloads')}**")
     files = runs.deal_exports(last["key"], last["seed"], last["n_paths"], ui.lang(), res)
     stem = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in last["name"].removesuffix(".toml"))
     c = st.columns(4)
-    c[0].download_button(ui.t("download_toml"), dump_toml(last["data"]), f"{stem}.toml", "application/toml",
+    c[0].download_button(ui.h("download_toml"), dump_toml(last["data"]), f"{stem}.toml", "application/toml",
                          key="dl_toml", on_click="ignore")
-    c[1].download_button(ui.t("download_xlsx"), files["cashflows.xlsx"], f"{stem}-results.xlsx",
+    c[1].download_button(ui.h("download_xlsx"), files["cashflows.xlsx"], f"{stem}-results.xlsx",
                          "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="dl_xlsx",
                          on_click="ignore")
-    c[2].download_button(ui.t("download_parquet"), files["parquet.zip"], f"{stem}-parquet.zip", "application/zip",
+    c[2].download_button(ui.h("download_parquet"), files["parquet.zip"], f"{stem}-parquet.zip", "application/zip",
                          key="dl_parquet", on_click="ignore")
-    c[3].download_button(ui.t("download_report"), files["summary.json"], f"{stem}-summary.json",
+    c[3].download_button(ui.h("download_report"), files["summary.json"], f"{stem}-summary.json",
                          "application/json", key="dl_summary", on_click="ignore")
 
 

@@ -91,7 +91,7 @@ def selfcheck_form(criteria_name: str) -> dict | None:
     industries = list(crit.firm.industry.allowed) if crit.firm.industry else []
     ratings = [""] + (list(crit.firm.whitelist_or_rating.rating_scale) if crit.firm.whitelist_or_rating else [])
     with st.form("selfcheck_form"):
-        st.markdown(f"**{ui.t('firm')}**")
+        st.markdown(f"**{ui.h('firm')}**")
         c = st.columns(4)
         name = c[0].text_input(ui.t("firm_name"), firm.get("name", ""), key="sc_name")
         county_opts = _options(counties, firm.get("county"))
@@ -110,7 +110,7 @@ def selfcheck_form(criteria_name: str) -> dict | None:
         earlier = c[3].number_input(ui.wan_header("financing_earlier_this_year"), 0.0, 1e8,
                                     float(firm.get("financing_earlier_this_year") or 0) / ui.WAN, 100.0,
                                     format="%.2f", key="sc_earlier")
-        st.markdown(f"**{ui.t('financing_request')}**")
+        st.markdown(f"**{ui.h('financing_request')}**")
         c = st.columns(4)
         amount = c[0].number_input(ui.wan_header("request_amount"), 1.0, 1e8, float(req["amount"]) / ui.WAN, 50.0,
                                    format="%.2f", key="sc_amount")
@@ -129,7 +129,7 @@ def selfcheck_form(criteria_name: str) -> dict | None:
                                 format="YYYY/MM/DD")
         as_of = c[2].date_input(ui.t("as_of"), ex.get("as_of") or dt.date.today(), key="sc_as_of",
                                 format="YYYY/MM/DD")
-        st.markdown(f"**{ui.t('ip_rights')}**")
+        st.markdown(f"**{ui.h('ip_rights')}**")
         ips = pd.DataFrame({
             "type": pd.Series([ip["type"] for ip in ex["ip"]], dtype=object),
             "registration_no": pd.Series([ip.get("registration_no") for ip in ex["ip"]], dtype=object),
@@ -149,7 +149,7 @@ def selfcheck_form(criteria_name: str) -> dict | None:
                                                           format_func=ui.term_fn(), default="external"),
             "prior_pledge": st.column_config.CheckboxColumn(ui.t("prior_pledge"), default=False),
         })
-        submitted = st.form_submit_button(ui.t("check"), type="primary", key="sc_submit")
+        submitted = st.form_submit_button(ui.h("check"), type="primary", key="sc_submit")
     if not submitted:
         return None
     ip_list = []
@@ -183,7 +183,7 @@ def show_selfcheck(result: Any) -> None:
     head = f"{result.firm.name}: " + (ui.t("result_pass") if result.eligible else ui.t("result_fail"))
     (st.success if result.eligible else st.error)(head + " — " + (lines[1] if len(lines) > 1 else ""))
     if result.failures:
-        st.markdown(f"**{ui.t('reasons')}**")
+        st.markdown(f"**{ui.h('reasons')}**")
         st.markdown("\n".join(f"- {r}" for r in result.reasons(lang)))
     d = result.to_dict()
     c = st.columns(4)
@@ -191,7 +191,7 @@ def show_selfcheck(result: Any) -> None:
     c[1].metric(ui.t("expected_subsidy"), ui.fmt_amount(d["expected_subsidy"]))
     c[2].metric(f"{ui.t('all_in_cost')} · {ui.t('after_subsidy')}", ui.fmt_pct(d["all_in_after_subsidy"]))
     c[3].metric(f"{ui.t('all_in_cost')} · {ui.t('before_subsidy')}", ui.fmt_pct(d["all_in_before_subsidy"]))
-    with st.expander(ui.t("self_check"), expanded=True):
+    with st.expander(ui.h("self_check"), expanded=True):
         st.text("\n".join(lines))
 
 
@@ -201,7 +201,7 @@ def selfcheck_tab(criteria_name: str) -> None:
     try:
         if data is not None:
             st.session_state.sc_result = self_check(data, load_criteria(criteria_name))
-        elif upload is not None and st.button(ui.t("check"), key="sc_upload_check"):
+        elif upload is not None and st.button(ui.h("check"), key="sc_upload_check"):
             path = ui.save_upload(upload)
             inp, _ = load_selfcheck(path)
             st.session_state.sc_result = self_check(inp, base_dir=ui.SCENARIOS)
@@ -224,7 +224,7 @@ def pool_tab(criteria_name: str) -> None:
         as_of = c[1].date_input(ui.t("as_of"), dt.date(2026, 4, 15), key="ps_as_of", format="YYYY/MM/DD")
         legal = c[2].date_input(ui.t("legal_maturity"), dt.date(2028, 4, 20), key="ps_legal", format="YYYY/MM/DD")
         upload = ui.uploader("upload_tape", ["csv", "xlsx", "parquet"], key="ps_upload")
-        submitted = st.form_submit_button(ui.t("screen"), type="primary", key="ps_submit")
+        submitted = st.form_submit_button(ui.h("screen"), type="primary", key="ps_submit")
     if submitted:
         path = ui.save_upload(upload) if upload is not None else TAPES / sample
         st.session_state.ps_args = (str(path), criteria_name, as_of, legal)
@@ -247,14 +247,14 @@ def pool_tab(criteria_name: str) -> None:
     st.text("\n".join(report.summary_lines(lang)))
     amounts = ["principal", "appraised_value", "balance", "pool_balance", "excess_amount", "reduction_needed"]
     pcts = ["loan_to_value", "share", "limit_share", "excess_share"]
-    tabs = st.tabs([ui.t("asset"), ui.t("reasons"), ui.t("limit"), ui.t("pool_best")])
+    tabs = st.tabs([ui.h("asset"), ui.h("reasons"), ui.h("limit"), ui.h("pool_best")])
     frames = (report.assets_frame(lang), report.failures_frame(lang), report.limits_frame(lang),
               report.best_pool_frame(lang))
     for tab, frame in zip(tabs, frames, strict=True):
         if "industry" in frame:
             frame = frame.assign(industry=[ui.industry(v) for v in frame["industry"]])
         tab.dataframe(ui.display_frame(frame, amounts=amounts, pcts=pcts), hide_index=True)
-    st.download_button(ui.t("download_xlsx"), report_xlsx(*args, lang), "eligibility.xlsx",
+    st.download_button(ui.h("download_xlsx"), report_xlsx(*args, lang), "eligibility.xlsx",
                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="ps_xlsx",
                        on_click="ignore")
 
@@ -262,7 +262,7 @@ def pool_tab(criteria_name: str) -> None:
 names = bundled_criteria_names()
 titles = {n: load_criteria(n).title(ui.lang()) for n in names}
 criteria_name = st.selectbox(ui.t("criteria_set"), names, key="criteria_name", format_func=titles.__getitem__)
-tab_firm, tab_pool = st.tabs([ui.t("self_check"), ui.t("pool_screening")])
+tab_firm, tab_pool = st.tabs([ui.h("self_check"), ui.h("pool_screening")])
 with tab_firm:
     selfcheck_tab(criteria_name)
 with tab_pool:
