@@ -9,9 +9,9 @@ When chromium is missing the tests fail (CI installs it with ``make browser-deps
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -59,19 +59,15 @@ def healthy(url: str) -> bool:
 
 
 def stop(proc: subprocess.Popen) -> None:
-    """End the server and everything it started (its own process group), politely then firmly."""
+    """End the server: SIGTERM, then SIGKILL if it has not exited within 10 s."""
     if proc.poll() is not None:
         return
-    for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 10)):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            proc.wait(timeout=wait)
-            return
-        except subprocess.TimeoutExpired:
-            continue
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +80,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
            "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false",
            "--server.fileWatcherType", "none"]
     with log.open("wb") as out:
-        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        # Same process group as pytest: a Ctrl-C or a CI job kill reaches the server too. atexit covers an
+        # interpreter exit that skips the fixture's finalizer.
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+    atexit.register(stop, proc)
     try:
         deadline = time.monotonic() + START_TIMEOUT
         while not healthy(url):
