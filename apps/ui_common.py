@@ -10,6 +10,7 @@ import contextvars
 import datetime as dt
 import hashlib
 import math
+import re
 import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -169,11 +170,16 @@ def display_frame(df: pd.DataFrame, *, amounts: Iterable[str] = (), pcts: Iterab
 
 # --- errors -------------------------------------------------------------------------------------------------------
 
+def _shown(issue: Any) -> str:
+    """An issue as text, an uploaded file named as the user named it (not by its temporary copy's path)."""
+    return _UPLOAD_PATH.sub("", str(issue))
+
+
 def show_input_error(err: InputError) -> None:
     """The library's validation messages, one bullet per issue (file, table, row, field), never a traceback."""
     lines = [t("input_problems")]
     for issue in err.issues[:200]:
-        lines.append(f"- {issue}")
+        lines.append(f"- {_shown(issue)}")
     if len(err.issues) > 200:
         lines.append(f"- … (+{len(err.issues) - 200})")
     st.error("\n".join(lines))
@@ -182,12 +188,15 @@ def show_input_error(err: InputError) -> None:
 def show_issues_warning(head: str, issues: list) -> None:
     if not issues:
         return
-    body = "\n".join(f"- {i}" for i in issues[:100])
+    body = "\n".join(f"- {_shown(i)}" for i in issues[:100])
     more = f"\n- … (+{len(issues) - 100})" if len(issues) > 100 else ""
     st.warning(f"{head}\n{body}{more}")
 
 
 # --- uploads ------------------------------------------------------------------------------------------------------
+
+UPLOAD_ROOT = Path(tempfile.gettempdir()) / "ipabs-uploads"
+_UPLOAD_PATH = re.compile(re.escape(str(UPLOAD_ROOT)) + r"[/\\][0-9a-f]{24}[/\\]")
 
 def save_upload(uploaded: Any) -> Path:
     """Write an uploaded file to a content-addressed temporary path (the path changes when the content does).
@@ -197,7 +206,7 @@ def save_upload(uploaded: Any) -> Path:
     data = uploaded.getvalue()
     digest = hashlib.sha256(data).hexdigest()[:24]
     name = Path(uploaded.name).name or "upload"
-    folder = Path(tempfile.gettempdir()) / "ipabs-uploads" / digest
+    folder = UPLOAD_ROOT / digest
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / name
     if not path.exists():

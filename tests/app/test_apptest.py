@@ -150,6 +150,7 @@ DEFAULT_TOML = (ROOT / "scenarios" / "ganzhou_pledge_2026.toml").read_bytes()
 def test_a_bad_scenario_upload_shows_the_library_messages(name: str, data: bytes, expect: str) -> None:
     at = upload_scenario(start(), (name, data))
     assert at.error and expect in at.error[0].value
+    assert name in at.error[0].value and "ipabs-uploads" not in at.error[0].value, "named as the user named it"
     assert at.session_state["scn_name"] == "ganzhou_pledge_2026.toml", "the current scenario is kept"
 
 
