@@ -41,6 +41,12 @@ def ensure_scenario() -> None:
         samples = runs.sample_scenarios(str(ui.SCENARIOS))
         name = DEFAULT_SAMPLE if DEFAULT_SAMPLE in samples else next(iter(samples))
         set_scenario(copy.deepcopy(samples[name]), str(ui.SCENARIOS), name)
+        try:
+            data = st.session_state.scn
+            check = runs.check_scenario(runs.canonical_key(data, ui.SCENARIOS), data, str(ui.SCENARIOS), name)
+            st.session_state.pool_balance = check.pool_balance
+        except InputError:  # shown when the user runs it
+            pass
 
 
 def try_load(data: dict, base_dir: str, name: str) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from ipabs.api import load_scenario
-from ipabs.scenario.io import dump_toml
+from ipabs.scenario.io import dump_toml, parse_scenario, read_toml
 
 pytest.importorskip("streamlit")
 from streamlit.testing.v1 import AppTest  # noqa: E402
@@ -267,3 +267,23 @@ def test_the_upload_limit_is_set_and_stated() -> None:
     at = start()
     helps = [u.help for u in at.file_uploader]
     assert helps and all(f"{ui_common.UPLOAD_MB} MB" in h for h in helps)
+
+
+SAMPLES = sorted(p.name for p in (ROOT / "scenarios").glob("*.toml") if "[deal]" in p.read_text(encoding="utf-8"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sample", SAMPLES)
+def test_every_sample_deal_goes_through_the_form_unchanged_and_runs(sample: str) -> None:
+    at = start()
+    at.selectbox(key="sample_choice").set_value(sample)
+    at.button(key="load_sample").click().run()
+    no_exception(at)
+    assert at.session_state["scn_name"] == sample
+    run_deal(at)
+    assert not at.error, [e.value for e in at.error]
+    assert metric(at, "预期损失").endswith("%")
+    through_form = parse_scenario(at.session_state["scn"]).model_dump()
+    from_file = parse_scenario(read_toml(ROOT / "scenarios" / sample)).model_dump()
+    through_form["simulation"]["n_paths"] = from_file["simulation"]["n_paths"]
+    assert through_form == from_file, "the form writes back exactly what it was given"
