@@ -35,10 +35,11 @@ test-fast: $(VENV)/.installed-dev
 
 ## browser-deps: Debian's chromium for the Playwright end-to-end test (no browser download)
 browser-deps:
-	@command -v chromium >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ]; then (apt-get update -q && apt-get install -y -q chromium) >/dev/null 2>&1 \
+	@if ! command -v chromium >/dev/null 2>&1 || ! dpkg -s fonts-wqy-microhei >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then (apt-get update -q && apt-get install -y -q chromium fonts-wqy-microhei) >/dev/null 2>&1 \
 	    || echo "warning: could not install chromium; the browser test will fail"; \
-	  else echo "warning: chromium missing and not root; install it with: sudo apt-get install chromium"; fi; }
+	  else echo "warning: chromium missing and not root; install it with: sudo apt-get install chromium fonts-wqy-microhei"; fi; \
+	fi
 
 app: $(VENV)/.installed
 	$(BIN)/streamlit run apps/streamlit_app.py --server.address 127.0.0.1 --browser.gatherUsageStats false
