@@ -75,6 +75,14 @@ def thresholds_from_cumulative_pd(cum_pd: np.ndarray, dof: float = 0.0) -> np.nd
     return out
 
 
+def threshold_rows(thresholds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct rows of a threshold matrix and the row of each obligor (equal PD curves share a row)."""
+    if thresholds.shape[0] == 0:
+        return np.zeros((0, thresholds.shape[1])), np.zeros(0, dtype=np.int64)
+    rows, inverse = np.unique(thresholds, axis=0, return_inverse=True)
+    return np.ascontiguousarray(rows), inverse.reshape(-1).astype(np.int64)
+
+
 def group_cmax(layout: CopulaLayout, thresholds: np.ndarray) -> np.ndarray:
     """Largest final threshold per loading group (the screening bound)."""
     n_groups = layout.g_a.shape[0]
@@ -102,8 +110,9 @@ def sample_default_periods(
     if n_paths == 0 or n_obligors == 0:
         out[:] = n_periods
         return out
+    rows, th_row = threshold_rows(th)
     default_periods_paths(
-        np.uint64(seed), np.int64(path0), th, layout.group, layout.g_a, layout.g_s, layout.g_b,
+        np.uint64(seed), np.int64(path0), rows, th_row, layout.group, layout.g_a, layout.g_s, layout.g_b,
         layout.g_sector, group_cmax(layout, th), np.int64(layout.n_sectors), float(dof), out,
     )
     return out

@@ -24,7 +24,7 @@ import pandas as pd
 
 from ipabs.compile.arrays import PoolFlows, WaterfallOut, empty_pool_flows, empty_waterfall_out
 from ipabs.compile.lower import CompiledDeal, performing_flows
-from ipabs.credit.defaults import copula_layout, group_cmax, thresholds_from_cumulative_pd
+from ipabs.credit.defaults import copula_layout, group_cmax, threshold_rows, thresholds_from_cumulative_pd
 from ipabs.defaults import BLOCK_SIZE
 from ipabs.errors import Cancelled, Issue, ScenarioError
 from ipabs.kernels.paths import (
@@ -36,7 +36,7 @@ from ipabs.kernels.paths import (
     base_path,
     simulate_chunk,
 )
-from ipabs.kernels.pool import asset_activity
+from ipabs.kernels.pool import asset_activity, pack_performing
 from ipabs.scenario.schema import Assumptions
 
 N_BINS = 1000
@@ -183,11 +183,14 @@ def prepare(deal: CompiledDeal, assumptions: Assumptions | None = None) -> Prepa
     a_end = np.empty(n_a, dtype=np.int64)
     flags = np.zeros(2, dtype=np.int64)
     asset_activity(pa, a_end, flags)
+    packed = np.empty(n_a * deal.n_periods * 4)
+    pack_performing(pa, packed)
+    th_rows, th_row = threshold_rows(th)
     credit = CreditInputs(
-        deal.info.asset_obligor.astype(np.int64), th, lay.group, lay.g_a, lay.g_s, lay.g_b, lay.g_sector,
+        deal.info.asset_obligor.astype(np.int64), th_rows, th_row, lay.group, lay.g_a, lay.g_s, lay.g_b, lay.g_sector,
         group_cmax(lay, th), int(lay.n_sectors), dof, sup_obligor, deal.info.asset_appraisal.astype(np.float64),
         hc_mean, hc_std, float(sim.disposal_cost_rate), float(fixed_rate), int(a.recovery_lag_periods),
-        sim.recovery_model == "ip_disposal", a_end, int(flags[0]), int(flags[1]),
+        sim.recovery_model == "ip_disposal", a_end, packed, int(flags[0]), int(flags[1]),
     )
     d = deal.waterfall
     freq = float(_FREQ[s.deal.payment_frequency])

@@ -30,9 +30,9 @@ from ipabs.kernels.rng import (
     STREAM_FACTORS,
     STREAM_IDIOSYNCRATIC,
     STREAM_MIXING,
+    fill_uniforms,
     gamma_draw,
     uniform,
-    uniform_pair,
 )
 
 
@@ -54,9 +54,19 @@ def mixing_scale(seed, path, dof):
 
 @jit_inner
 def first_crossing(y, thresholds, i):
-    """First t with y < thresholds[i, t] (each row non-decreasing); the row length when none (bisection)."""
+    """First t with y < thresholds[i, t] (row i non-decreasing); the row length when none.
+
+    Up to 256 periods: the number of t with y ≥ thresholds[i, t] (those t form a prefix of the row), counted with
+    vector compares — 10 ns for 60 periods against 40 ns for a bisection's mispredicted branches. Longer rows:
+    bisection.
+    """
     n = thresholds.shape[1]
-    if n == 0 or not (y < thresholds[i, n - 1]):
+    if n <= 256:
+        c = 0
+        for t in range(n):
+            c += 0 if y < thresholds[i, t] else 1
+        return c
+    if not (y < thresholds[i, n - 1]):
         return n
     lo, hi = 0, n - 1
     while lo < hi:
@@ -69,14 +79,16 @@ def first_crossing(y, thresholds, i):
 
 
 @jit_inner
-def default_periods_one_path(seed, path, thresholds, group, g_a, g_s, g_b, g_sector, g_cmax, dof, factors, screen,
-                             out):
+def default_periods_one_path(seed, path, thresholds, th_row, group, g_a, g_s, g_b, g_sector, g_cmax, dof, factors,
+                             screen, ubuf, cand, out):
     """Default period of every obligor on one path, written into ``out`` (int; n_periods = survives).
 
     Parameters
     ----------
-    thresholds : float64[n_obligors, n_periods]
-        F⁻¹ of the cumulative default probability by the end of each period, non-decreasing in t.
+    thresholds : float64[n_rows, n_periods]
+        Distinct rows of F⁻¹(cumulative default probability by the end of each period), non-decreasing in t.
+    th_row : int64[n_obligors]
+        Row of ``thresholds`` of each obligor (obligors with equal PD curves share a row, which stays in cache).
     group : int64[n_obligors]
         Loading group of each obligor.
     g_a, g_s, g_b : float64[n_groups]
@@ -88,13 +100,18 @@ def default_periods_one_path(seed, path, thresholds, group, g_a, g_s, g_b, g_sec
     dof : float
         Student-t degrees of freedom; 0 for the Gaussian copula.
     factors, screen : float64 scratch arrays of length 1 + n_sectors and n_groups.
+    ubuf, cand : scratch: float64 of even length ≥ n_obligors, int64 of length n_obligors.
 
     Returns
     -------
     int
         The earliest default period on the path (n_periods when no obligor defaults).
+
+    The uniforms of stream 1 are generated first in one loop (independent Philox calls overlap in the CPU), then
+    screened without branches into a candidate list; only candidates pay for Φ⁻¹ and the search over periods.
     """
-    n_obligors, n_periods = thresholds.shape
+    n_obligors = th_row.shape[0]
+    n_periods = thresholds.shape[1]
     systematic_factors(seed, path, factors)
     r = mixing_scale(seed, path, dof)
     m = factors[0]
@@ -103,22 +120,20 @@ def default_periods_one_path(seed, path, thresholds, group, g_a, g_s, g_b, g_sec
             screen[g] = norm_cdf((g_cmax[g] * r - g_a[g] * m - g_s[g] * factors[1 + g_sector[g]]) / g_b[g]) + 1e-12
         else:
             screen[g] = 2.0
-    first = n_periods
-    u1 = 0.0
+    fill_uniforms(seed, path, STREAM_IDIOSYNCRATIC, ubuf)
+    nc = 0
     for i in range(n_obligors):
-        if (i & 1) == 0:
-            u0, u1 = uniform_pair(seed, path, STREAM_IDIOSYNCRATIC, i >> 1)
-            u = u0
-        else:
-            u = u1
+        out[i] = n_periods
+        cand[nc] = i
+        nc += 1 if ubuf[i] < screen[group[i]] else 0
+    first = n_periods
+    for c in range(nc):
+        i = cand[c]
         g = group[i]
-        if u >= screen[g]:
-            out[i] = n_periods
-            continue
-        y = g_a[g] * m + g_s[g] * factors[1 + g_sector[g]] + g_b[g] * norm_ppf(u)
+        y = g_a[g] * m + g_s[g] * factors[1 + g_sector[g]] + g_b[g] * norm_ppf(ubuf[i])
         if dof > 0.0:
             y = y / r
-        tau = first_crossing(y, thresholds, i)
+        tau = first_crossing(y, thresholds, th_row[i])
         out[i] = tau
         if tau < first:
             first = tau
@@ -126,15 +141,21 @@ def default_periods_one_path(seed, path, thresholds, group, g_a, g_s, g_b, g_sec
 
 
 @jit_parallel
-def default_periods_paths(seed, path0, thresholds, group, g_a, g_s, g_b, g_sector, g_cmax, n_sectors, dof, out):
+def default_periods_paths(seed, path0, thresholds, th_row, group, g_a, g_s, g_b, g_sector, g_cmax, n_sectors, dof,
+                          out):
     """Default periods for paths ``path0 .. path0 + out.shape[0] - 1`` into ``out[n_paths, n_obligors]``."""
     n_paths = out.shape[0]
     n_groups = g_a.shape[0]
-    for j in prange(n_paths):
+    n_ob = out.shape[1]
+    n_blocks = (n_paths + 255) // 256
+    for blk in prange(n_blocks):
         factors = np.empty(1 + n_sectors)
         screen = np.empty(n_groups)
-        row = np.empty(out.shape[1], dtype=np.int64)
-        default_periods_one_path(seed, path0 + j, thresholds, group, g_a, g_s, g_b, g_sector, g_cmax, dof,
-                                 factors, screen, row)
-        for i in range(out.shape[1]):
-            out[j, i] = row[i]
+        ubuf = np.empty(n_ob + (n_ob & 1))
+        cand = np.empty(n_ob, dtype=np.int64)
+        row = np.empty(n_ob, dtype=np.int64)
+        for j in range(blk * 256, min(n_paths, blk * 256 + 256)):
+            default_periods_one_path(seed, path0 + j, thresholds, th_row, group, g_a, g_s, g_b, g_sector, g_cmax,
+                                     dof, factors, screen, ubuf, cand, row)
+            for i in range(n_ob):
+                out[j, i] = row[i]

@@ -46,7 +46,8 @@ class CreditInputs(NamedTuple):
     """The credit model of a deal: copula, recoveries and the pool kernel's work bounds (kernel input)."""
 
     asset_obligor: np.ndarray  # i8[N]
-    thresholds: np.ndarray  # f8[O, T]
+    thresholds: np.ndarray  # f8[R, T] distinct threshold rows
+    th_row: np.ndarray  # i8[O] row of each obligor
     group: np.ndarray  # i8[O]
     g_a: np.ndarray  # f8[G]
     g_s: np.ndarray  # f8[G]
@@ -64,6 +65,7 @@ class CreditInputs(NamedTuple):
     lag: int
     use_ip: bool
     a_end: np.ndarray  # i8[N] pool kernel work bounds (asset_activity)
+    packed: np.ndarray  # f8[N·T·4] interleaved per-asset flows (pack_performing)
     has_prepay: int
     has_frac_def: int
 
@@ -305,7 +307,8 @@ def base_path(d, pa, ci, si, b, bpf, bout, nb):
     never = np.full(n_a, n_t, dtype=np.int64)
     rec_amt = np.zeros(n_a)
     rec_t = np.full(n_a, n_t, dtype=np.int64)
-    apply_defaults_into(pa, never, rec_amt, rec_t, bpf, ci.a_end, ci.has_prepay, ci.has_frac_def)
+    apply_defaults_into(pa, ci.packed, never, rec_amt, rec_t, bpf, ci.a_end, ci.has_prepay, ci.has_frac_def,
+                        np.empty(4 * n_t))
     sup_def_t = np.full(d.sup_cap.shape[0], n_t, dtype=np.int64)
     w = waterfall_work(d)
     waterfall_start(d, w)
@@ -383,6 +386,8 @@ class PathScratch(NamedTuple):
 
     factors: np.ndarray  # f8[1 + n_sectors]
     screen: np.ndarray  # f8[G]
+    ubuf: np.ndarray  # f8[O rounded up to even]
+    cand: np.ndarray  # i8[O]
     ob_def: np.ndarray  # i8[O]
     a_def: np.ndarray  # i8[N]
     rec_amt: np.ndarray  # f8[N]
@@ -390,6 +395,7 @@ class PathScratch(NamedTuple):
     sup_def_t: np.ndarray  # i8[S]
     cf: np.ndarray  # f8[T]
     pw: np.ndarray  # f8[J]
+    lf: np.ndarray  # f8[4T] pool kernel scratch
     cnt_wf: np.ndarray  # i8[T+1] paths whose waterfall statistics start at t
     cnt_pool: np.ndarray  # i8[T+1] paths whose pool statistics start at t
 
@@ -401,8 +407,8 @@ def simulate_path(seed, p, j, d, pa, ci, si, b, bpf, bout, pf, out, w, x, po, bs
     n_k = d.tr_bal0.shape[0]
     n_s = d.sup_cap.shape[0]
     nb = bs.h_bal.shape[2]
-    default_periods_one_path(seed, p, ci.thresholds, ci.group, ci.g_a, ci.g_s, ci.g_b, ci.g_sector, ci.g_cmax,
-                             ci.dof, x.factors, x.screen, x.ob_def)
+    default_periods_one_path(seed, p, ci.thresholds, ci.th_row, ci.group, ci.g_a, ci.g_s, ci.g_b, ci.g_sector, ci.g_cmax,
+                             ci.dof, x.factors, x.screen, x.ubuf, x.cand, x.ob_def)
     # τ₀: the first period in which an asset's obligor or a support provider defaults
     tau0 = n_t
     for a in range(ci.asset_obligor.shape[0]):
@@ -424,7 +430,8 @@ def simulate_path(seed, p, j, d, pa, ci, si, b, bpf, bout, pf, out, w, x, po, bs
     if tau0 < n_t:
         ip_recoveries(seed, p, pa, x.a_def, ci.appraisal, ci.hc_mean, ci.hc_std, ci.cost_rate, ci.fixed_rate,
                       ci.lag, ci.use_ip, x.rec_amt, x.rec_t)
-        apply_defaults_into(pa, x.a_def, x.rec_amt, x.rec_t, pf, ci.a_end, ci.has_prepay, ci.has_frac_def)
+        apply_defaults_into(pa, ci.packed, x.a_def, x.rec_amt, x.rec_t, pf, ci.a_end, ci.has_prepay,
+                            ci.has_frac_def, x.lf)
         t_pool = tau0 if b.restart_ok else 0
         flows = pf
     else:
@@ -530,9 +537,10 @@ def simulate_block(seed, p_start, p_end, j0, d, pa, ci, si, b, bpf, bout, po, bs
     n_f = d.fee_basis.shape[0]
     n_acc = d.acct_init.shape[0]
     n_s = d.sup_cap.shape[0]
-    x = PathScratch(np.empty(1 + ci.n_sectors), np.empty(ci.g_a.shape[0]), np.empty(ci.thresholds.shape[0],
-                    dtype=np.int64), np.empty(n_a, dtype=np.int64), np.empty(n_a), np.empty(n_a, dtype=np.int64),
-                    np.empty(n_s, dtype=np.int64), np.empty(n_t), np.empty(si.inc_val.shape[0]),
+    n_ob = ci.th_row.shape[0]
+    x = PathScratch(np.empty(1 + ci.n_sectors), np.empty(ci.g_a.shape[0]), np.empty(n_ob + (n_ob & 1)),
+                    np.empty(n_ob, dtype=np.int64), np.empty(n_ob, dtype=np.int64), np.empty(n_a, dtype=np.int64), np.empty(n_a), np.empty(n_a, dtype=np.int64),
+                    np.empty(n_s, dtype=np.int64), np.empty(n_t), np.empty(si.inc_val.shape[0]), np.empty(4 * n_t),
                     np.zeros(n_t + 1, dtype=np.int64), np.zeros(n_t + 1, dtype=np.int64))
     pf = PoolFlows(np.zeros(n_t), np.zeros(n_t), np.zeros(n_t), np.zeros(n_t), np.zeros(n_t), np.zeros(n_t),
                    np.zeros(n_t))

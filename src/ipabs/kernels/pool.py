@@ -40,10 +40,31 @@ def apply_defaults(pa, asset_default_t, rec_amount, rec_t, pf):
     pf : PoolFlows
         Output arrays, overwritten.
     """
-    a_end = np.empty(pa.a_int.shape[0], dtype=np.int64)
+    n_a, n_t = pa.a_int.shape
+    a_end = np.empty(n_a, dtype=np.int64)
     flags = np.empty(2, dtype=np.int64)
     asset_activity(pa, a_end, flags)
-    apply_defaults_into(pa, asset_default_t, rec_amount, rec_t, pf, a_end, flags[0], flags[1])
+    packed = np.empty(n_a * n_t * 4)
+    pack_performing(pa, packed)
+    apply_defaults_into(pa, packed, asset_default_t, rec_amount, rec_t, pf, a_end, flags[0], flags[1],
+                        np.empty(4 * n_t))
+
+
+@jit_inner
+def pack_performing(pa, packed):
+    """packed[4(a·T + t) + c] = (interest, principal, balance at end, balance at start)[c] of asset a in period t.
+
+    One defaulted asset's remaining flows are then one contiguous run of memory (the pool kernel of a large pool
+    is bound by memory latency, not arithmetic).
+    """
+    n_a, n_t = pa.a_int.shape
+    for a in range(n_a):
+        for t in range(n_t):
+            j = 4 * (a * n_t + t)
+            packed[j] = pa.a_int[a, t]
+            packed[j + 1] = pa.a_prin[a, t]
+            packed[j + 2] = pa.a_bal_end[a, t]
+            packed[j + 3] = pa.a_bal_start[a, t]
 
 
 @jit_inner
@@ -72,21 +93,26 @@ def asset_activity(pa, a_end, flags):
 
 
 @jit_inner
-def apply_defaults_into(pa, asset_default_t, rec_amount, rec_t, pf, a_end, has_prepay, has_frac_def):
-    """:func:`apply_defaults` with precomputed work bounds (:func:`asset_activity`) — the per-path kernel.
+def apply_defaults_into(pa, packed, asset_default_t, rec_amount, rec_t, pf, a_end, has_prepay, has_frac_def, lf):
+    """:func:`apply_defaults` with precomputed work bounds (:func:`asset_activity`), the per-asset flows
+    interleaved (``packed`` = :func:`pack_performing` flattened to 1-D) and scratch ``lf`` of length 4T — the
+    per-path kernel.
 
-    For each defaulted asset the lost flows are subtracted array by array (short contiguous loops the compiler
-    vectorises) over its active periods only; per element the order of operations is that of the plain loop.
+    Interest, principal and the balances are accumulated interleaved in ``lf`` (base totals, then each defaulted
+    asset's remaining flows subtracted as one contiguous, vectorised run of ``packed``), then written to ``pf``.
+    Every element receives the same operations in the same order as in the plain loop of
+    :func:`apply_defaults`, so the result is bit-identical; only the memory layout differs.
     """
     n_t = pa.b_int.shape[0]
+    stride = 4 * n_t
     for t in range(n_t):
-        pf.interest[t] = pa.b_int[t]
-        pf.principal[t] = pa.b_prin[t]
+        lf[4 * t] = pa.b_int[t]
+        lf[4 * t + 1] = pa.b_prin[t]
+        lf[4 * t + 2] = pa.b_bal_end[t]
+        lf[4 * t + 3] = pa.b_bal_start[t]
         pf.prepayment[t] = pa.b_prepay[t]
         pf.defaults[t] = pa.b_def[t]
         pf.recoveries[t] = pa.b_rec[t]
-        pf.bal_start[t] = pa.b_bal_start[t]
-        pf.bal_end[t] = pa.b_bal_end[t]
     any_default = False
     lag = pa.frac_rec_lag
     for a in range(asset_default_t.shape[0]):
@@ -95,14 +121,11 @@ def apply_defaults_into(pa, asset_default_t, rec_amount, rec_t, pf, a_end, has_p
             continue
         any_default = True
         end = a_end[a]
-        for t in range(tau, end):
-            pf.interest[t] -= pa.a_int[a, t]
-        for t in range(tau, end):
-            pf.principal[t] -= pa.a_prin[a, t]
-        for t in range(tau, end):
-            pf.bal_end[t] -= pa.a_bal_end[a, t]
-        for t in range(tau + 1, end):
-            pf.bal_start[t] -= pa.a_bal_start[a, t]
+        base = a * stride
+        if tau < end:
+            # periods tau .. end-1 of interest, principal, balance at end; balance at start only after tau
+            subtract_run(lf, packed, 4 * tau, 4 * tau + 3, base)
+            subtract_run(lf, packed, 4 * tau + 4, 4 * end, base)
         if has_prepay:
             for t in range(tau, end):
                 pf.prepayment[t] -= pa.a_prepay[a, t]
@@ -112,9 +135,14 @@ def apply_defaults_into(pa, asset_default_t, rec_amount, rec_t, pf, a_end, has_p
             rend = end + lag if end + lag < n_t else n_t
             for t in range(tau + lag, rend):
                 pf.recoveries[t] -= pa.frac_rec_rate * pa.a_def[a, t - lag]
-        pf.defaults[tau] += pa.a_bal_start[a, tau]
+        pf.defaults[tau] += packed[base + 4 * tau + 3]
         if rec_t[a] < n_t:
             pf.recoveries[rec_t[a]] += rec_amount[a]
+    for t in range(n_t):
+        pf.interest[t] = lf[4 * t]
+        pf.principal[t] = lf[4 * t + 1]
+        pf.bal_end[t] = lf[4 * t + 2]
+        pf.bal_start[t] = lf[4 * t + 3]
     if any_default:
         for t in range(n_t):
             pf.interest[t] = _clean(pf.interest[t])
@@ -124,6 +152,18 @@ def apply_defaults_into(pa, asset_default_t, rec_amount, rec_t, pf, a_end, has_p
             pf.recoveries[t] = _clean(pf.recoveries[t])
             pf.bal_start[t] = _clean(pf.bal_start[t])
             pf.bal_end[t] = _clean(pf.bal_end[t])
+
+
+@jit_inner
+def subtract_run(acc, src, j0, j1, base):
+    """acc[j] −= src[base + j] for j in [j0, j1): one contiguous run over slices indexed from 0, which the compiler
+    vectorises (indices it cannot prove non-negative get a wrap-around check that blocks vectorisation)."""
+    if j1 <= j0:
+        return
+    a = acc[j0:j1]
+    b = src[base + j0:base + j1]
+    for j in range(j1 - j0):
+        a[j] -= b[j]
 
 
 @jit_inner
