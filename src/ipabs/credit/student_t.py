@@ -56,24 +56,28 @@ def _betacf(a: float, b: float, x: np.ndarray) -> np.ndarray:
     return h
 
 
-def betainc(a: float, b: float, x: np.ndarray | float) -> np.ndarray:
-    """Regularized incomplete beta function I_x(a, b) for x in [0, 1] (a, b > 0)."""
+def betainc(a: float, b: float, x: np.ndarray | float, x1m: np.ndarray | float | None = None) -> np.ndarray:
+    """Regularized incomplete beta function I_x(a, b) for x in [0, 1] (a, b > 0).
+
+    ``x1m`` = 1 − x when the caller knows it more accurately than ``1 - x`` (near x = 1).
+    """
     x = np.asarray(x, dtype=np.float64)
+    y = 1.0 - x if x1m is None else np.broadcast_to(np.asarray(x1m, dtype=np.float64), x.shape)
     out = np.empty_like(x)
     lbeta = math.lgamma(a) + math.lgamma(b) - math.lgamma(a + b)
     inner = (x > 0.0) & (x < 1.0)
     out[x <= 0.0] = 0.0
     out[x >= 1.0] = 1.0
     xi = x[inner]
+    yi = y[inner]
     with np.errstate(divide="ignore"):
-        front = np.exp(a * np.log(xi) + b * np.log1p(-xi) - lbeta)
+        front = np.exp(a * np.log(xi) + b * np.log(yi) - lbeta)
     direct = xi < (a + 1.0) / (a + b + 2.0)
     res = np.empty_like(xi)
     if direct.any():
         res[direct] = front[direct] * _betacf(a, b, xi[direct]) / a
     if (~direct).any():
-        xr = xi[~direct]
-        res[~direct] = 1.0 - front[~direct] * _betacf(b, a, 1.0 - xr) / b
+        res[~direct] = 1.0 - front[~direct] * _betacf(b, a, yi[~direct]) / b
     out[inner] = res
     return out
 
@@ -83,8 +87,11 @@ def t_cdf(z: np.ndarray | float, dof: float) -> np.ndarray:
     z = np.asarray(z, dtype=np.float64)
     if not dof > 0:
         raise ValueError("degrees of freedom must be > 0")
-    x = dof / (dof + z * z)
-    tail = 0.5 * betainc(0.5 * dof, 0.5, x)  # P(T ≤ −|z|)
+    z2 = z * z
+    with np.errstate(invalid="ignore"):
+        x = dof / (dof + z2)
+        x1m = np.where(np.isinf(z2), 1.0, z2 / (dof + z2))
+    tail = 0.5 * betainc(0.5 * dof, 0.5, x, x1m)  # P(T ≤ −|z|)
     out = np.where(z <= 0.0, tail, 1.0 - tail)
     out = np.where(np.isneginf(z), 0.0, np.where(np.isposinf(z), 1.0, out))
     return out

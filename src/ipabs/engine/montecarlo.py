@@ -34,8 +34,10 @@ from ipabs.kernels.paths import (
     PathOutputs,
     StatInputs,
     base_path,
+    path_scratch,
     simulate_chunk,
 )
+from ipabs.kernels.paths import trace_path as _trace_path
 from ipabs.kernels.pool import asset_activity, pack_performing
 from ipabs.scenario.schema import Assumptions
 
@@ -430,6 +432,34 @@ def simulate(
     return MCResult(deal, sd, path0, n, po.loss, po.short, po.wal, po.yld, po.pool_def, po.pool_loss, po.sup_draw,
                     po.sup_def, h_bal, h_cash, s_int, s_prin, s_bal, s_pool, prep.bal_hi, prep.cash_hi, elapsed, meta,
                     po.first_default)
+
+
+@dataclass(frozen=True)
+class PathTrace:
+    """One Monte Carlo path in full (see :func:`trace_path`)."""
+
+    path: int
+    obligor_default_period: np.ndarray  # i8[O] 0-based, n_periods = survives (support providers after the tape's)
+    asset_default_period: np.ndarray  # i8[N]
+    support_default_period: np.ndarray  # i8[S]
+    recovery_amount: np.ndarray  # f8[N]
+    recovery_period: np.ndarray  # i8[N]
+    pool: PoolFlows
+    waterfall: WaterfallOut
+
+
+def trace_path(deal: CompiledDeal, seed: int, path: int, *, prepared: PreparedMC | None = None,
+               assumptions: Assumptions | None = None) -> PathTrace:
+    """Default times, recoveries, pool flows and waterfall of path ``path`` under ``seed``, exactly as
+    :func:`simulate` draws them (run from period 0 without the restart shortcut)."""
+    prep = prepared or prepare(deal, assumptions)
+    n = deal.names
+    pf = empty_pool_flows(deal.n_periods)
+    out = empty_waterfall_out(deal.n_periods, len(n.tranches), len(n.fees), len(n.accounts), len(n.supports))
+    x = path_scratch(prep.d, prep.credit, prep.stats)
+    _trace_path(np.uint64(seed), np.int64(path), prep.d, prep.pa, prep.credit, prep.stats, pf, out, x)
+    return PathTrace(int(path), x.ob_def.copy(), x.a_def.copy(), x.sup_def_t.copy(), x.rec_amt.copy(),
+                     x.rec_t.copy(), pf, out)
 
 
 def merge(parts: list[MCResult]) -> MCResult:

@@ -504,6 +504,40 @@ def simulate_path(seed, p, j, d, pa, ci, si, b, bpf, bout, pf, out, w, x, po, bs
                                       x.pw)
 
 
+@jit
+def trace_path(seed, p, d, pa, ci, si, pf, out, x):
+    """One path in full, from period 0 and without shortcuts: fills ``x.ob_def``, ``x.a_def``, ``x.sup_def_t``,
+    ``x.rec_amt``/``x.rec_t``, ``pf`` and ``out`` (for inspection and tests of :func:`simulate_path`)."""
+    n_t = d.yf.shape[0]
+    default_periods_one_path(seed, p, ci.thresholds, ci.th_row, ci.group, ci.g_a, ci.g_s, ci.g_b, ci.g_sector,
+                             ci.g_cmax, ci.dof, x.factors, x.screen, x.ubuf, x.cand, x.ob_def)
+    for a in range(ci.asset_obligor.shape[0]):
+        x.a_def[a] = x.ob_def[ci.asset_obligor[a]]
+    for sp in range(d.sup_cap.shape[0]):
+        x.sup_def_t[sp] = x.ob_def[ci.sup_obligor[sp]] if ci.sup_obligor[sp] >= 0 else n_t
+    ip_recoveries(seed, p, pa, x.a_def, ci.appraisal, ci.hc_mean, ci.hc_std, ci.cost_rate, ci.fixed_rate, ci.lag,
+                  ci.use_ip, x.rec_amt, x.rec_t)
+    apply_defaults_into(pa, ci.packed, x.a_def, x.rec_amt, x.rec_t, pf, ci.a_end, ci.has_prepay, ci.has_frac_def,
+                        x.lf)
+    w = waterfall_work(d)
+    waterfall_start(d, w)
+    waterfall_periods(d, pf, x.sup_def_t, out, w, 0, n_t)
+
+
+@jit
+def path_scratch(d, ci, si):
+    """Allocate a :class:`PathScratch` for deal ``d``."""
+    n_t = d.yf.shape[0]
+    n_a = ci.asset_obligor.shape[0]
+    n_s = d.sup_cap.shape[0]
+    n_ob = ci.th_row.shape[0]
+    return PathScratch(np.empty(1 + ci.n_sectors), np.empty(ci.g_a.shape[0]), np.empty(n_ob + (n_ob & 1)),
+                       np.empty(n_ob, dtype=np.int64), np.empty(n_ob, dtype=np.int64), np.empty(n_a, dtype=np.int64),
+                       np.empty(n_a), np.empty(n_a, dtype=np.int64), np.empty(n_s, dtype=np.int64), np.empty(n_t),
+                       np.empty(si.inc_val.shape[0]), np.empty(4 * n_t), np.zeros(n_t + 1, dtype=np.int64),
+                       np.zeros(n_t + 1, dtype=np.int64))
+
+
 @jit_inner
 def add_base_counts(b, x, bs):
     """Add the base path's per-period contributions for the paths whose statistics started after each period."""
@@ -537,11 +571,7 @@ def simulate_block(seed, p_start, p_end, j0, d, pa, ci, si, b, bpf, bout, po, bs
     n_f = d.fee_basis.shape[0]
     n_acc = d.acct_init.shape[0]
     n_s = d.sup_cap.shape[0]
-    n_ob = ci.th_row.shape[0]
-    x = PathScratch(np.empty(1 + ci.n_sectors), np.empty(ci.g_a.shape[0]), np.empty(n_ob + (n_ob & 1)),
-                    np.empty(n_ob, dtype=np.int64), np.empty(n_ob, dtype=np.int64), np.empty(n_a, dtype=np.int64), np.empty(n_a), np.empty(n_a, dtype=np.int64),
-                    np.empty(n_s, dtype=np.int64), np.empty(n_t), np.empty(si.inc_val.shape[0]), np.empty(4 * n_t),
-                    np.zeros(n_t + 1, dtype=np.int64), np.zeros(n_t + 1, dtype=np.int64))
+    x = path_scratch(d, ci, si)
     pf = PoolFlows(np.zeros(n_t), np.zeros(n_t), np.zeros(n_t), np.zeros(n_t), np.zeros(n_t), np.zeros(n_t),
                    np.zeros(n_t))
     out = WaterfallOut(np.zeros((n_t, n_k)), np.zeros((n_t, n_k)), np.zeros((n_t, n_k)), np.zeros((n_t, n_k)),

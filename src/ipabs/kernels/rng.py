@@ -57,9 +57,14 @@ def philox4x32(c0, c1, c2, c3, k0, k1):
 
 @jit_inline
 def _to_unit(a, b):
-    """Two 32-bit words → a double strictly inside (0, 1): 53 bits, offset by half an ulp."""
+    """Two 32-bit words → a double strictly inside (0, 1): x = 53 random bits, u = (x + ½)·2⁻⁵³.
+
+    For x = 2⁵³ − 1 the sum x + ½ rounds to 2⁵³ (u would be exactly 1, Φ⁻¹(u) infinite); that one value is mapped
+    to the largest double below 1 instead. Every other x keeps (x + ½)·2⁻⁵³ as before.
+    """
     x = (np.uint64(a) >> np.uint64(5)) * np.uint64(67108864) + (np.uint64(b) >> np.uint64(6))
-    return (np.float64(x) + 0.5) * (1.0 / 9007199254740992.0)
+    u = (np.float64(x) + 0.5) * (1.0 / 9007199254740992.0)
+    return u if u < 1.0 else 0.9999999999999999
 
 
 @jit_inline

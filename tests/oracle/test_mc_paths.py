@@ -1,0 +1,168 @@
+"""The Monte Carlo engine path by path: the same kernels as the deterministic engine, common random numbers, and
+the reproducibility contract (threads, chunk sizes, split path ranges, the restart shortcut)."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ipabs.api import compile_scenario, load_scenario
+from ipabs.credit.synthetic import synthetic_deal
+from ipabs.engine.deterministic import run_deterministic_arrays
+from ipabs.engine.montecarlo import MCResult, merge, prepare, simulate, trace_path
+from ipabs.kernels.paths import fen
+
+ROOT = Path(__file__).resolve().parents[2]
+PER_PATH = ("loss", "short", "wal", "yld", "pool_default_rate", "pool_loss_rate", "support_draw", "support_default",
+            "first_default")
+SUMS = ("h_bal", "h_cash", "s_int", "s_prin", "s_bal", "s_pool")
+
+
+def assert_identical(a: MCResult, b: MCResult) -> None:
+    """Every per-path array and every sum, bit for bit."""
+    assert a.n_paths == b.n_paths and a.path0 == b.path0 and a.seed == b.seed
+    for name in PER_PATH + SUMS:
+        x, y = getattr(a, name), getattr(b, name)
+        if isinstance(x, np.ndarray):
+            assert x.dtype == y.dtype and np.array_equal(x.view(np.uint8), y.view(np.uint8)), name
+        else:
+            assert x == y, name
+
+
+def _with_fixed_recoveries(deal):
+    sim = deal.scenario.simulation.model_copy(update={"recovery_model": "fixed_rate"})
+    return dataclasses.replace(deal, scenario=deal.scenario.model_copy(update={"simulation": sim}))
+
+
+@pytest.fixture(scope="module")
+def scenario_a():
+    return compile_scenario(load_scenario(ROOT / "scenarios" / "ganzhou_pledge_2026.toml"))
+
+
+@pytest.fixture(scope="module")
+def rich_synthetic():
+    """60 monthly periods, amortising loans, a fee and a clean-up call."""
+    return synthetic_deal(n_obligors=50, fees=True, cleanup=0.1)
+
+
+def _deterministic_twin(deal, tr, assumptions):
+    """The deterministic engine fed the path's default times (cdr 0, fixed-rate recoveries)."""
+    ids = deal.info.obligor_ids
+    od = [{"obligor_id": ids[i], "period": int(t) + 1} for i, t in enumerate(tr.obligor_default_period[:len(ids)])
+          if t < deal.n_periods]
+    a = type(assumptions).model_validate({**assumptions.model_dump(), "cdr": 0.0, "cumulative_default_rate": None,
+                                          "default_timing": [], "obligor_defaults": od})
+    support = [x.model_copy(update={"default_period": int(t) + 1 if t < deal.n_periods else 0})
+               for x, t in zip(deal.scenario.support, tr.support_default_period, strict=True)]
+    twin = dataclasses.replace(deal, scenario=deal.scenario.model_copy(update={"support": support}))
+    return run_deterministic_arrays(twin, a)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("which", ["scenario_a", "rich_synthetic"])
+def test_a_monte_carlo_path_fed_its_default_times_equals_the_deterministic_run_to_the_fen(which, request):
+    deal = _with_fixed_recoveries(request.getfixturevalue(which))
+    n, seed = 200, 4242
+    res = simulate(deal, n, seed)
+    prep = prepare(deal)
+    a = deal.scenario.assumptions
+    s_int = np.zeros((deal.n_periods, len(deal.names.tranches)), dtype=np.int64)
+    s_pool = np.zeros((deal.n_periods, 5), dtype=np.int64)
+    tested = 0
+    cache: dict = {}
+    for p in range(n):
+        tr = trace_path(deal, seed, p, prepared=prep)
+        key = (tr.obligor_default_period.tobytes(), tr.support_default_period.tobytes())
+        if key not in cache:  # paths without defaults share one deterministic run
+            cache[key] = _deterministic_twin(deal, tr, a)
+        pf, out = cache[key]
+        for t in range(deal.n_periods):
+            for k in range(len(deal.names.tranches)):
+                s_int[t, k] += fen(out.tr_int_paid[t, k])
+            s_pool[t] += [fen(pf.interest[t]), fen(pf.principal[t]), fen(pf.defaults[t]), fen(pf.recoveries[t]),
+                          fen(pf.bal_end[t])]
+        # the traced path is the engine's path, and the deterministic run agrees with both to the fen
+        assert np.array_equal(tr.pool.interest, pf.interest) and np.array_equal(tr.waterfall.tr_bal_end, out.tr_bal_end)
+        face = deal.waterfall.tr_bal0
+        assert np.all(np.abs(res.loss[p] * face - out.tr_bal_end[-1]) <= 0.01)
+        assert abs(res.pool_default_rate[p] * deal.pool_balance - pf.defaults.sum()) <= 0.01
+        assert abs(res.support_draw[p] - out.sup_draw.sum()) <= 0.01
+        assert res.short[p].tolist() == [int((out.tr_int_short[:, k] > 0.005).any()) for k in range(len(face))]
+        prin = out.tr_prin_paid
+        wal = np.where(prin.sum(0) > 0, (prin * np.cumsum(deal.waterfall.yf)[:, None]).sum(0) / np.maximum(
+            prin.sum(0), 1e-300), 0.0)
+        assert np.allclose(res.wal[p], wal, rtol=1e-12, atol=1e-12)
+        tested += int(tr.asset_default_period.min() < deal.n_periods)
+    assert tested >= 10  # enough paths with defaults to mean something
+    assert np.array_equal(np.array(res.s_int), s_int)  # exact integer sums over paths
+    assert np.array_equal(np.array(res.s_pool), s_pool)
+
+
+@pytest.mark.slow
+def test_higher_pd_never_lowers_any_tranche_loss_on_any_path(rich_synthetic):
+    deal = synthetic_deal(n_obligors=50)  # sequential, no triggers: losses are monotone in defaults
+    a = deal.scenario.assumptions
+    base = simulate(deal, 20_000, 99)
+    stressed = simulate(deal, 20_000, 99, assumptions=a.model_copy(update={"default_multiplier": 1.5}))
+    assert np.all(stressed.first_default <= base.first_default)
+    assert np.all(stressed.pool_default_rate >= base.pool_default_rate - 1e-12)
+    assert np.all(stressed.loss >= base.loss - 1e-12)
+    assert stressed.loss[:, 1].mean() > base.loss[:, 1].mean()
+
+
+@pytest.mark.slow
+def test_results_are_bit_identical_for_one_and_two_threads_and_any_chunk_size(rich_synthetic):
+    runs = [simulate(rich_synthetic, 20_000, 5, threads=1), simulate(rich_synthetic, 20_000, 5, threads=2),
+            simulate(rich_synthetic, 20_000, 5, threads=2, chunk=4096),
+            simulate(rich_synthetic, 20_000, 5, threads=1, chunk=3 * 4096)]
+    for r in runs[1:]:
+        assert_identical(runs[0], r)
+
+
+@pytest.mark.slow
+def test_a_split_path_range_merged_equals_the_whole_run(scenario_a):
+    whole = simulate(scenario_a, 30_000, 17, path0=1000)
+    parts = [simulate(scenario_a, m, 17, path0=1000 + lo) for lo, m in ((0, 1), (1, 9_999), (10_000, 20_000))]
+    merged = merge(list(reversed(parts)))
+    assert_identical(whole, merged)
+    with pytest.raises(ValueError):
+        merge([parts[0], parts[2]])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("which", ["scenario_a", "rich_synthetic"])
+def test_restarting_paths_from_the_no_default_path_changes_no_bit(which, request):
+    deal = request.getfixturevalue(which)
+    prep = prepare(deal)
+    assert prep.base.restart_ok == 1
+    full = dataclasses.replace(prep, base=prep.base._replace(restart_ok=0, wound_up=deal.n_periods))
+    assert_identical(simulate(deal, 20_000, 3, prepared=prep), simulate(deal, 20_000, 3, prepared=full))
+
+
+def test_outputs_are_finite_and_statistics_are_consistent(scenario_a):
+    res = simulate(scenario_a, 5_000, 1)
+    for name in ("loss", "wal", "yld", "pool_default_rate", "pool_loss_rate", "support_draw"):
+        assert np.all(np.isfinite(getattr(res, name))), name
+    assert np.all((res.loss >= 0) & (res.loss <= 1))
+    assert res.h_bal.sum() == res.h_cash.sum() == res.n_paths * scenario_a.n_periods * len(scenario_a.names.tranches)
+    stats = res.tranche_stats()
+    assert stats[1]["expected_loss"] >= stats[0]["expected_loss"]
+    assert stats[1]["expected_loss_se"] == pytest.approx(res.loss[:, 1].std(ddof=1) / math.sqrt(res.n_paths))
+    assert res.meta["copula"] == "gaussian" and res.meta["rng"] == "philox4x32-10"
+
+
+def test_the_student_t_copula_fattens_the_pool_loss_tail():
+    gauss = synthetic_deal(n_obligors=100, n_periods=20, frequency="quarterly")
+    t4 = synthetic_deal(n_obligors=100, n_periods=20, frequency="quarterly", copula="student_t",
+                        degrees_of_freedom=4.0)
+    rg, rt = simulate(gauss, 20_000, 11), simulate(t4, 20_000, 11)
+    assert rt.meta["copula"] == "student_t" and rt.meta["degrees_of_freedom"] == 4.0
+    # same marginal PDs: the mean default rate agrees; the tail does not
+    se = math.hypot(rg.pool_default_rate.std(), rt.pool_default_rate.std()) / math.sqrt(20_000)
+    assert abs(rg.pool_default_rate.mean() - rt.pool_default_rate.mean()) < 5 * se
+    q = np.quantile(rg.pool_default_rate, 0.99)
+    assert (rt.pool_default_rate > q).mean() > 1.5 * (rg.pool_default_rate > q).mean()
