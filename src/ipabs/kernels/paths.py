@@ -567,7 +567,6 @@ def simulate_block(seed, p_start, p_end, j0, d, pa, ci, si, b, bpf, bout, po, bs
     """Paths [p_start, p_end) into per-path rows from ``j0`` and this block's sums ``bs`` (allocates scratch once)."""
     n_t = d.yf.shape[0]
     n_k = d.tr_bal0.shape[0]
-    n_a = ci.asset_obligor.shape[0]
     n_f = d.fee_basis.shape[0]
     n_acc = d.acct_init.shape[0]
     n_s = d.sup_cap.shape[0]
