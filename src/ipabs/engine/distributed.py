@@ -1,0 +1,123 @@
+"""The Monte Carlo on a dask.distributed cluster: path ranges as tasks, merged exactly.
+
+Path p's random numbers depend only on (seed, p), per-path results are stored at their path index and the sums
+over paths are exact integers (docs/methodology/random-numbers.md), so splitting ``[path0, path0 + n_paths)``
+into consecutive ranges, running each with :func:`ipabs.engine.montecarlo.simulate` on any worker and joining
+them with :func:`ipabs.engine.montecarlo.merge` gives the single-process result bit for bit, whatever the number
+of workers, chunks or threads per worker.
+
+dask is an optional dependency (``pip install 'ipabs[distributed]'``). On one 2-core machine the cluster adds
+nothing over numba's own threads (STACK-NOTES.md §4); it is for scale-out across machines.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+from typing import Any
+
+from ipabs.compile.lower import CompiledDeal
+from ipabs.engine.montecarlo import MCResult, PreparedMC, merge, prepare, simulate
+from ipabs.errors import Cancelled
+from ipabs.scenario.schema import Assumptions
+
+__all__ = ["simulate_distributed", "path_ranges"]
+
+
+def path_ranges(path0: int, n_paths: int, n_chunks: int) -> list[tuple[int, int]]:
+    """Split ``[path0, path0 + n_paths)`` into at most ``n_chunks`` consecutive (start, count) ranges of near-equal
+    size (the first ``n_paths % n_chunks`` ranges get one path more)."""
+    n_chunks = max(1, min(int(n_chunks), max(1, n_paths)))
+    q, r = divmod(n_paths, n_chunks)
+    out, start = [], path0
+    for i in range(n_chunks):
+        m = q + (1 if i < r else 0)
+        if m:
+            out.append((start, m))
+        start += m
+    return out
+
+
+def _run_range(payload: tuple[CompiledDeal, PreparedMC], seed: int, path0: int, n: int) -> MCResult:
+    """Worker task: one path range with numba's threads of the worker, returned without the deal (the client has it)."""
+    deal, prep = payload
+    res = simulate(deal, n, seed, path0=path0, prepared=prep)
+    return dataclasses.replace(res, deal=None)
+
+
+def simulate_distributed(
+    deal: CompiledDeal,
+    n_paths: int | None = None,
+    seed: int | None = None,
+    client: Any = None,
+    n_chunks: int | None = None,
+    *,
+    path0: int = 0,
+    assumptions: Assumptions | None = None,
+    n_workers: int = 2,
+    progress: Callable[[int, int], None] | None = None,
+) -> MCResult:
+    """Simulate paths ``[path0, path0 + n_paths)`` as tasks on a dask cluster and merge them.
+
+    Parameters
+    ----------
+    deal : CompiledDeal
+    n_paths, seed : int, optional
+        Default: the scenario's ``simulation`` settings.
+    client : distributed.Client, optional
+        An existing client. Without one, a ``LocalCluster`` of ``n_workers`` single-threaded worker processes on
+        127.0.0.1 (no dashboard) is started for the call and shut down afterwards.
+    n_chunks : int, optional
+        Number of tasks (default: 4 per worker). Results do not depend on it.
+    progress : callable(done, total), optional
+        Called as tasks finish with the number of paths done; raise :class:`ipabs.errors.Cancelled` to stop
+        (pending tasks are cancelled).
+
+    The compiled deal and its prepared credit model are scattered once to every worker; each task runs
+    :func:`ipabs.engine.montecarlo.simulate` on its range.
+    """
+    from distributed import Client, LocalCluster, as_completed
+
+    sim = deal.scenario.simulation
+    n = sim.n_paths if n_paths is None else int(n_paths)
+    sd = sim.seed if seed is None else int(seed)
+    if n < 0:
+        raise ValueError("n_paths must be >= 0")
+    prep = prepare(deal, assumptions)
+    if n == 0:
+        return simulate(deal, 0, sd, path0=path0, prepared=prep)
+    cluster = None
+    own = client is None
+    if own:
+        cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                               dashboard_address=None, env={"NUMBA_NUM_THREADS": "1"})
+        client = Client(cluster)
+    t0 = time.perf_counter()
+    futures = []
+    try:
+        workers = max(1, len(client.scheduler_info().get("workers", {})) or n_workers)
+        ranges = path_ranges(path0, n, n_chunks or 4 * workers)
+        payload = client.scatter((deal, prep), broadcast=True)
+        futures = [client.submit(_run_range, payload, sd, p0, m, pure=False) for p0, m in ranges]
+        parts: list[MCResult] = []
+        done = 0
+        for fut in as_completed(futures):
+            part = fut.result()
+            parts.append(part)
+            done += part.n_paths
+            if progress is not None:
+                progress(done, n)
+    except Cancelled:
+        client.cancel(futures)
+        raise
+    finally:
+        if own:
+            client.close()
+            cluster.close()
+    merged = merge([dataclasses.replace(p, deal=deal) for p in parts])
+    elapsed = time.perf_counter() - t0
+    meta = dict(merged.meta)
+    meta.update({"distributed": {"chunks": len(ranges), "workers": workers}, "threads": None,
+                 "paths_per_second": n / elapsed if elapsed > 0 else None})
+    return dataclasses.replace(merged, elapsed_seconds=elapsed, meta=meta)
