@@ -8,7 +8,47 @@ kernels that allocate nothing use ``jit_inner`` (no reference counting; docs/per
 
 from __future__ import annotations
 
+import hashlib
+import os
+from pathlib import Path
+
 import numba as nb
+
+
+def _kernel_source_hash() -> str:
+    """Hash of every kernel source file and of the argument NamedTuples (compile/arrays.py)."""
+    here = Path(__file__).resolve().parent
+    h = hashlib.sha256()
+    for f in sorted(here.glob("*.py")) + [here.parent / "compile" / "arrays.py"]:
+        h.update(f.name.encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def _set_cache_dir() -> None:
+    """Key numba's on-disk cache on all kernel sources, not only the caller's own file.
+
+    numba invalidates a cached function only when *its own* source file changes; a kernel in paths.py that calls
+    (and inlines) waterfall.py would otherwise keep stale code after waterfall.py is edited (decision 007). Unless
+    the user set NUMBA_CACHE_DIR, the cache goes to ``kernels/__pycache__/numba-<hash>`` (or, where the package is
+    not writable, ``~/.cache/ipabs/numba-<hash>``).
+    """
+    if os.environ.get("NUMBA_CACHE_DIR"):
+        return
+    tag = f"numba-{_kernel_source_hash()}"
+    for base in (Path(__file__).resolve().parent / "__pycache__", Path.home() / ".cache" / "ipabs"):
+        try:
+            base.mkdir(parents=True, exist_ok=True)
+            probe = base / f".probe-{os.getpid()}"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError:
+            continue
+        nb.config.CACHE_DIR = str(base / tag)
+        return
+
+
+_set_cache_dir()
 
 jit = nb.njit(cache=True, error_model="numpy")
 jit_parallel = nb.njit(cache=True, error_model="numpy", parallel=True)
