@@ -14,6 +14,7 @@ import math
 import time
 import tomllib
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
@@ -26,16 +27,17 @@ from ipabs.compile.arrays import PoolFlows, WaterfallOut, empty_pool_flows, empt
 from ipabs.compile.lower import CompiledDeal, performing_flows
 from ipabs.credit.defaults import copula_layout, group_cmax, threshold_rows, thresholds_from_cumulative_pd
 from ipabs.defaults import BLOCK_SIZE
-from ipabs.errors import Cancelled, Issue, ScenarioError
+from ipabs.errors import Issue, ScenarioError
 from ipabs.kernels.paths import (
     N_POOL_SUMS,
     BasePath,
+    BlockSums,
     CreditInputs,
     PathOutputs,
     StatInputs,
     base_path,
     path_scratch,
-    simulate_chunk,
+    simulate_block,
 )
 from ipabs.kernels.paths import trace_path as _trace_path
 from ipabs.kernels.pool import asset_activity, pack_performing
@@ -362,7 +364,8 @@ def simulate(
     n_paths, seed : int, optional
         Default: the scenario's ``simulation`` settings.
     threads : int, optional
-        numba threads for this call (results do not depend on it).
+        Threads running blocks of paths (default: ``NUMBA_NUM_THREADS``, i.e. all cores unless the environment
+        says otherwise); results do not depend on it.
     chunk : int, optional
         Paths per kernel call between progress reports (a multiple of the block size; results do not depend on it).
     progress : callable(done, total), optional
@@ -385,9 +388,9 @@ def simulate(
     s_prin = [[0] * k for _ in range(n_t)]
     s_bal = [[0] * k for _ in range(n_t)]
     s_pool = [[0] * N_POOL_SUMS for _ in range(n_t)]
-    old_threads = numba.get_num_threads()
-    if threads:
-        numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
+    n_threads = max(1, int(threads)) if threads else max(1, numba.config.NUMBA_NUM_THREADS)
+    pool = ThreadPoolExecutor(n_threads, thread_name_prefix="ipabs-mc") if n_threads > 1 and n > BLOCK_SIZE else None
+    seed64 = np.uint64(sd)
     t0 = time.perf_counter()
     try:
         done = 0
@@ -396,17 +399,25 @@ def simulate(
         hc = np.zeros((nb_max, n_t, k, N_BINS), dtype=np.int64)
         si, sp_, sb = (np.zeros((nb_max, n_t, k), dtype=np.int64) for _ in range(3))
         spool = np.zeros((nb_max, n_t, N_POOL_SUMS), dtype=np.int64)
+
+        def run_block(b: int, lo: int, hi: int) -> None:
+            simulate_block(seed64, np.int64(path0 + lo), np.int64(path0 + hi), np.int64(0), prep.d, prep.pa,
+                           prep.credit, prep.stats, prep.base, prep.base_pf, prep.base_out,
+                           PathOutputs(*(x[lo:hi] for x in po)),
+                           BlockSums(hb[b], hc[b], si[b], sp_[b], sb[b], spool[b]))
+
         while done < n:
             m = min(chunk, n - done)
             nb = (m + BLOCK_SIZE - 1) // BLOCK_SIZE
             for arr in (hb, hc, si, sp_, sb, spool):
                 arr[:nb] = 0
-            sl = slice(done, done + m)
-            simulate_chunk(
-                np.uint64(sd), np.int64(path0 + done), np.int64(m), np.int64(BLOCK_SIZE), prep.d, prep.pa,
-                prep.credit, prep.stats, prep.base, prep.base_pf, prep.base_out, PathOutputs(*(x[sl] for x in po)),
-                hb[:nb], hc[:nb], si[:nb], sp_[:nb], sb[:nb], spool[:nb],
-            )
+            blocks = [(b, done + b * BLOCK_SIZE, min(done + m, done + (b + 1) * BLOCK_SIZE)) for b in range(nb)]
+            if pool is None:
+                for blk in blocks:
+                    run_block(*blk)
+            else:
+                for _ in pool.map(lambda blk: run_block(*blk), blocks):
+                    pass
             h_bal += hb[:nb].sum(axis=0)
             h_cash += hc[:nb].sum(axis=0)
             for arr, acc in ((si, s_int), (sp_, s_prin), (sb, s_bal), (spool, s_pool)):
@@ -418,13 +429,11 @@ def simulate(
             done += m
             if progress is not None:
                 progress(done, n)
-    except Cancelled:
-        raise
     finally:
-        if threads:
-            numba.set_num_threads(old_threads)
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
     elapsed = time.perf_counter() - t0
-    meta = {"block_size": BLOCK_SIZE, "threads": threads or old_threads, "rng": "philox4x32-10",
+    meta = {"block_size": BLOCK_SIZE, "threads": n_threads, "rng": "philox4x32-10",
             "copula": prep.copula, "degrees_of_freedom": prep.dof or None,
             "correlation": sim.correlation, "sector_correlation": sim.sector_correlation,
             "recovery_model": sim.recovery_model, "rating_table": sim.rating_table,

@@ -2,8 +2,9 @@
 
 ``cache=True`` (a warm process loads compiled kernels from ``__pycache__``), ``error_model="numpy"`` (no Python
 exceptions from arithmetic; every division is guarded by hand), and no ``fastmath`` so money amounts reproduce
-exactly across CPUs. ``parallel=True`` is used only by the outer loop over paths (``jit_parallel``); the per-path
-kernels that allocate nothing use ``jit_inner`` (no reference counting; docs/performance.md).
+exactly across CPUs. The Monte Carlo runs blocks of paths from a thread pool (``jit_nogil``); ``parallel=True`` is
+used only by the outer loop of the default sampler (``jit_parallel``); the per-path kernels that allocate nothing
+use ``jit_inner`` (no reference counting) and their helpers ``jit_inline`` (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -52,6 +53,9 @@ _set_cache_dir()
 
 jit = nb.njit(cache=True, error_model="numpy")
 jit_parallel = nb.njit(cache=True, error_model="numpy", parallel=True)
+#: A unit of work run from a Python thread pool: releases the GIL (the Monte Carlo runs blocks of paths this way;
+#: numba's parallel loops take minutes to compile over the engine's ~2,000 arguments).
+jit_nogil = nb.njit(cache=True, error_model="numpy", nogil=True)
 #: Per-path kernels that allocate nothing: compiled without numba's reference counting (``_nrt=False``), so reading
 #: the deal's shared arrays costs no atomic increments (which serialise threads on shared cache lines). Such a
 #: kernel takes every array, scratch included, from its caller; calling it with arrays is free.

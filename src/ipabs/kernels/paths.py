@@ -1,10 +1,10 @@
 """The Monte Carlo path kernel: default times → recoveries → pool flows → the deal's waterfall, for many paths.
 
 Every path runs :func:`ipabs.kernels.pool.apply_defaults_into` and
-:func:`ipabs.kernels.waterfall.waterfall_periods` — the kernels of the deterministic engine. ``prange`` runs over
-fixed-size blocks of paths; each path writes only its own rows of the per-path outputs, and each block its own
-slice of the histogram and sum arrays, which the caller reduces afterwards with exact integer arithmetic
-(docs/methodology/random-numbers.md).
+:func:`ipabs.kernels.waterfall.waterfall_periods` — the kernels of the deterministic engine. The engine runs
+fixed-size blocks of paths (:func:`simulate_block`, which releases the GIL) on a pool of threads; each path writes
+only its own rows of the per-path outputs, and each block its own histogram and sum arrays, which the caller
+reduces afterwards with exact integer arithmetic (docs/methodology/random-numbers.md).
 
 Work saved without changing any bit (docs/performance.md):
 
@@ -30,13 +30,13 @@ from typing import NamedTuple
 import numpy as np
 
 from ipabs.compile.arrays import PoolFlows, WaterfallOut
-from ipabs.kernels._jit import jit, jit_inline, jit_inner, jit_parallel, prange
+from ipabs.kernels._jit import jit, jit_inline, jit_inner, jit_nogil
 from ipabs.kernels.defaults import default_periods_one_path
 from ipabs.kernels.pool import DUST, apply_defaults_into
 from ipabs.kernels.rng import MAX_GAMMA_TRIES, STREAM_RECOVERY, gamma_draw
 from ipabs.kernels.waterfall import EPS, waterfall_periods, waterfall_start, waterfall_work
 
-__all__ = ["gamma_draw", "beta_draw", "path_yield", "ip_recoveries", "simulate_chunk", "base_path"]
+__all__ = ["gamma_draw", "beta_draw", "path_yield", "ip_recoveries", "simulate_block", "base_path", "trace_path"]
 
 #: Pool statistics summed per period: interest, principal, defaults, recoveries, performing balance at the end.
 N_POOL_SUMS = 5
@@ -562,7 +562,7 @@ def add_base_counts(b, x, bs):
         x.cnt_pool[t] = 0
 
 
-@jit
+@jit_nogil
 def simulate_block(seed, p_start, p_end, j0, d, pa, ci, si, b, bpf, bout, po, bs):
     """Paths [p_start, p_end) into per-path rows from ``j0`` and this block's sums ``bs`` (allocates scratch once)."""
     n_t = d.yf.shape[0]
@@ -588,15 +588,3 @@ def run_block(seed, p_start, p_end, j0, d, pa, ci, si, b, bpf, bout, pf, out, w,
     for p in range(p_start, p_end):
         simulate_path(seed, p, j0 + p - p_start, d, pa, ci, si, b, bpf, bout, pf, out, w, x, po, bs)
     add_base_counts(b, x, bs)
-
-
-@jit_parallel
-def simulate_chunk(seed, path0, n_paths, block, d, pa, ci, si, b, bpf, bout, po, h_bal, h_cash, s_int, s_prin, s_bal,
-                   s_pool):
-    """Paths [path0, path0 + n_paths) in blocks of ``block`` paths; block b writes slice b of h_* and s_*."""
-    n_blocks = (n_paths + block - 1) // block
-    for blk in prange(n_blocks):
-        lo = blk * block
-        hi = min(n_paths, lo + block)
-        bs = BlockSums(h_bal[blk], h_cash[blk], s_int[blk], s_prin[blk], s_bal[blk], s_pool[blk])
-        simulate_block(seed, path0 + lo, path0 + hi, lo, d, pa, ci, si, b, bpf, bout, po, bs)

@@ -56,7 +56,7 @@ from ipabs.kernels._jit import (
 EPS = 0.005
 
 
-@jit_inner
+@jit_inline
 def allocate(available, caps, n, alloc, out):
     """Split ``available`` over ``caps[:n]``: sequential fills in order; pro rata pays ``cap × min(1, A/Σcap)``.
 
