@@ -10,10 +10,7 @@ import datetime as dt
 import hashlib
 import io
 import os
-import shutil
-import tempfile
 import tomllib
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -170,25 +167,12 @@ def read_table(path: str | os.PathLike, *, sheet: str | None = None) -> tuple[li
 
 def write_atomic(out_dir: str | os.PathLike, writer: Callable[[Path], None]) -> Path:
     """Write a result folder atomically: ``writer`` fills a temporary folder beside ``out_dir``, which is then
-    renamed into place (an existing ``out_dir`` is replaced only after the new one is complete)."""
-    out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise InputError([Issue("output path exists and is not a folder", file=str(out))], title="invalid output")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    try:
+    renamed into place (:func:`ipabs.report.export.atomic_dir`)."""
+    from ipabs.report.export import atomic_dir
+
+    with atomic_dir(out_dir) as tmp:
         writer(tmp)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    if out.exists():
-        old = out.with_name(f".{out.name}.old-{uuid.uuid4().hex[:8]}")
-        out.rename(old)
-        tmp.rename(out)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        tmp.rename(out)
-    return out
+    return Path(out_dir)
 
 
 def write_frames(folder: Path, frames: dict, *, xlsx_name: str) -> None:

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ipabs.errors import InputError, Issue
 from ipabs.glossary import TERMS, label
 
 
@@ -26,6 +27,8 @@ from ipabs.glossary import TERMS, label
 def atomic_dir(out_dir: str | Path) -> Iterator[Path]:
     """Yield a temporary folder; on success it replaces ``out_dir``, on failure it is removed."""
     out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise InputError([Issue("output path exists and is not a folder", file=str(out))], title="invalid output")
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     try:
@@ -33,6 +36,7 @@ def atomic_dir(out_dir: str | Path) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    os.chmod(tmp, 0o755)  # mkdtemp makes it private; an output folder is an ordinary one
     old = None
     if out.exists():
         old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
