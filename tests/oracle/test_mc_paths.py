@@ -166,3 +166,16 @@ def test_the_student_t_copula_fattens_the_pool_loss_tail():
     assert abs(rg.pool_default_rate.mean() - rt.pool_default_rate.mean()) < 5 * se
     q = np.quantile(rg.pool_default_rate, 0.99)
     assert (rt.pool_default_rate > q).mean() > 1.5 * (rg.pool_default_rate > q).mean()
+
+
+@pytest.mark.slow
+def test_quantile_standard_errors_match_the_spread_over_independent_seeds():
+    deal = synthetic_deal(n_obligors=50)
+    runs = [simulate(deal, 20_000, seed) for seed in range(100, 112)]
+    for q in (0.5, 0.99):
+        values = [float(np.quantile(r.pool_default_rate, q)) for r in runs]
+        table = runs[0].quantiles((q,))
+        se = float(table[(table.series == "pool") & (table.statistic == "default_rate")].se.iloc[0])
+        spread = float(np.std(values, ddof=1))
+        # the spread of 12 replicates estimates the true SE within about ±40% (chi-square, 11 dof, 2 sigma)
+        assert 0.5 * spread < se < 2.0 * spread, (q, se, spread)

@@ -282,6 +282,35 @@ class MCResult:
             "support_default_probability": float(self.support_default.mean()) if n else 0.0,
         }
 
+    def quantiles(self, qs: tuple[float, ...] = QUANTILES) -> pd.DataFrame:
+        """Quantiles of every per-path statistic with distribution-free standard errors.
+
+        Columns ``series`` (tranche name or ``pool``), ``statistic`` (loss, wal, yield, default_rate, loss_rate),
+        ``q``, ``value`` (``numpy.quantile``, linear interpolation), ``se`` and the interval ``lo``/``hi``: the
+        order statistics at ranks n·q ∓ √(n·q(1 − q)) (one binomial standard deviation of the rank), ``se`` being
+        half their distance — asymptotically √(q(1 − q)/n) / f(x_q) without estimating the density f
+        (docs/methodology/monte-carlo.md).
+        """
+        series: list[tuple[str, str, np.ndarray]] = []
+        for k, name in enumerate(self.deal.names.tranches):
+            series += [(name, "loss", self.loss[:, k]), (name, "wal", self.wal[:, k]), (name, "yield", self.yld[:, k])]
+        series += [("pool", "default_rate", self.pool_default_rate), ("pool", "loss_rate", self.pool_loss_rate)]
+        rows = []
+        n = self.n_paths
+        for name, stat, x in series:
+            xs = np.sort(x) if n else x
+            for q in qs:
+                if n == 0:
+                    rows.append({"series": name, "statistic": stat, "q": q, "value": np.nan, "se": np.nan,
+                                 "lo": np.nan, "hi": np.nan})
+                    continue
+                half = math.sqrt(n * q * (1 - q))
+                lo = xs[min(n - 1, max(0, math.floor(n * q - half)))]
+                hi = xs[min(n - 1, max(0, math.ceil(n * q + half) - 1))]
+                rows.append({"series": name, "statistic": stat, "q": q, "value": float(np.quantile(x, q)),
+                             "se": float(hi - lo) / 2.0, "lo": float(lo), "hi": float(hi)})
+        return pd.DataFrame(rows)
+
     def loss_distribution(self, bins: int = 100) -> pd.DataFrame:
         """Histogram of each tranche's loss fraction and of the pool loss rate (bins on [0, 1])."""
         edges = np.linspace(0.0, 1.0, bins + 1)
