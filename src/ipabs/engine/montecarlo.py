@@ -11,10 +11,12 @@ partial results of consecutive path ranges.
 from __future__ import annotations
 
 import math
+import queue
+import threading
 import time
 import tomllib
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
@@ -396,9 +398,11 @@ def simulate(
         Threads running blocks of paths (default: ``NUMBA_NUM_THREADS``, i.e. all cores unless the environment
         says otherwise); results do not depend on it.
     chunk : int, optional
-        Paths per kernel call between progress reports (a multiple of the block size; results do not depend on it).
+        Paths between progress reports and between flushes of a thread's int64 sums into Python integers
+        (rounded to a multiple of the block size; results do not depend on it).
     progress : callable(done, total), optional
-        Called after each chunk; raise :class:`ipabs.errors.Cancelled` in it to stop the run.
+        Called every ``chunk`` paths and at the end; raise :class:`ipabs.errors.Cancelled` in it to stop the run
+        (blocks not yet started are cancelled).
     """
     sim = deal.scenario.simulation
     n = sim.n_paths if n_paths is None else int(n_paths)
@@ -418,49 +422,71 @@ def simulate(
     s_bal = [[0] * k for _ in range(n_t)]
     s_pool = [[0] * N_POOL_SUMS for _ in range(n_t)]
     n_threads = max(1, int(threads)) if threads else max(1, numba.config.NUMBA_NUM_THREADS)
-    pool = ThreadPoolExecutor(n_threads, thread_name_prefix="ipabs-mc") if n_threads > 1 and n > BLOCK_SIZE else None
+    n_threads = min(n_threads, max(1, -(-n // BLOCK_SIZE)))
     seed64 = np.uint64(sd)
-    t0 = time.perf_counter()
-    try:
-        done = 0
-        nb_max = (min(chunk, n) + BLOCK_SIZE - 1) // BLOCK_SIZE if n else 0
-        hb = np.zeros((nb_max, n_t, k, N_BINS), dtype=np.int64)
-        hc = np.zeros((nb_max, n_t, k, N_BINS), dtype=np.int64)
-        si, sp_, sb = (np.zeros((nb_max, n_t, k), dtype=np.int64) for _ in range(3))
-        spool = np.zeros((nb_max, n_t, N_POOL_SUMS), dtype=np.int64)
+    lock = threading.Lock()
 
-        def run_block(b: int, lo: int, hi: int) -> None:
+    def new_acc() -> list:
+        return [BlockSums(np.zeros((n_t, k, N_BINS), dtype=np.int64), np.zeros((n_t, k, N_BINS), dtype=np.int64),
+                          np.zeros((n_t, k), dtype=np.int64), np.zeros((n_t, k), dtype=np.int64),
+                          np.zeros((n_t, k), dtype=np.int64), np.zeros((n_t, N_POOL_SUMS), dtype=np.int64)), 0]
+
+    def flush(acc: list) -> None:
+        """Move an accumulator's integer sums into the totals (Python ints: no overflow) and zero it."""
+        bs = acc[0]
+        with lock:
+            np.add(h_bal, bs.h_bal, out=h_bal)
+            np.add(h_cash, bs.h_cash, out=h_cash)
+            for arr, tot in ((bs.s_int, s_int), (bs.s_prin, s_prin), (bs.s_bal, s_bal), (bs.s_pool, s_pool)):
+                for t, row in enumerate(arr.tolist()):
+                    dst = tot[t]
+                    for j, v in enumerate(row):
+                        dst[j] += v
+        for arr in bs:
+            arr[...] = 0
+        acc[1] = 0
+
+    # one accumulator per thread; integer sums make the assignment of blocks to accumulators irrelevant
+    free: queue.SimpleQueue = queue.SimpleQueue()
+    accs = [new_acc() for _ in range(n_threads)]
+    for acc in accs:
+        free.put(acc)
+
+    def run_block(lo: int, hi: int) -> int:
+        acc = free.get()
+        try:
             simulate_block(seed64, np.int64(path0 + lo), np.int64(path0 + hi), np.int64(0), prep.d, prep.pa,
                            prep.credit, prep.stats, prep.base, prep.base_pf, prep.base_out,
-                           PathOutputs(*(x[lo:hi] for x in po)),
-                           BlockSums(hb[b], hc[b], si[b], sp_[b], sb[b], spool[b]))
+                           PathOutputs(*(x[lo:hi] for x in po)), acc[0])
+            acc[1] += hi - lo
+            if acc[1] >= chunk:  # int64 sums are exact while a flush holds < 9.2e18 fen
+                flush(acc)
+        finally:
+            free.put(acc)
+        return hi - lo
 
-        while done < n:
-            m = min(chunk, n - done)
-            nb = (m + BLOCK_SIZE - 1) // BLOCK_SIZE
-            for arr in (hb, hc, si, sp_, sb, spool):
-                arr[:nb] = 0
-            blocks = [(b, done + b * BLOCK_SIZE, min(done + m, done + (b + 1) * BLOCK_SIZE)) for b in range(nb)]
-            if pool is None:
-                for blk in blocks:
-                    run_block(*blk)
-            else:
-                for _ in pool.map(lambda blk: run_block(*blk), blocks):
-                    pass
-            h_bal += hb[:nb].sum(axis=0)
-            h_cash += hc[:nb].sum(axis=0)
-            for arr, acc in ((si, s_int), (sp_, s_prin), (sb, s_bal), (spool, s_pool)):
-                tot = arr[:nb].sum(axis=0)  # int64: exact while a chunk's sum stays below 9.2e18 fen
-                for t in range(n_t):
-                    row = acc[t]
-                    for j in range(len(row)):
-                        row[j] += int(tot[t, j])
-            done += m
-            if progress is not None:
+    blocks = [(lo, min(n, lo + BLOCK_SIZE)) for lo in range(0, n, BLOCK_SIZE)]
+    t0 = time.perf_counter()
+    done = reported = 0
+    if n_threads == 1:
+        for lo, hi in blocks:
+            done += run_block(lo, hi)
+            if progress is not None and (done - reported >= chunk or done == n):
+                reported = done
                 progress(done, n)
-    finally:
-        if pool is not None:
+    else:
+        pool = ThreadPoolExecutor(n_threads, thread_name_prefix="ipabs-mc")
+        try:
+            futures = [pool.submit(run_block, lo, hi) for lo, hi in blocks]
+            for fut in as_completed(futures):
+                done += fut.result()
+                if progress is not None and (done - reported >= chunk or done == n):
+                    reported = done
+                    progress(done, n)
+        finally:
             pool.shutdown(wait=True, cancel_futures=True)
+    for acc in accs:
+        flush(acc)
     elapsed = time.perf_counter() - t0
     meta = {"block_size": BLOCK_SIZE, "threads": n_threads, "rng": "philox4x32-10",
             "copula": prep.copula, "degrees_of_freedom": prep.dof or None,
