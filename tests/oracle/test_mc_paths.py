@@ -179,3 +179,20 @@ def test_quantile_standard_errors_match_the_spread_over_independent_seeds():
         spread = float(np.std(values, ddof=1))
         # the spread of 12 replicates estimates the true SE within about ±40% (chi-square, 11 dof, 2 sigma)
         assert 0.5 * spread < se < 2.0 * spread, (q, se, spread)
+
+
+def test_path_yields_solve_the_price_equation(rich_synthetic):
+    deal = rich_synthetic
+    res = simulate(deal, 300, 8)
+    prep = prepare(deal)
+    tau = np.cumsum(deal.waterfall.yf)
+    f = 12.0
+    checked = 0
+    for p in range(0, 300, 7):
+        w = trace_path(deal, 8, p, prepared=prep).waterfall
+        for k, face in enumerate(deal.waterfall.tr_bal0):
+            cf = 100 * (w.tr_int_paid[:, k] + w.tr_prin_paid[:, k] + w.tr_resid[:, k]) / face
+            y = res.yld[p, k]
+            assert np.sum(cf * (1 + y / f) ** (-f * tau)) == pytest.approx(100.0, rel=1e-11)
+            checked += 1
+    assert checked > 80

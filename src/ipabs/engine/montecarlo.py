@@ -412,7 +412,7 @@ def simulate(
     prep = prepared or prepare(deal, assumptions)
     k = len(deal.names.tranches)
     n_t = deal.n_periods
-    chunk = max(BLOCK_SIZE, (chunk or 16 * BLOCK_SIZE) // BLOCK_SIZE * BLOCK_SIZE)
+    chunk = min(2**24, max(BLOCK_SIZE, (chunk or 16 * BLOCK_SIZE) // BLOCK_SIZE * BLOCK_SIZE))
     po = PathOutputs(np.zeros((n, k)), np.zeros((n, k), dtype=np.int8), np.zeros((n, k)), np.zeros((n, k)),
                      np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n, dtype=np.int8), np.zeros(n, dtype=np.int16))
     h_bal = np.zeros((n_t, k, N_BINS), dtype=np.int64)
@@ -427,7 +427,8 @@ def simulate(
     lock = threading.Lock()
 
     def new_acc() -> list:
-        return [BlockSums(np.zeros((n_t, k, N_BINS), dtype=np.int64), np.zeros((n_t, k, N_BINS), dtype=np.int64),
+        # int32 counts halve the histograms' cache footprint; a flush every `chunk` paths keeps them far below 2^31
+        return [BlockSums(np.zeros((n_t, k, N_BINS), dtype=np.int32), np.zeros((n_t, k, N_BINS), dtype=np.int32),
                           np.zeros((n_t, k), dtype=np.int64), np.zeros((n_t, k), dtype=np.int64),
                           np.zeros((n_t, k), dtype=np.int64), np.zeros((n_t, N_POOL_SUMS), dtype=np.int64)), 0]
 

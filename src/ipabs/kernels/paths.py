@@ -128,8 +128,8 @@ class PathOutputs(NamedTuple):
 class BlockSums(NamedTuple):
     """One block's histograms and exact integer sums by period (reduced over blocks by the caller)."""
 
-    h_bal: np.ndarray  # i8[T, K, NB]
-    h_cash: np.ndarray  # i8[T, K, NB]
+    h_bal: np.ndarray  # i4[T, K, NB] (counts; flushed to int64 totals before 2^31)
+    h_cash: np.ndarray  # i4[T, K, NB]
     s_int: np.ndarray  # i8[T, K] fen
     s_prin: np.ndarray  # i8[T, K]
     s_bal: np.ndarray  # i8[T, K]
@@ -184,27 +184,33 @@ def ip_recoveries(seed, path, pa, asset_default_t, appraisal, hc_mean, hc_std, c
 
 
 @jit_inner
-def path_yield(cf, tau, price, freq, y0, inc_idx, inc_val, pw):
+def path_yield(cf, tau, price, freq, inc_idx, inc_val, pw):
     """Yield y (compounded ``freq`` times a year) solving Σ_t cf_t (1 + y/f)^(−f τ_t) = price; −1 when nothing is
     paid.
 
     Newton on h(x) = ln Σ_t cf_t e^(−f τ_t x) − ln price in x = ln(1 + y/f): h is convex with slope between
-    −f τ_max and −f τ_min, so Newton converges quadratically from any start (here the base path's yield ``y0``),
-    safeguarded by bisection on the bracket y ∈ [−0.99 f, 10]; it stops when a step or the bracket is below 1e-14
-    in x (about 1e-13 in y). Discount factors are running products v_t = v_{t−1}·e^(−δ_t x) over the distinct
+    −f τ_max and −f τ_min, so Newton converges quadratically from any start, safeguarded by bisection on the
+    bracket y ∈ [−0.99 f, 10]; it stops when a step or the bracket is below 1e-14 in x (about 1e-13 in y). The
+    start is the exact root for all cash paid at the cash-weighted mean time D = Σ cf_t τ_t / Σ cf_t,
+    x₀ = ln(Σ cf / price)/(f D), a function of the path's own flows (so two or three steps suffice and the result
+    does not depend on which paths ran before). Discount factors are running products v_t = v_{t−1}·e^(−δ_t x) over the distinct
     period lengths δ = f·yf (``inc_val``, indexed by ``inc_idx``; scratch ``pw``), accurate to a few ulps per
     period: one ``exp`` per distinct period length per iteration instead of one ``pow`` per period.
     """
     n = cf.shape[0]
     total = 0.0
+    moment = 0.0
     for t in range(n):
         total += cf[t]
+        moment += cf[t] * tau[t]
     if total <= 0.0:
         return -1.0
     xlo = math.log(0.01)
     xhi = math.log1p(10.0 / freq)
-    x = math.log1p(y0 / freq) if -0.99 * freq < y0 < 10.0 else math.log1p(0.05 / freq)
     lp = math.log(price)
+    x = (math.log(total) - lp) / (freq * moment / total) if moment > 0.0 else 0.0
+    if not (xlo < x < xhi):
+        x = math.log1p(0.05 / freq)
     for _ in range(200):
         for j in range(inc_val.shape[0]):
             pw[j] = math.exp(-inc_val[j] * x)
@@ -355,7 +361,7 @@ def base_path(d, pa, ci, si, b, bpf, bout, nb):
         b.num_pre[n_t, k] = num
         b.den_pre[n_t, k] = den
         b.wal[k] = num / den if den > 0.0 else 0.0
-        b.yld[k] = path_yield(cf, si.tau_years, si.price[k], si.freq, 0.05, si.inc_idx, si.inc_val, pw)
+        b.yld[k] = path_yield(cf, si.tau_years, si.price[k], si.freq, si.inc_idx, si.inc_val, pw)
     draw = 0.0
     dsum = 0.0
     rsum = 0.0
@@ -500,8 +506,7 @@ def simulate_path(seed, p, j, d, pa, ci, si, b, bpf, bout, pf, out, w, x, po, bs
         else:
             for t in range(t_wf):
                 x.cf[t] = b.cf[t, k]
-            po.yld[j, k] = path_yield(x.cf, si.tau_years, si.price[k], si.freq, b.yld[k], si.inc_idx, si.inc_val,
-                                      x.pw)
+            po.yld[j, k] = path_yield(x.cf, si.tau_years, si.price[k], si.freq, si.inc_idx, si.inc_val, x.pw)
 
 
 @jit
