@@ -118,10 +118,18 @@ class PreparedMC:
         return self.stats.cash_hi
 
 
-def _period_increments(yf: np.ndarray, freq: float) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct values of freq × yf (``inc_val``) and the index of each period's value (``inc_idx``)."""
+def _period_increments(yf: np.ndarray, freq: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """Distinct values of freq × yf (``inc_val``), the index of each period's value (``inc_idx``) and, when every
+    value is a whole number of days of a 365-, 360- or 366-day year, those numbers and the unit freq/basis."""
     vals, idx = np.unique(freq * np.asarray(yf, dtype=np.float64), return_inverse=True)
-    return idx.astype(np.int64).reshape(-1), vals.astype(np.float64)
+    units, unit = np.zeros(vals.shape[0], dtype=np.int64), 0.0
+    for basis in (365.0, 360.0, 366.0):
+        m = vals / (freq / basis)
+        r = np.rint(m)
+        if vals.size and np.all(np.abs(m - r) < 1e-9 * np.maximum(1.0, m)) and np.all(r >= 1):
+            units, unit = r.astype(np.int64), freq / basis
+            break
+    return idx.astype(np.int64).reshape(-1), vals.astype(np.float64), units, float(unit)
 
 
 def _empty_base(deal: CompiledDeal) -> BasePath:
@@ -200,9 +208,10 @@ def prepare(deal: CompiledDeal, assumptions: Assumptions | None = None) -> Prepa
     )
     d = deal.waterfall
     freq = float(_FREQ[s.deal.payment_frequency])
-    inc_idx, inc_val = _period_increments(d.yf, freq)
+    inc_idx, inc_val, inc_units, unit = _period_increments(d.yf, freq)
     stats = StatInputs(
         np.cumsum(d.yf), np.array([t.price for t in s.tranches], dtype=np.float64), freq, inc_idx, inc_val,
+        inc_units, unit,
         np.maximum(d.tr_bal0, 1.0) * (1.0 + 1e-9), np.maximum(d.tr_bal0, 1.0) * 1.2,
     )
     base = _empty_base(deal)
