@@ -157,14 +157,16 @@ def beta_draw(seed, path, stream, base, mean, std):
 
 
 @jit_inner
-def ip_recoveries(seed, path, pa, asset_default_t, appraisal, hc_mean, hc_std, cost_rate, fixed_rate, lag,
-                  use_ip, rec_amount, rec_t):
+def ip_recoveries(seed, path, pa, asset_default_t, which, n_which, appraisal, hc_mean, hc_std, cost_rate, fixed_rate,
+                  lag, use_ip, rec_amount, rec_t):
     """IP-disposal recovery per defaulted asset: min(exposure, appraisal·(1 − h))·(1 − cost), h ~ beta (stream 2,
     indices from a·4·64 for asset a). Assets without an appraisal (or under the fixed-rate model) recover
     ``fixed_rate`` × exposure. Exposure is the performing balance at the start of the default period; the recovery
-    is collected ``lag`` periods after default."""
+    is collected ``lag`` periods after default. Only assets ``which[:n_which]`` are visited (the others keep
+    whatever ``rec_amount``/``rec_t`` hold, which the pool kernel never reads for a surviving asset)."""
     n_t = pa.b_int.shape[0]
-    for a in range(asset_default_t.shape[0]):
+    for c in range(n_which):
+        a = which[c]
         tau = asset_default_t[a]
         if tau >= n_t:
             rec_amount[a] = 0.0
@@ -336,7 +338,7 @@ def base_path(d, pa, ci, si, b, bpf, bout, nb):
     rec_amt = np.zeros(n_a)
     rec_t = np.full(n_a, n_t, dtype=np.int64)
     apply_defaults_into(pa, ci.packed, never, rec_amt, rec_t, bpf, ci.a_end, ci.has_prepay, ci.has_frac_def,
-                        np.empty(4 * n_t))
+                        np.empty(4 * n_t), np.arange(n_a), 0)
     sup_def_t = np.full(d.sup_cap.shape[0], n_t, dtype=np.int64)
     w = waterfall_work(d)
     waterfall_start(d, w)
@@ -425,6 +427,7 @@ class PathScratch(NamedTuple):
     cf: np.ndarray  # f8[T]
     pw: np.ndarray  # f8[J]
     lf: np.ndarray  # f8[4T] pool kernel scratch
+    dl: np.ndarray  # i8[N] defaulted assets of the path, in increasing order
     cnt_wf: np.ndarray  # i8[T+1] paths whose waterfall statistics start at t
     cnt_pool: np.ndarray  # i8[T+1] paths whose pool statistics start at t
 
@@ -440,9 +443,12 @@ def simulate_path(seed, p, j, d, pa, ci, si, b, bpf, bout, pf, out, w, x, po, bs
                              ci.dof, x.factors, x.screen, x.ubuf, x.cand, x.ob_def)
     # τ₀: the first period in which an asset's obligor or a support provider defaults
     tau0 = n_t
+    nd = 0
     for a in range(ci.asset_obligor.shape[0]):
         ta = x.ob_def[ci.asset_obligor[a]]
         x.a_def[a] = ta
+        x.dl[nd] = a
+        nd += 1 if ta < n_t else 0
         if ta < tau0:
             tau0 = ta
     sdef = 0
@@ -457,10 +463,10 @@ def simulate_path(seed, p, j, d, pa, ci, si, b, bpf, bout, pf, out, w, x, po, bs
     po.sup_def[j] = sdef
     # pool flows
     if tau0 < n_t:
-        ip_recoveries(seed, p, pa, x.a_def, ci.appraisal, ci.hc_mean, ci.hc_std, ci.cost_rate, ci.fixed_rate,
-                      ci.lag, ci.use_ip, x.rec_amt, x.rec_t)
+        ip_recoveries(seed, p, pa, x.a_def, x.dl, nd, ci.appraisal, ci.hc_mean, ci.hc_std, ci.cost_rate,
+                      ci.fixed_rate, ci.lag, ci.use_ip, x.rec_amt, x.rec_t)
         apply_defaults_into(pa, ci.packed, x.a_def, x.rec_amt, x.rec_t, pf, ci.a_end, ci.has_prepay,
-                            ci.has_frac_def, x.lf)
+                            ci.has_frac_def, x.lf, x.dl, nd)
         t_pool = tau0 if b.restart_ok else 0
         flows = pf
     else:
@@ -544,10 +550,13 @@ def trace_path(seed, p, d, pa, ci, si, pf, out, x):
         x.a_def[a] = x.ob_def[ci.asset_obligor[a]]
     for sp in range(d.sup_cap.shape[0]):
         x.sup_def_t[sp] = x.ob_def[ci.sup_obligor[sp]] if ci.sup_obligor[sp] >= 0 else n_t
-    ip_recoveries(seed, p, pa, x.a_def, ci.appraisal, ci.hc_mean, ci.hc_std, ci.cost_rate, ci.fixed_rate, ci.lag,
-                  ci.use_ip, x.rec_amt, x.rec_t)
+    n_a = ci.asset_obligor.shape[0]
+    for a in range(n_a):
+        x.dl[a] = a
+    ip_recoveries(seed, p, pa, x.a_def, x.dl, n_a, ci.appraisal, ci.hc_mean, ci.hc_std, ci.cost_rate,
+                  ci.fixed_rate, ci.lag, ci.use_ip, x.rec_amt, x.rec_t)
     apply_defaults_into(pa, ci.packed, x.a_def, x.rec_amt, x.rec_t, pf, ci.a_end, ci.has_prepay, ci.has_frac_def,
-                        x.lf)
+                        x.lf, x.dl, n_a)
     w = waterfall_work(d)
     waterfall_start(d, w)
     waterfall_periods(d, pf, x.sup_def_t, out, w, 0, n_t)
@@ -563,7 +572,8 @@ def path_scratch(d, ci, si):
     return PathScratch(np.empty(1 + ci.n_sectors), np.empty(ci.g_a.shape[0]), np.empty(n_ob + (n_ob & 1)),
                        np.empty(n_ob, dtype=np.int64), np.empty(n_ob, dtype=np.int64), np.empty(n_a, dtype=np.int64),
                        np.empty(n_a), np.empty(n_a, dtype=np.int64), np.empty(n_s, dtype=np.int64), np.empty(n_t),
-                       np.empty(si.inc_val.shape[0]), np.empty(4 * n_t), np.zeros(n_t + 1, dtype=np.int64),
+                       np.empty(si.inc_val.shape[0]), np.empty(4 * n_t), np.empty(n_a, dtype=np.int64),
+                       np.zeros(n_t + 1, dtype=np.int64),
                        np.zeros(n_t + 1, dtype=np.int64))
 
 

@@ -47,7 +47,7 @@ def apply_defaults(pa, asset_default_t, rec_amount, rec_t, pf):
     packed = np.empty(n_a * n_t * 4)
     pack_performing(pa, packed)
     apply_defaults_into(pa, packed, asset_default_t, rec_amount, rec_t, pf, a_end, flags[0], flags[1],
-                        np.empty(4 * n_t))
+                        np.empty(4 * n_t), np.arange(n_a), n_a)
 
 
 @jit_inner
@@ -93,7 +93,8 @@ def asset_activity(pa, a_end, flags):
 
 
 @jit_inner
-def apply_defaults_into(pa, packed, asset_default_t, rec_amount, rec_t, pf, a_end, has_prepay, has_frac_def, lf):
+def apply_defaults_into(pa, packed, asset_default_t, rec_amount, rec_t, pf, a_end, has_prepay, has_frac_def, lf,
+                        which, n_which):
     """:func:`apply_defaults` with precomputed work bounds (:func:`asset_activity`), the per-asset flows
     interleaved (``packed`` = :func:`pack_performing` flattened to 1-D) and scratch ``lf`` of length 4T — the
     per-path kernel.
@@ -101,7 +102,9 @@ def apply_defaults_into(pa, packed, asset_default_t, rec_amount, rec_t, pf, a_en
     Interest, principal and the balances are accumulated interleaved in ``lf`` (base totals, then each defaulted
     asset's remaining flows subtracted as one contiguous, vectorised run of ``packed``), then written to ``pf``.
     Every element receives the same operations in the same order as in the plain loop of
-    :func:`apply_defaults`, so the result is bit-identical; only the memory layout differs.
+    :func:`apply_defaults`, so the result is bit-identical; only the memory layout differs. Only the assets
+    ``which[:n_which]`` (increasing; every defaulted asset among them) are visited: the Monte Carlo passes the
+    defaulted ones, :func:`apply_defaults` all of them.
     """
     n_t = pa.b_int.shape[0]
     stride = 4 * n_t
@@ -115,7 +118,8 @@ def apply_defaults_into(pa, packed, asset_default_t, rec_amount, rec_t, pf, a_en
         pf.recoveries[t] = pa.b_rec[t]
     any_default = False
     lag = pa.frac_rec_lag
-    for a in range(asset_default_t.shape[0]):
+    for c in range(n_which):
+        a = which[c]
         tau = asset_default_t[a]
         if tau >= n_t:
             continue
