@@ -195,16 +195,17 @@ def prepare(deal: CompiledDeal, assumptions: Assumptions | None = None) -> Prepa
         hc_mean[i], hc_std[i] = h.mean, h.std
     fixed_rate = min(1.0, a.recovery_rate * a.recovery_multiplier)
     a_end = np.empty(n_a, dtype=np.int64)
-    flags = np.zeros(2, dtype=np.int64)
+    flags = np.zeros(3, dtype=np.int64)
     asset_activity(pa, a_end, flags)
-    packed = np.empty(n_a * deal.n_periods * 4)
-    pack_performing(pa, packed)
+    width = 3 if flags[2] else 4
+    packed = np.empty(n_a * deal.n_periods * width)
+    pack_performing(pa, packed, width)
     th_rows, th_row = threshold_rows(th)
     credit = CreditInputs(
         deal.info.asset_obligor.astype(np.int64), th_rows, th_row, lay.group, lay.g_a, lay.g_s, lay.g_b, lay.g_sector,
         group_cmax(lay, th), int(lay.n_sectors), dof, sup_obligor, deal.info.asset_appraisal.astype(np.float64),
         hc_mean, hc_std, float(sim.disposal_cost_rate), float(fixed_rate), int(a.recovery_lag_periods),
-        sim.recovery_model == "ip_disposal", a_end, packed, int(flags[0]), int(flags[1]),
+        sim.recovery_model == "ip_disposal", a_end, packed, width, int(flags[0]), int(flags[1]),
     )
     d = deal.waterfall
     freq = float(_FREQ[s.deal.payment_frequency])

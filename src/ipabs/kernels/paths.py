@@ -65,7 +65,8 @@ class CreditInputs(NamedTuple):
     lag: int
     use_ip: bool
     a_end: np.ndarray  # i8[N] pool kernel work bounds (asset_activity)
-    packed: np.ndarray  # f8[N·T·4] interleaved per-asset flows (pack_performing)
+    packed: np.ndarray  # f8[N·T·width] interleaved per-asset flows (pack_performing)
+    width: int  # 3 or 4 values per asset and period
     has_prepay: int
     has_frac_def: int
 
@@ -337,7 +338,7 @@ def base_path(d, pa, ci, si, b, bpf, bout, nb):
     never = np.full(n_a, n_t, dtype=np.int64)
     rec_amt = np.zeros(n_a)
     rec_t = np.full(n_a, n_t, dtype=np.int64)
-    apply_defaults_into(pa, ci.packed, never, rec_amt, rec_t, bpf, ci.a_end, ci.has_prepay, ci.has_frac_def,
+    apply_defaults_into(pa, ci.packed, ci.width, never, rec_amt, rec_t, bpf, ci.a_end, ci.has_prepay, ci.has_frac_def,
                         np.empty(4 * n_t), np.arange(n_a), 0)
     sup_def_t = np.full(d.sup_cap.shape[0], n_t, dtype=np.int64)
     w = waterfall_work(d)
@@ -465,7 +466,7 @@ def simulate_path(seed, p, j, d, pa, ci, si, b, bpf, bout, pf, out, w, x, po, bs
     if tau0 < n_t:
         ip_recoveries(seed, p, pa, x.a_def, x.dl, nd, ci.appraisal, ci.hc_mean, ci.hc_std, ci.cost_rate,
                       ci.fixed_rate, ci.lag, ci.use_ip, x.rec_amt, x.rec_t)
-        apply_defaults_into(pa, ci.packed, x.a_def, x.rec_amt, x.rec_t, pf, ci.a_end, ci.has_prepay,
+        apply_defaults_into(pa, ci.packed, ci.width, x.a_def, x.rec_amt, x.rec_t, pf, ci.a_end, ci.has_prepay,
                             ci.has_frac_def, x.lf, x.dl, nd)
         t_pool = tau0 if b.restart_ok else 0
         flows = pf
@@ -555,7 +556,7 @@ def trace_path(seed, p, d, pa, ci, si, pf, out, x):
         x.dl[a] = a
     ip_recoveries(seed, p, pa, x.a_def, x.dl, n_a, ci.appraisal, ci.hc_mean, ci.hc_std, ci.cost_rate,
                   ci.fixed_rate, ci.lag, ci.use_ip, x.rec_amt, x.rec_t)
-    apply_defaults_into(pa, ci.packed, x.a_def, x.rec_amt, x.rec_t, pf, ci.a_end, ci.has_prepay, ci.has_frac_def,
+    apply_defaults_into(pa, ci.packed, ci.width, x.a_def, x.rec_amt, x.rec_t, pf, ci.a_end, ci.has_prepay, ci.has_frac_def,
                         x.lf, x.dl, n_a)
     w = waterfall_work(d)
     waterfall_start(d, w)

@@ -10,6 +10,8 @@ the defaulted amount; its recovery (amount and period chosen by the caller's rec
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ipabs.kernels._jit import jit, jit_inner
@@ -42,29 +44,39 @@ def apply_defaults(pa, asset_default_t, rec_amount, rec_t, pf):
     """
     n_a, n_t = pa.a_int.shape
     a_end = np.empty(n_a, dtype=np.int64)
-    flags = np.empty(2, dtype=np.int64)
+    flags = np.empty(3, dtype=np.int64)
     asset_activity(pa, a_end, flags)
-    packed = np.empty(n_a * n_t * 4)
-    pack_performing(pa, packed)
-    apply_defaults_into(pa, packed, asset_default_t, rec_amount, rec_t, pf, a_end, flags[0], flags[1],
+    width = 3 if flags[2] else 4
+    packed = np.empty(n_a * n_t * width)
+    pack_performing(pa, packed, width)
+    apply_defaults_into(pa, packed, width, asset_default_t, rec_amount, rec_t, pf, a_end, flags[0], flags[1],
                         np.empty(4 * n_t), np.arange(n_a), n_a)
 
 
 @jit_inner
-def pack_performing(pa, packed):
-    """packed[4(a·T + t) + c] = (interest, principal, balance at end, balance at start)[c] of asset a in period t.
+def _same_bits(x, y):
+    """x and y are the same double (equal, and with the same sign when zero)."""
+    return x == y and (x != 0.0 or math.copysign(1.0, x) == math.copysign(1.0, y))
+
+
+@jit_inner
+def pack_performing(pa, packed, width):
+    """packed[w(a·T + t) + c] = (interest, principal, balance at end, balance at start)[c] of asset a in period t,
+    for c < ``width`` (3 leaves out the balance at start, when :func:`asset_activity` found it equal to the
+    previous balance at end).
 
     One defaulted asset's remaining flows are then one contiguous run of memory (the pool kernel of a large pool
-    is bound by memory latency, not arithmetic).
+    is bound by memory traffic, not arithmetic).
     """
     n_a, n_t = pa.a_int.shape
     for a in range(n_a):
         for t in range(n_t):
-            j = 4 * (a * n_t + t)
+            j = width * (a * n_t + t)
             packed[j] = pa.a_int[a, t]
             packed[j + 1] = pa.a_prin[a, t]
             packed[j + 2] = pa.a_bal_end[a, t]
-            packed[j + 3] = pa.a_bal_start[a, t]
+            if width == 4:
+                packed[j + 3] = pa.a_bal_start[a, t]
 
 
 @jit_inner
@@ -72,6 +84,8 @@ def asset_activity(pa, a_end, flags):
     """Per-asset work bounds for :func:`apply_defaults_into` (computed once per deal).
 
     ``a_end[a]`` is one past the last period in which any of the asset's performing arrays is non-zero;
+    ``flags[2]`` is 1 when every asset's balance at the start of t + 1 equals (bit for bit) its balance at the end of
+    t, and so for the pool totals (then the pool's balance at start is carried, not summed; same bits).
     ``flags[0]`` is 1 when some asset has a non-zero prepayment, ``flags[1]`` when some asset has a non-zero
     fractional default. Subtracting an exact zero never changes a float (and signed zeros are cleaned), so
     skipping those terms leaves every result bit-identical.
@@ -79,6 +93,7 @@ def asset_activity(pa, a_end, flags):
     n_a, n_t = pa.a_int.shape
     flags[0] = 0
     flags[1] = 0
+    chain = True
     for a in range(n_a):
         end = 0
         for t in range(n_t):
@@ -89,30 +104,41 @@ def asset_activity(pa, a_end, flags):
                 flags[0] = 1
             if pa.a_def[a, t] != 0.0:
                 flags[1] = 1
+            if t > 0 and not _same_bits(pa.a_bal_start[a, t], pa.a_bal_end[a, t - 1]):
+                chain = False
         a_end[a] = end
+    for t in range(1, n_t):
+        if not _same_bits(pa.b_bal_start[t], pa.b_bal_end[t - 1]):
+            chain = False
+    flags[2] = 1 if chain else 0
 
 
 @jit_inner
-def apply_defaults_into(pa, packed, asset_default_t, rec_amount, rec_t, pf, a_end, has_prepay, has_frac_def, lf,
-                        which, n_which):
+def apply_defaults_into(pa, packed, width, asset_default_t, rec_amount, rec_t, pf, a_end, has_prepay, has_frac_def,
+                        lf, which, n_which):
     """:func:`apply_defaults` with precomputed work bounds (:func:`asset_activity`), the per-asset flows
     interleaved (``packed`` = :func:`pack_performing` flattened to 1-D) and scratch ``lf`` of length 4T — the
     per-path kernel.
 
     Interest, principal and the balances are accumulated interleaved in ``lf`` (base totals, then each defaulted
     asset's remaining flows subtracted as one contiguous, vectorised run of ``packed``), then written to ``pf``.
+    With ``width`` 3 the pool's balance at the start of t ≥ 1 is its balance at the end of t − 1: the same
+    subtractions of the same values in the same order as summing the balances at start (asset_activity checked
+    the per-asset identity bit for bit; at an asset's last active period both are an exact zero).
     Every element receives the same operations in the same order as in the plain loop of
     :func:`apply_defaults`, so the result is bit-identical; only the memory layout differs. Only the assets
     ``which[:n_which]`` (increasing; every defaulted asset among them) are visited: the Monte Carlo passes the
     defaulted ones, :func:`apply_defaults` all of them.
     """
     n_t = pa.b_int.shape[0]
-    stride = 4 * n_t
+    w = width
+    stride = w * n_t
     for t in range(n_t):
-        lf[4 * t] = pa.b_int[t]
-        lf[4 * t + 1] = pa.b_prin[t]
-        lf[4 * t + 2] = pa.b_bal_end[t]
-        lf[4 * t + 3] = pa.b_bal_start[t]
+        lf[w * t] = pa.b_int[t]
+        lf[w * t + 1] = pa.b_prin[t]
+        lf[w * t + 2] = pa.b_bal_end[t]
+        if w == 4:
+            lf[w * t + 3] = pa.b_bal_start[t]
         pf.prepayment[t] = pa.b_prepay[t]
         pf.defaults[t] = pa.b_def[t]
         pf.recoveries[t] = pa.b_rec[t]
@@ -127,9 +153,12 @@ def apply_defaults_into(pa, packed, asset_default_t, rec_amount, rec_t, pf, a_en
         end = a_end[a]
         base = a * stride
         if tau < end:
-            # periods tau .. end-1 of interest, principal, balance at end; balance at start only after tau
-            subtract_run(lf, packed, 4 * tau, 4 * tau + 3, base)
-            subtract_run(lf, packed, 4 * tau + 4, 4 * end, base)
+            if w == 4:
+                # periods tau .. end-1 of interest, principal, balance at end; balance at start only after tau
+                subtract_run(lf, packed, 4 * tau, 4 * tau + 3, base)
+                subtract_run(lf, packed, 4 * tau + 4, 4 * end, base)
+            else:
+                subtract_run(lf, packed, 3 * tau, 3 * end, base)
         if has_prepay:
             for t in range(tau, end):
                 pf.prepayment[t] -= pa.a_prepay[a, t]
@@ -139,14 +168,17 @@ def apply_defaults_into(pa, packed, asset_default_t, rec_amount, rec_t, pf, a_en
             rend = end + lag if end + lag < n_t else n_t
             for t in range(tau + lag, rend):
                 pf.recoveries[t] -= pa.frac_rec_rate * pa.a_def[a, t - lag]
-        pf.defaults[tau] += packed[base + 4 * tau + 3]
+        pf.defaults[tau] += pa.a_bal_start[a, tau]
         if rec_t[a] < n_t:
             pf.recoveries[rec_t[a]] += rec_amount[a]
     for t in range(n_t):
-        pf.interest[t] = lf[4 * t]
-        pf.principal[t] = lf[4 * t + 1]
-        pf.bal_end[t] = lf[4 * t + 2]
-        pf.bal_start[t] = lf[4 * t + 3]
+        pf.interest[t] = lf[w * t]
+        pf.principal[t] = lf[w * t + 1]
+        pf.bal_end[t] = lf[w * t + 2]
+        if w == 4:
+            pf.bal_start[t] = lf[w * t + 3]
+        else:
+            pf.bal_start[t] = lf[w * t - 1] if t > 0 else pa.b_bal_start[0]
     if any_default:
         for t in range(n_t):
             pf.interest[t] = _clean(pf.interest[t])
