@@ -22,7 +22,7 @@ from numpy_baseline import simulate_numpy
 from conftest import SIZES, record
 from ipabs.engine.montecarlo import simulate
 
-ROUNDS = 3
+ROUNDS = 5
 
 
 @pytest.mark.parametrize("n_obligors", sorted(SIZES))
