@@ -39,6 +39,7 @@ def _reference_periods(cum_pd, layout, seed, path, dof=0.0):
     return out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("dof", [0.0, 4.0])
 def test_screened_kernel_equals_an_unscreened_reference_path_by_path(dof):
     rng = np.random.default_rng(11)
