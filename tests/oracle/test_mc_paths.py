@@ -196,3 +196,30 @@ def test_path_yields_solve_the_price_equation(rich_synthetic):
             assert np.sum(cf * (1 + y / f) ** (-f * tau)) == pytest.approx(100.0, rel=1e-11)
             checked += 1
     assert checked > 80
+
+
+def test_student_t_needs_its_degrees_of_freedom_and_the_gaussian_refuses_them():
+    from ipabs.credit.synthetic import SyntheticSpec, synthetic_scenario_data
+    from ipabs.errors import ScenarioError
+    from ipabs.scenario.io import parse_scenario
+
+    data = synthetic_scenario_data(SyntheticSpec(copula="student_t"))
+    with pytest.raises(ScenarioError, match="degrees_of_freedom"):
+        parse_scenario(data)
+    data = synthetic_scenario_data(SyntheticSpec(degrees_of_freedom=5.0))
+    with pytest.raises(ScenarioError, match="degrees_of_freedom"):
+        parse_scenario(data)
+
+
+def test_a_progress_callback_can_cancel_a_run(rich_synthetic):
+    from ipabs.errors import Cancelled
+
+    seen = []
+
+    def stop(done, total):
+        seen.append(done)
+        raise Cancelled("stop")
+
+    with pytest.raises(Cancelled):
+        simulate(rich_synthetic, 200_000, 1, threads=2, chunk=4096, progress=stop)
+    assert seen and seen[0] < 200_000
