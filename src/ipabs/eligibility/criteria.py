@@ -25,21 +25,14 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ipabs.errors import InputError, Issue
+from ipabs.scenario.tape import ASSET_TYPES, IP_TYPES
 
 SCHEMA_VERSION = 1
 DEFAULT_CRITERIA = "ganzhou-default"
 
-IpType = Literal[
-    "invention_patent",
-    "utility_model_patent",
-    "design_patent",
-    "trademark",
-    "copyright",
-    "geographic_indication",
-    "data_ip",
-    "trade_secret",
-]
-AssetType = Literal["pledge_loan", "royalty_licence", "finance_lease", "receivable"]
+#: The tape format's vocabularies are the single source (ipabs.scenario.tape).
+IpType = Literal[IP_TYPES]  # type: ignore[valid-type]
+AssetType = Literal[ASSET_TYPES]  # type: ignore[valid-type]
 Share = Annotated[float, Field(gt=0, le=1, allow_inf_nan=False, description="decimal share of the pool balance")]
 Amount = Annotated[float, Field(ge=0, le=1e13, allow_inf_nan=False, description="yuan")]
 
