@@ -206,6 +206,7 @@ def prepare(deal: CompiledDeal, assumptions: Assumptions | None = None) -> Prepa
         group_cmax(lay, th), int(lay.n_sectors), dof, sup_obligor, deal.info.asset_appraisal.astype(np.float64),
         hc_mean, hc_std, float(sim.disposal_cost_rate), float(fixed_rate), int(a.recovery_lag_periods),
         sim.recovery_model == "ip_disposal", a_end, packed, width, int(flags[0]), int(flags[1]),
+        float(sim.recovery_downturn),
     )
     d = deal.waterfall
     freq = float(_FREQ[s.deal.payment_frequency])

@@ -69,6 +69,7 @@ class CreditInputs(NamedTuple):
     width: int  # 3 or 4 values per asset and period
     has_prepay: int
     has_frac_def: int
+    downturn: float  # haircut sensitivity to the global factor (0 = none)
 
 
 class StatInputs(NamedTuple):
@@ -159,12 +160,14 @@ def beta_draw(seed, path, stream, base, mean, std):
 
 @jit_inner
 def ip_recoveries(seed, path, pa, asset_default_t, which, n_which, appraisal, hc_mean, hc_std, cost_rate, fixed_rate,
-                  lag, use_ip, rec_amount, rec_t):
+                  lag, use_ip, m, downturn, rec_amount, rec_t):
     """IP-disposal recovery per defaulted asset: min(exposure, appraisal·(1 − h))·(1 − cost), h ~ beta (stream 2,
     indices from a·4·64 for asset a). Assets without an appraisal (or under the fixed-rate model) recover
     ``fixed_rate`` × exposure. Exposure is the performing balance at the start of the default period; the recovery
     is collected ``lag`` periods after default. Only assets ``which[:n_which]`` are visited (the others keep
-    whatever ``rec_amount``/``rec_t`` hold, which the pool kernel never reads for a surviving asset)."""
+    whatever ``rec_amount``/``rec_t`` hold, which the pool kernel never reads for a surviving asset).
+    Downturn recoveries: with ``downturn`` = s > 0 the haircut becomes min(1, max(0, h − s·M)), M the path's global
+    factor, so recoveries fall in the states where defaults cluster."""
     n_t = pa.b_int.shape[0]
     for c in range(n_which):
         a = which[c]
@@ -176,6 +179,9 @@ def ip_recoveries(seed, path, pa, asset_default_t, which, n_which, appraisal, hc
         exposure = pa.a_bal_start[a, tau]
         if use_ip and appraisal[a] > 0.0:
             h = beta_draw(seed, path, STREAM_RECOVERY, a * 4 * MAX_GAMMA_TRIES, hc_mean[a], hc_std[a])
+            if downturn > 0.0:
+                h = h - downturn * m
+                h = 0.0 if h < 0.0 else (1.0 if h > 1.0 else h)
             gross = appraisal[a] * (1.0 - h)
             if gross > exposure:
                 gross = exposure
@@ -465,7 +471,7 @@ def simulate_path(seed, p, j, d, pa, ci, si, b, bpf, bout, pf, out, w, x, po, bs
     # pool flows
     if tau0 < n_t:
         ip_recoveries(seed, p, pa, x.a_def, x.dl, nd, ci.appraisal, ci.hc_mean, ci.hc_std, ci.cost_rate,
-                      ci.fixed_rate, ci.lag, ci.use_ip, x.rec_amt, x.rec_t)
+                      ci.fixed_rate, ci.lag, ci.use_ip, x.factors[0], ci.downturn, x.rec_amt, x.rec_t)
         apply_defaults_into(pa, ci.packed, ci.width, x.a_def, x.rec_amt, x.rec_t, pf, ci.a_end, ci.has_prepay,
                             ci.has_frac_def, x.lf, x.dl, nd)
         t_pool = tau0 if b.restart_ok else 0
@@ -555,7 +561,7 @@ def trace_path(seed, p, d, pa, ci, si, pf, out, x):
     for a in range(n_a):
         x.dl[a] = a
     ip_recoveries(seed, p, pa, x.a_def, x.dl, n_a, ci.appraisal, ci.hc_mean, ci.hc_std, ci.cost_rate,
-                  ci.fixed_rate, ci.lag, ci.use_ip, x.rec_amt, x.rec_t)
+                  ci.fixed_rate, ci.lag, ci.use_ip, x.factors[0], ci.downturn, x.rec_amt, x.rec_t)
     apply_defaults_into(pa, ci.packed, ci.width, x.a_def, x.rec_amt, x.rec_t, pf, ci.a_end, ci.has_prepay, ci.has_frac_def,
                         x.lf, x.dl, n_a)
     w = waterfall_work(d)

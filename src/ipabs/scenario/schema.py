@@ -348,6 +348,11 @@ class Simulation(_Model):
     haircut_by_ip_type: dict[str, Haircut] = Field(default_factory=dict,
                                                    description="haircut per IP type (the asset's first IP right)")
     disposal_cost_rate: Rate = Field(0.1, description="legal/auction costs as a fraction of gross recovery")
+    recovery_downturn: float = Field(
+        0.0, ge=0, le=1, allow_inf_nan=False,
+        description="downturn recoveries: the disposal haircut becomes h − s·M (clipped to [0, 1]), M the global "
+        "factor; 0 = haircuts independent of the economy",
+    )
 
     @model_validator(mode="after")
     def _copula(self) -> Simulation:
