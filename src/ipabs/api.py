@@ -17,10 +17,8 @@ from ipabs.scenario.io import LoadedScenario
 from ipabs.scenario.io import load_scenario as _load
 from ipabs.scenario.schema import Assumptions
 
-__all__ = [
-    "load_scenario", "validate", "compile_scenario", "run_deterministic", "simulate", "ValidationReport",
-    "eligibility", "policy",
-]
+__all__ = ["load_scenario", "validate", "compile_scenario", "run_deterministic", "simulate", "ValidationReport"]
+# ``api.eligibility`` and ``api.policy`` are namespaces resolved lazily by ``__getattr__`` below.
 
 
 def load_scenario(path: str | Path, *, data: dict | None = None, strict: bool | None = None,

@@ -43,3 +43,33 @@ def test_downturn_recoveries_raise_pool_losses_on_the_same_default_paths(root):
     bad = flat.pool_default_rate >= np.quantile(flat.pool_default_rate[hit], 0.5)
     diff = down.pool_loss_rate - flat.pool_loss_rate
     assert diff[bad & hit].mean() > diff[~bad & hit].mean()
+
+
+@pytest.mark.slow
+def test_drawn_recovery_lags_spread_recoveries_over_the_allowed_window(root):
+    loaded = api.load_scenario(root / SCENARIO)
+    data = loaded.scenario.model_dump()
+    data["assumptions"]["recovery_lag_periods"] = 1
+    data["simulation"]["recovery_lag_max_periods"] = 3
+    deal = api.compile_scenario(api.load_scenario(root / SCENARIO, data=data))
+    from ipabs.engine.montecarlo import trace_path
+
+    lags = set()
+    for p in range(3000):
+        tr = trace_path(deal, 5, p)
+        d, r = tr.asset_default_period, tr.recovery_period
+        for a in range(len(d)):
+            if d[a] < deal.n_periods:
+                lags.add(int(r[a] - d[a]))
+    assert lags <= {1, 2, 3} and len(lags) == 3
+
+
+def test_a_maximum_lag_below_the_fixed_lag_is_rejected(root):
+    from ipabs.errors import ScenarioError
+
+    loaded = api.load_scenario(root / SCENARIO)
+    data = loaded.scenario.model_dump()
+    data["assumptions"]["recovery_lag_periods"] = 4
+    data["simulation"]["recovery_lag_max_periods"] = 2
+    with pytest.raises(ScenarioError, match="recovery_lag_max_periods"):
+        api.load_scenario(root / SCENARIO, data=data)

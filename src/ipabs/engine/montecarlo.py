@@ -207,6 +207,7 @@ def prepare(deal: CompiledDeal, assumptions: Assumptions | None = None) -> Prepa
         hc_mean, hc_std, float(sim.disposal_cost_rate), float(fixed_rate), int(a.recovery_lag_periods),
         sim.recovery_model == "ip_disposal", a_end, packed, width, int(flags[0]), int(flags[1]),
         float(sim.recovery_downturn),
+        int(sim.recovery_lag_max_periods - a.recovery_lag_periods) if sim.recovery_lag_max_periods is not None else 0,
     )
     d = deal.waterfall
     freq = float(_FREQ[s.deal.payment_frequency])

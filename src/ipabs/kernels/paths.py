@@ -33,7 +33,7 @@ from ipabs.compile.arrays import PoolFlows, WaterfallOut
 from ipabs.kernels._jit import jit, jit_inline, jit_inner, jit_nogil
 from ipabs.kernels.defaults import default_periods_one_path
 from ipabs.kernels.pool import DUST, apply_defaults_into
-from ipabs.kernels.rng import MAX_GAMMA_TRIES, STREAM_RECOVERY, gamma_draw
+from ipabs.kernels.rng import MAX_GAMMA_TRIES, STREAM_LAG, STREAM_RECOVERY, gamma_draw, uniform
 from ipabs.kernels.waterfall import EPS, waterfall_periods, waterfall_start, waterfall_work
 
 __all__ = ["gamma_draw", "beta_draw", "path_yield", "ip_recoveries", "simulate_block", "base_path", "trace_path"]
@@ -70,6 +70,7 @@ class CreditInputs(NamedTuple):
     has_prepay: int
     has_frac_def: int
     downturn: float  # haircut sensitivity to the global factor (0 = none)
+    lag_extra: int  # recovery lag drawn uniformly from lag .. lag + lag_extra periods (0 = fixed lag)
 
 
 class StatInputs(NamedTuple):
@@ -160,14 +161,15 @@ def beta_draw(seed, path, stream, base, mean, std):
 
 @jit_inner
 def ip_recoveries(seed, path, pa, asset_default_t, which, n_which, appraisal, hc_mean, hc_std, cost_rate, fixed_rate,
-                  lag, use_ip, m, downturn, rec_amount, rec_t):
+                  lag, use_ip, m, downturn, lag_extra, rec_amount, rec_t):
     """IP-disposal recovery per defaulted asset: min(exposure, appraisal·(1 − h))·(1 − cost), h ~ beta (stream 2,
     indices from a·4·64 for asset a). Assets without an appraisal (or under the fixed-rate model) recover
     ``fixed_rate`` × exposure. Exposure is the performing balance at the start of the default period; the recovery
     is collected ``lag`` periods after default. Only assets ``which[:n_which]`` are visited (the others keep
     whatever ``rec_amount``/``rec_t`` hold, which the pool kernel never reads for a surviving asset).
     Downturn recoveries: with ``downturn`` = s > 0 the haircut becomes min(1, max(0, h − s·M)), M the path's global
-    factor, so recoveries fall in the states where defaults cluster."""
+    factor, so recoveries fall in the states where defaults cluster. Drawn lags: with ``lag_extra`` = k > 0 the
+    lag is ``lag + floor(u·(k + 1))``, u uniform on stream 5 (index = asset)."""
     n_t = pa.b_int.shape[0]
     for c in range(n_which):
         a = which[c]
@@ -188,7 +190,12 @@ def ip_recoveries(seed, path, pa, asset_default_t, which, n_which, appraisal, hc
             rec_amount[a] = gross * (1.0 - cost_rate)
         else:
             rec_amount[a] = fixed_rate * exposure
-        rec_t[a] = tau + lag
+        extra = 0
+        if lag_extra > 0:
+            extra = int(uniform(seed, path, STREAM_LAG, a) * (lag_extra + 1))
+            if extra > lag_extra:
+                extra = lag_extra
+        rec_t[a] = tau + lag + extra
 
 
 # ---- per-path statistics helpers ---------------------------------------------------------------------------------
@@ -471,7 +478,7 @@ def simulate_path(seed, p, j, d, pa, ci, si, b, bpf, bout, pf, out, w, x, po, bs
     # pool flows
     if tau0 < n_t:
         ip_recoveries(seed, p, pa, x.a_def, x.dl, nd, ci.appraisal, ci.hc_mean, ci.hc_std, ci.cost_rate,
-                      ci.fixed_rate, ci.lag, ci.use_ip, x.factors[0], ci.downturn, x.rec_amt, x.rec_t)
+                      ci.fixed_rate, ci.lag, ci.use_ip, x.factors[0], ci.downturn, ci.lag_extra, x.rec_amt, x.rec_t)
         apply_defaults_into(pa, ci.packed, ci.width, x.a_def, x.rec_amt, x.rec_t, pf, ci.a_end, ci.has_prepay,
                             ci.has_frac_def, x.lf, x.dl, nd)
         t_pool = tau0 if b.restart_ok else 0
@@ -561,7 +568,7 @@ def trace_path(seed, p, d, pa, ci, si, pf, out, x):
     for a in range(n_a):
         x.dl[a] = a
     ip_recoveries(seed, p, pa, x.a_def, x.dl, n_a, ci.appraisal, ci.hc_mean, ci.hc_std, ci.cost_rate,
-                  ci.fixed_rate, ci.lag, ci.use_ip, x.factors[0], ci.downturn, x.rec_amt, x.rec_t)
+                  ci.fixed_rate, ci.lag, ci.use_ip, x.factors[0], ci.downturn, ci.lag_extra, x.rec_amt, x.rec_t)
     apply_defaults_into(pa, ci.packed, ci.width, x.a_def, x.rec_amt, x.rec_t, pf, ci.a_end, ci.has_prepay, ci.has_frac_def,
                         x.lf, x.dl, n_a)
     w = waterfall_work(d)

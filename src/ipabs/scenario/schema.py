@@ -353,6 +353,10 @@ class Simulation(_Model):
         description="downturn recoveries: the disposal haircut becomes h − s·M (clipped to [0, 1]), M the global "
         "factor; 0 = haircuts independent of the economy",
     )
+    recovery_lag_max_periods: int | None = Field(
+        None, ge=0, le=480, description="drawn recovery lags: uniform on recovery_lag_periods .. this many periods "
+        "(omit for the fixed assumptions.recovery_lag_periods)",
+    )
 
     @model_validator(mode="after")
     def _copula(self) -> Simulation:
@@ -452,6 +456,10 @@ def check_references(s: Scenario, file: str | None = None) -> list[Issue]:
             bad(f"triggers[{i}]", "support", f"unknown support provider '{t.support}'")
         if t.date and not (s.deal.closing_date < t.date <= s.deal.legal_maturity):
             bad(f"triggers[{i}]", "date", f"{t.date} is outside the deal's life")
+    lag_max = s.simulation.recovery_lag_max_periods
+    if lag_max is not None and lag_max < s.assumptions.recovery_lag_periods:
+        bad("simulation", "recovery_lag_max_periods",
+            f"{lag_max} is below assumptions.recovery_lag_periods = {s.assumptions.recovery_lag_periods}")
     for i, x in enumerate(s.support):
         if x.pd is not None and x.rating is not None:
             bad(f"support[{i}]", "pd", "give pd or rating, not both")
