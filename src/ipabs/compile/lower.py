@@ -19,6 +19,7 @@ import pandas as pd
 
 from ipabs.compile.arrays import PerformingArrays, PoolArrays, WaterfallArrays
 from ipabs.compile.schedule import DealSchedule, build_deal_schedule, calendar, contract_flows, day_counter
+from ipabs.errors import Issue, ScenarioError
 from ipabs.kernels import _jit as K
 from ipabs.scenario.schema import Assumptions, Scenario
 
@@ -402,11 +403,25 @@ class CompiledDeal:
         return self.waterfall.pool_bal0
 
 
+def _check_tape_references(scenario: Scenario, info: PoolInfo, source: str | None) -> None:
+    """Names in the scenario that must exist on the tape (sectors of ``simulation.revenue_risk.by_sector``)."""
+    rr = scenario.simulation.revenue_risk
+    if rr is None:
+        return
+    known = sorted(set(info.obligor_industry))
+    issues = [Issue(f"sector '{k}' is not the industry of any obligor on the tape (industries: {known})",
+                    file=source, table="simulation.revenue_risk.by_sector", field=k)
+              for k in rr.by_sector if k not in known]
+    if issues:
+        raise ScenarioError(issues)
+
+
 def compile_deal(scenario: Scenario, assets: pd.DataFrame, *, scenario_hash: str = "", source: str | None = None,
                  warnings: tuple[str, ...] = ()) -> CompiledDeal:
     """Compile a validated scenario and its accepted tape rows."""
     sched = build_deal_schedule(scenario.deal)
     pool, info = compile_pool(assets, sched, scenario)
+    _check_tape_references(scenario, info, source)
     bal0 = float(pool.sched_bal_start[:, 0].sum()) if pool.sched_bal_start.size else 0.0
     wa, names = compile_waterfall(scenario, sched, bal0)
     w = list(warnings) + list(sched.warnings)

@@ -146,6 +146,29 @@ def _empty_base(deal: CompiledDeal) -> BasePath:
     )
 
 
+def revenue_inputs(deal: CompiledDeal, a_end: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, float]:
+    """The sales-linked assets of ``simulation.revenue_risk`` and their per-period drift (μ − σ²/2)·Δ_t and volatility
+    σ·√Δ_t by the sector (tape industry) of their obligor (docs/methodology/monte-carlo.md §1.3)."""
+    rr = deal.scenario.simulation.revenue_risk
+    n_t = deal.n_periods
+    none = (np.zeros(0, dtype=np.int64), np.zeros((0, n_t)), np.zeros((0, n_t)), 0.0, math.inf)
+    if rr is None:
+        return none
+    info = deal.info
+    types = set(rr.asset_types)
+    assets = [i for i, t in enumerate(info.asset_type) if t in types and a_end[i] > 0]
+    yf = np.asarray(deal.waterfall.yf, dtype=np.float64)
+    mu = np.empty((len(assets), n_t))
+    sig = np.empty((len(assets), n_t))
+    for c, i in enumerate(assets):
+        sector = info.obligor_industry[int(info.asset_obligor[i])]
+        r = rr.by_sector.get(sector, rr)
+        mu[c] = (r.drift - 0.5 * r.volatility**2) * yf
+        sig[c] = r.volatility * np.sqrt(yf)
+    return (np.array(assets, dtype=np.int64), mu, sig, float(rr.floor),
+            float(rr.cap) if rr.cap is not None else math.inf)
+
+
 def prepare(deal: CompiledDeal, assumptions: Assumptions | None = None) -> PreparedMC:
     """Compile the credit model: thresholds, copula groups, recovery parameters, the base path (pure, cacheable)."""
     s = deal.scenario
@@ -201,6 +224,7 @@ def prepare(deal: CompiledDeal, assumptions: Assumptions | None = None) -> Prepa
     packed = np.empty(n_a * deal.n_periods * width)
     pack_performing(pa, packed, width)
     th_rows, th_row = threshold_rows(th)
+    rev_asset, rev_mu, rev_sig, rev_floor, rev_cap = revenue_inputs(deal, a_end)
     credit = CreditInputs(
         deal.info.asset_obligor.astype(np.int64), th_rows, th_row, lay.group, lay.g_a, lay.g_s, lay.g_b, lay.g_sector,
         group_cmax(lay, th), int(lay.n_sectors), dof, sup_obligor, deal.info.asset_appraisal.astype(np.float64),
@@ -208,6 +232,7 @@ def prepare(deal: CompiledDeal, assumptions: Assumptions | None = None) -> Prepa
         sim.recovery_model == "ip_disposal", a_end, packed, width, int(flags[0]), int(flags[1]),
         float(sim.recovery_downturn),
         int(sim.recovery_lag_max_periods - a.recovery_lag_periods) if sim.recovery_lag_max_periods is not None else 0,
+        rev_asset, rev_mu, rev_sig, rev_floor, rev_cap,
     )
     d = deal.waterfall
     freq = float(_FREQ[s.deal.payment_frequency])

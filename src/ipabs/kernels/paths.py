@@ -32,11 +32,20 @@ import numpy as np
 from ipabs.compile.arrays import PoolFlows, WaterfallOut
 from ipabs.kernels._jit import jit, jit_inline, jit_inner, jit_nogil
 from ipabs.kernels.defaults import default_periods_one_path
+from ipabs.kernels.normal import norm_ppf
 from ipabs.kernels.pool import DUST, apply_defaults_into
-from ipabs.kernels.rng import MAX_GAMMA_TRIES, STREAM_LAG, STREAM_RECOVERY, gamma_draw, uniform
+from ipabs.kernels.rng import (
+    MAX_GAMMA_TRIES,
+    STREAM_LAG,
+    STREAM_RECOVERY,
+    STREAM_REVENUE,
+    gamma_draw,
+    uniform,
+)
 from ipabs.kernels.waterfall import EPS, waterfall_periods, waterfall_start, waterfall_work
 
-__all__ = ["gamma_draw", "beta_draw", "path_yield", "ip_recoveries", "simulate_block", "base_path", "trace_path"]
+__all__ = ["gamma_draw", "beta_draw", "path_yield", "ip_recoveries", "revenue_flows", "simulate_block", "base_path",
+           "trace_path"]
 
 #: Pool statistics summed per period: interest, principal, defaults, recoveries, performing balance at the end.
 N_POOL_SUMS = 5
@@ -71,6 +80,11 @@ class CreditInputs(NamedTuple):
     has_frac_def: int
     downturn: float  # haircut sensitivity to the global factor (0 = none)
     lag_extra: int  # recovery lag drawn uniformly from lag .. lag + lag_extra periods (0 = fixed lag)
+    rev_asset: np.ndarray  # i8[NR] assets with sales-linked payments (empty = no revenue risk)
+    rev_mu: np.ndarray  # f8[NR, T] (μ − σ²/2)·Δ_t of the asset's sector
+    rev_sig: np.ndarray  # f8[NR, T] σ·√Δ_t
+    rev_floor: float  # minimum of the sales index applied to the scheduled payment
+    rev_cap: float  # maximum (inf = none)
 
 
 class StatInputs(NamedTuple):
@@ -196,6 +210,35 @@ def ip_recoveries(seed, path, pa, asset_default_t, which, n_which, appraisal, hc
             if extra > lag_extra:
                 extra = lag_extra
         rec_t[a] = tau + lag + extra
+
+
+@jit_inner
+def revenue_flows(seed, path, pa, asset_obligor, a_def, a_end, rev_asset, rev_mu, rev_sig, floor, cap, pf):
+    """Sales-linked payments: add (S_{o,t} − 1) × the scheduled interest and principal (prepayments excluded) of each
+    asset ``rev_asset[c]`` in every period t before its default (and its last active period) to ``pf``.
+
+    S is the sales index of the asset's obligor o, a geometric random walk from S = 1 at the cut-off:
+    ln S_{o,t} = ln S_{o,t−1} + μ_t + σ_t·Z_{o,t} with ``rev_mu`` μ_t = (μ − σ²/2)·Δ_t and ``rev_sig``
+    σ_t = σ·√Δ_t (so E[S_t] = e^(μ·Σ Δ)), Z_{o,t} = Φ⁻¹(u), u the uniform o·T + t of stream 3 (assets of one
+    obligor share its index); the index applied is min(cap, max(floor, S)). Balances are not touched: a royalty
+    below schedule is cash that never comes, not a default.
+    """
+    n_t = pa.b_int.shape[0]
+    for c in range(rev_asset.shape[0]):
+        a = rev_asset[c]
+        o = asset_obligor[a]
+        end = a_def[a] if a_def[a] < a_end[a] else a_end[a]
+        ls = 0.0
+        for t in range(end):
+            ls += rev_mu[c, t] + rev_sig[c, t] * norm_ppf(uniform(seed, path, STREAM_REVENUE, o * n_t + t))
+            s = math.exp(ls)
+            if s < floor:
+                s = floor
+            if s > cap:
+                s = cap
+            f = s - 1.0
+            pf.interest[t] += pa.a_int[a, t] * f
+            pf.principal[t] += (pa.a_prin[a, t] - pa.a_prepay[a, t]) * f
 
 
 # ---- per-path statistics helpers ---------------------------------------------------------------------------------
@@ -475,22 +518,28 @@ def simulate_path(seed, p, j, d, pa, ci, si, b, bpf, bout, pf, out, w, x, po, bs
             tau0 = ts
     po.first_default[j] = tau0
     po.sup_def[j] = sdef
-    # pool flows
-    if tau0 < n_t:
-        ip_recoveries(seed, p, pa, x.a_def, x.dl, nd, ci.appraisal, ci.hc_mean, ci.hc_std, ci.cost_rate,
-                      ci.fixed_rate, ci.lag, ci.use_ip, x.factors[0], ci.downturn, ci.lag_extra, x.rec_amt, x.rec_t)
+    # pool flows (with sales-linked payments every path differs from the base path from period 0)
+    has_rev = ci.rev_asset.shape[0] > 0
+    if tau0 < n_t or has_rev:
+        if tau0 < n_t:
+            ip_recoveries(seed, p, pa, x.a_def, x.dl, nd, ci.appraisal, ci.hc_mean, ci.hc_std, ci.cost_rate,
+                          ci.fixed_rate, ci.lag, ci.use_ip, x.factors[0], ci.downturn, ci.lag_extra, x.rec_amt,
+                          x.rec_t)
         apply_defaults_into(pa, ci.packed, ci.width, x.a_def, x.rec_amt, x.rec_t, pf, ci.a_end, ci.has_prepay,
                             ci.has_frac_def, x.lf, x.dl, nd)
-        t_pool = tau0 if b.restart_ok else 0
+        if has_rev:
+            revenue_flows(seed, p, pa, ci.asset_obligor, x.a_def, ci.a_end, ci.rev_asset, ci.rev_mu, ci.rev_sig,
+                          ci.rev_floor, ci.rev_cap, pf)
+        t_pool = tau0 if b.restart_ok and not has_rev else 0
         flows = pf
     else:
         t_pool = n_t
         flows = bpf
     # waterfall, restarted at τ₀ from the base path's state
-    if tau0 >= n_t or (b.wound_up < n_t and tau0 > b.wound_up):
+    if not has_rev and (tau0 >= n_t or (b.wound_up < n_t and tau0 > b.wound_up)):
         t_wf = n_t
     else:
-        t_wf = tau0 if b.restart_ok else 0
+        t_wf = tau0 if b.restart_ok and not has_rev else 0
         load_state(w, b, t_wf)
         waterfall_periods(d, pf, x.sup_def_t, out, w, t_wf, n_t)
     x.cnt_wf[t_wf] += 1
@@ -571,6 +620,8 @@ def trace_path(seed, p, d, pa, ci, si, pf, out, x):
                   ci.fixed_rate, ci.lag, ci.use_ip, x.factors[0], ci.downturn, ci.lag_extra, x.rec_amt, x.rec_t)
     apply_defaults_into(pa, ci.packed, ci.width, x.a_def, x.rec_amt, x.rec_t, pf, ci.a_end, ci.has_prepay, ci.has_frac_def,
                         x.lf, x.dl, n_a)
+    revenue_flows(seed, p, pa, ci.asset_obligor, x.a_def, ci.a_end, ci.rev_asset, ci.rev_mu, ci.rev_sig, ci.rev_floor,
+                  ci.rev_cap, pf)
     w = waterfall_work(d)
     waterfall_start(d, w)
     waterfall_periods(d, pf, x.sup_def_t, out, w, 0, n_t)

@@ -27,6 +27,7 @@ own recovery (amount and period given by the caller's recovery model) arrives in
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 #: The fields of :class:`PoolPath`, in the order of :class:`ipabs.compile.arrays.PoolFlows`.
@@ -176,3 +177,32 @@ def pool_flows(performing: list[AssetPerformance], default_period: dict[str, int
             if tau is not None and recovery_period.get(p.asset_id) == t:
                 flows.recoveries[t] += recovery_amount.get(p.asset_id, 0.0)
     return flows
+
+
+def sales_index(year_fractions: list[float], volatility: float, drift: float, floor: float, cap: float | None,
+                normal: list[float]) -> list[float]:
+    """A firm's sales index applied to its royalties in each period (``simulation.revenue_risk``).
+
+    ``S_{-1} = 1``; ``ln S_t = ln S_{t−1} + (drift − volatility²/2)·Δ_t + volatility·√Δ_t·Z_t`` with ``Δ_t`` the
+    period's year fraction and ``Z_t = normal[t]`` standard normal; the index applied is ``min(cap, max(floor, S_t))``
+    (the floor and cap act on each period's payment, not on the random walk).
+    """
+    out = []
+    log_s = 0.0
+    for t, dt_ in enumerate(year_fractions):
+        log_s += (drift - volatility * volatility / 2.0) * dt_ + volatility * math.sqrt(dt_) * normal[t]
+        s = max(floor, math.exp(log_s))
+        out.append(min(cap, s) if cap is not None else s)
+    return out
+
+
+def with_sales_index(p: AssetPerformance, index: list[float]) -> AssetPerformance:
+    """The asset's performing flows with its interest and scheduled principal scaled by ``index`` (prepayments are
+    not sales-linked, and balances follow the schedule: a royalty below schedule is cash that never comes)."""
+    sched = [pr - pp for pr, pp in zip(p.principal, p.prepayment, strict=True)]
+    return AssetPerformance(
+        p.asset_id, p.obligor_id, list(p.balance_start),
+        [i * s for i, s in zip(p.interest, index, strict=True)],
+        [sp * s + pp for sp, s, pp in zip(sched, index, p.prepayment, strict=True)],
+        list(p.prepayment), list(p.defaults), list(p.balance_end),
+    )

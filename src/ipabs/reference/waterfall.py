@@ -34,6 +34,7 @@ from ipabs.reference.pool import (
     fixed_recoveries,
     performing_flows,
     pool_flows,
+    with_sales_index,
 )
 
 #: Half a fen: a balance below this is zero ("repaid"), and so is a clean-up test balance.
@@ -360,7 +361,8 @@ def obligor_default_periods(assets: list[ContractAsset], assumptions, n_periods:
 
 def run_path(deal, assumptions=None, *, default_period: dict[str, int | None] | None = None,
              recovery: tuple[dict[str, float], dict[str, int | None]] | None = None,
-             support_default_period: dict[str, int | None] | None = None) -> PathResult:
+             support_default_period: dict[str, int | None] | None = None,
+             sales_index: dict[str, list[float]] | None = None) -> PathResult:
     """One whole path of a compiled deal: performing flows → defaults and recoveries → waterfall.
 
     Parameters
@@ -375,6 +377,9 @@ def run_path(deal, assumptions=None, *, default_period: dict[str, int | None] | 
         Default: the fixed-rate model (recovery rate × balance at default, after the recovery lag).
     support_default_period : dict, optional
         0-based default period per support provider; default: ``support.default_period`` (1-based, 0 = never).
+    sales_index : dict, optional
+        Per asset id, the sales index applied to its royalties in each period (:func:`ipabs.reference.pool.sales_index`;
+        sales-linked royalties of the Monte Carlo); other assets pay their schedule.
     """
     s = deal.scenario
     a = assumptions or s.assumptions
@@ -383,6 +388,8 @@ def run_path(deal, assumptions=None, *, default_period: dict[str, int | None] | 
     n_t = len(dates)
     assets = contract_assets(deal)
     perf = performing_flows(assets, a, yfs)
+    if sales_index:
+        perf = [with_sales_index(p, sales_index[p.asset_id]) if p.asset_id in sales_index else p for p in perf]
     if default_period is None:
         default_period = obligor_default_periods(assets, a, n_t)
     rate = min(1.0, a.recovery_rate * a.recovery_multiplier)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ipabs.errors import Issue
 
@@ -320,6 +320,42 @@ class Haircut(_Model):
         return self
 
 
+class SectorRevenue(_Model):
+    """Drift and volatility of the sales index of the firms of one sector (sales-linked royalties)."""
+
+    volatility: float = Field(ge=0, le=3, allow_inf_nan=False,
+                              description="annual volatility σ of the log sales index")
+    drift: float = Field(0.0, ge=-1, le=1, allow_inf_nan=False,
+                         description="annual drift μ: expected sales grow as e^(μ·t)")
+
+
+class RevenueRisk(_Model):
+    """Sales-linked royalties: each firm's royalties move with its own lognormal sales index (Monte Carlo only)."""
+
+    volatility: float = Field(ge=0, le=3, allow_inf_nan=False,
+                              description="annual volatility σ of a firm's log sales index (sectors not in by_sector)")
+    drift: float = Field(0.0, ge=-1, le=1, allow_inf_nan=False,
+                         description="annual drift μ (sectors not in by_sector): E[S_t] = e^(μ·t)")
+    by_sector: dict[str, SectorRevenue] = Field(default_factory=dict,
+                                                description="volatility and drift per sector (the tape's industry)")
+    asset_types: list[str] = Field(default_factory=lambda: ["royalty_licence"], min_length=1,
+                                   description="asset types whose payments are sales-linked")
+    floor: float = Field(0.0, ge=0, le=1, allow_inf_nan=False,
+                         description="guaranteed minimum royalty, as a fraction of the scheduled payment")
+    cap: float | None = Field(None, ge=1, allow_inf_nan=False,
+                              description="maximum royalty as a multiple of the scheduled payment (omit = none)")
+
+    @field_validator("asset_types")
+    @classmethod
+    def _known_types(cls, v: list[str]) -> list[str]:
+        from ipabs.scenario.tape import ASSET_TYPES
+
+        bad = [x for x in v if x not in ASSET_TYPES]
+        if bad:
+            raise ValueError(f"unknown asset type(s) {bad}; expected some of {list(ASSET_TYPES)}")
+        return v
+
+
 class Simulation(_Model):
     """Monte Carlo settings (used by the credit engine); see docs/methodology/monte-carlo.md."""
 
@@ -356,6 +392,10 @@ class Simulation(_Model):
     recovery_lag_max_periods: int | None = Field(
         None, ge=0, le=480, description="drawn recovery lags: uniform on recovery_lag_periods .. this many periods "
         "(omit for the fixed assumptions.recovery_lag_periods)",
+    )
+    revenue_risk: RevenueRisk | None = Field(
+        None, description="sales-linked royalties with firm-level lognormal sales shocks (omit = the scheduled "
+        "royalties are paid in full while the firm performs)",
     )
 
     @model_validator(mode="after")
