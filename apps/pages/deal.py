@@ -259,6 +259,13 @@ def simulation_tab(scn: dict) -> dict:
     out["recovery_model"] = c[2].selectbox(ui.t("recovery_model"), models,
                                            index=models.index(s.get("recovery_model", "ip_disposal")),
                                            format_func=ui.term_fn(), key="f_recovery_model")
+    rr = s.get("revenue_risk") or {}
+    c = st.columns(3)
+    out["revenue_volatility"] = c[0].number_input(ui.t("revenue_volatility"), 0.0, 3.0,
+                                                  float(rr.get("volatility", 0.0)), 0.05, format="%.2f",
+                                                  help=ui.t("revenue_help"), key="f_revenue_volatility")
+    out["revenue_floor"] = c[1].number_input(ui.t("revenue_floor"), 0.0, 1.0, float(rr.get("floor", 0.0)), 0.05,
+                                             format="%.2f", key="f_revenue_floor")
     return out
 
 
@@ -307,6 +314,10 @@ def build_scenario(scn: dict, deal: dict, sizes: list[float], tranches: pd.DataF
     s = new.setdefault("simulation", {})
     s.update({"n_paths": int(sim["n_paths"]), "seed": int(sim["seed"]), "correlation": float(sim["correlation"]),
               "sector_correlation": float(sim["sector_correlation"]), "recovery_model": sim["recovery_model"]})
+    vol = float(sim.get("revenue_volatility") or 0.0)
+    if "revenue_risk" in s or vol > 0.0:  # sales-linked royalties (by_sector and asset_types kept from the file)
+        s["revenue_risk"] = {**s.get("revenue_risk", {}), "volatility": vol,
+                             "floor": float(sim.get("revenue_floor") or 0.0)}
     return new
 
 

@@ -249,6 +249,11 @@ TERMS: dict[str, tuple[str, str]] = {
     "ui_correlation": ("资产相关系数", "asset correlation"),
     "ui_sector_correlation": ("行业内额外相关系数", "extra within-sector correlation"),
     "ui_recovery_model": ("回收模型", "recovery model"),
+    "ui_revenue_volatility": ("许可费销售波动率（年）", "royalty sales volatility (annual)"),
+    "ui_revenue_floor": ("最低许可费比例", "minimum royalty (share of schedule)"),
+    "ui_revenue_help": ("销售挂钩的许可费：各企业销售指数服从对数正态随机游走；0 且场景中未设置时不模拟收入风险。",
+                        "Sales-linked royalties: each firm's sales index follows a lognormal random walk; 0 with no "
+                        "table in the scenario means no revenue risk."),
     "ui_fixed_rate": ("固定回收率", "fixed recovery rate"),
     "ui_ip_disposal": ("知识产权处置", "IP disposal"),
     "ui_monte_carlo": ("蒙特卡洛模拟", "Monte Carlo"),

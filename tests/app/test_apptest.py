@@ -287,3 +287,17 @@ def test_every_sample_deal_goes_through_the_form_unchanged_and_runs(sample: str)
     from_file = parse_scenario(read_toml(ROOT / "scenarios" / sample)).model_dump()
     through_form["simulation"]["n_paths"] = from_file["simulation"]["n_paths"]
     assert through_form == from_file, "the form writes back exactly what it was given"
+
+
+@pytest.mark.slow
+def test_the_royalty_sales_volatility_and_floor_go_into_the_scenario() -> None:
+    at = run_deal(start())
+    assert "revenue_risk" not in at.session_state["scn"]["simulation"]  # 0 and no table: no revenue risk
+    at.selectbox(key="sample_choice").set_value("licence_relicence_2026.toml")
+    at.button(key="load_sample").click().run()
+    assert at.number_input(key="f_revenue_volatility").value == pytest.approx(0.12)
+    at.number_input(key="f_revenue_volatility").set_value(0.3)
+    at.number_input(key="f_revenue_floor").set_value(0.5)
+    run_deal(at)
+    rr = at.session_state["scn"]["simulation"]["revenue_risk"]
+    assert rr["volatility"] == 0.3 and rr["floor"] == 0.5 and "rare_earth_tungsten" in rr["by_sector"]
