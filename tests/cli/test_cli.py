@@ -90,6 +90,14 @@ def test_summary_json_has_deal_provenance_and_the_tranche_fields(run_a):
     senior = doc["tranches"][0]
     assert senior["original_balance"] == 190_000_000 and senior["coupon"] == 0.025 and senior["loss"] == 0
     assert all(math.isfinite(x) for x in numbers(doc))
+    # every Monte Carlo estimate carries its standard error, quantiles and percentiles included
+    for t in doc["tranches"]:
+        for est in ("loss_quantiles", "wal_percentiles", "yield_percentiles"):
+            assert set(t[f"{est}_se"]) == set(t[est]) and all(v >= 0 for v in t[f"{est}_se"].values()), est
+        assert t["wal_mean_se"] >= 0 and t["yield_mean_se"] >= 0
+    pool = doc["monte_carlo"]["pool"]
+    for est in ("default_rate_quantiles", "loss_rate_quantiles"):
+        assert set(pool[f"{est}_se"]) == set(pool[est])
 
 
 @pytest.mark.slow

@@ -152,6 +152,12 @@ def test_outputs_are_finite_and_statistics_are_consistent(scenario_a):
     stats = res.tranche_stats()
     assert stats[1]["expected_loss"] >= stats[0]["expected_loss"]
     assert stats[1]["expected_loss_se"] == pytest.approx(res.loss[:, 1].std(ddof=1) / math.sqrt(res.n_paths))
+    # the summary's quantile standard errors are those of MCResult.quantiles()
+    q = res.quantiles().set_index(["series", "statistic", "q"])["se"]
+    name = scenario_a.names.tranches[1]
+    assert stats[1]["loss_quantiles_se"]["q0.99"] == q[(name, "loss", 0.99)]
+    assert stats[1]["wal_percentiles_se"]["p95"] == q[(name, "wal", 0.95)]
+    assert stats[1]["yield_mean_se"] == pytest.approx(res.yld[:, 1].std(ddof=1) / math.sqrt(res.n_paths))
     assert res.meta["copula"] == "gaussian" and res.meta["rng"] == "philox4x32-10"
 
 

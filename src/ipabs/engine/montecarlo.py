@@ -290,6 +290,7 @@ class MCResult:
             el_se = float(loss.std(ddof=1) / math.sqrt(n)) if n > 1 else 0.0
             pdef = float((loss > 1e-12).mean()) if n else 0.0
             psh = float(self.short[:, k].mean()) if n else 0.0
+            wal, yld = self.wal[:, k], self.yld[:, k]
             row = {
                 "name": name,
                 "expected_loss": el,
@@ -299,10 +300,15 @@ class MCResult:
                 "interest_shortfall_probability": psh,
                 "interest_shortfall_probability_se": math.sqrt(psh * (1 - psh) / n) if n else 0.0,
                 "loss_quantiles": {f"q{q:g}": float(np.quantile(loss, q)) for q in QUANTILES} if n else {},
-                "wal_mean": float(self.wal[:, k].mean()) if n else None,
-                "wal_percentiles": _pct(self.wal[:, k]),
-                "yield_mean": float(self.yld[:, k].mean()) if n else None,
-                "yield_percentiles": _pct(self.yld[:, k]),
+                "loss_quantiles_se": _quantile_ses(loss, QUANTILES, "q"),
+                "wal_mean": float(wal.mean()) if n else None,
+                "wal_mean_se": _mean_se(wal),
+                "wal_percentiles": _pct(wal),
+                "wal_percentiles_se": _quantile_ses(wal, PERCENTILES, "p"),
+                "yield_mean": float(yld.mean()) if n else None,
+                "yield_mean_se": _mean_se(yld),
+                "yield_percentiles": _pct(yld),
+                "yield_percentiles_se": _quantile_ses(yld, PERCENTILES, "p"),
             }
             out.append(row)
         return out
@@ -316,9 +322,13 @@ class MCResult:
             "loss_rate_mean": float(lr.mean()) if n else 0.0,
             "loss_rate_se": float(lr.std(ddof=1) / math.sqrt(n)) if n > 1 else 0.0,
             "default_rate_quantiles": {f"q{q:g}": float(np.quantile(dr, q)) for q in QUANTILES} if n else {},
+            "default_rate_quantiles_se": _quantile_ses(dr, QUANTILES, "q"),
             "loss_rate_quantiles": {f"q{q:g}": float(np.quantile(lr, q)) for q in QUANTILES} if n else {},
+            "loss_rate_quantiles_se": _quantile_ses(lr, QUANTILES, "q"),
             "support_draw_mean": float(self.support_draw.mean()) if n else 0.0,
-            "support_default_probability": float(self.support_default.mean()) if n else 0.0,
+            "support_draw_mean_se": _mean_se(self.support_draw) or 0.0,
+            "support_default_probability": (sdp := float(self.support_default.mean()) if n else 0.0),
+            "support_default_probability_se": math.sqrt(sdp * (1 - sdp) / n) if n else 0.0,
         }
 
     def quantiles(self, qs: tuple[float, ...] = QUANTILES) -> pd.DataFrame:
@@ -335,19 +345,11 @@ class MCResult:
             series += [(name, "loss", self.loss[:, k]), (name, "wal", self.wal[:, k]), (name, "yield", self.yld[:, k])]
         series += [("pool", "default_rate", self.pool_default_rate), ("pool", "loss_rate", self.pool_loss_rate)]
         rows = []
-        n = self.n_paths
         for name, stat, x in series:
-            xs = np.sort(x) if n else x
+            xs = np.sort(x)
             for q in qs:
-                if n == 0:
-                    rows.append({"series": name, "statistic": stat, "q": q, "value": np.nan, "se": np.nan,
-                                 "lo": np.nan, "hi": np.nan})
-                    continue
-                half = math.sqrt(n * q * (1 - q))
-                lo = xs[min(n - 1, max(0, math.floor(n * q - half)))]
-                hi = xs[min(n - 1, max(0, math.ceil(n * q + half) - 1))]
-                rows.append({"series": name, "statistic": stat, "q": q, "value": float(np.quantile(x, q)),
-                             "se": float(hi - lo) / 2.0, "lo": float(lo), "hi": float(hi)})
+                value, se, lo, hi = _quantile_with_se(x, xs, q)
+                rows.append({"series": name, "statistic": stat, "q": q, "value": value, "se": se, "lo": lo, "hi": hi})
         return pd.DataFrame(rows)
 
     def loss_distribution(self, bins: int = 100) -> pd.DataFrame:
@@ -392,10 +394,41 @@ class MCResult:
                                 for i, c in enumerate(names)}})
 
 
+#: Percentiles reported for WAL and yield.
+PERCENTILES = (0.05, 0.5, 0.95)
+
+
 def _pct(x: np.ndarray) -> dict[str, float]:
     if x.size == 0:
         return {}
-    return {f"p{int(q * 100)}": float(np.quantile(x, q)) for q in (0.05, 0.5, 0.95)}
+    return {f"p{int(q * 100)}": float(np.quantile(x, q)) for q in PERCENTILES}
+
+
+def _quantile_with_se(x: np.ndarray, xs: np.ndarray, q: float) -> tuple[float, float, float, float]:
+    """(value, se, lo, hi) of the q-quantile of ``x`` (``xs`` = x sorted): ``numpy.quantile`` and the order
+    statistics at ranks n·q ∓ √(n·q(1 − q)), ``se`` half their distance (docs/methodology/monte-carlo.md §3)."""
+    n = x.shape[0]
+    if n == 0:
+        return (math.nan, math.nan, math.nan, math.nan)
+    half = math.sqrt(n * q * (1 - q))
+    lo = xs[min(n - 1, max(0, math.floor(n * q - half)))]
+    hi = xs[min(n - 1, max(0, math.ceil(n * q + half) - 1))]
+    return float(np.quantile(x, q)), float(hi - lo) / 2.0, float(lo), float(hi)
+
+
+def _quantile_ses(x: np.ndarray, qs: tuple[float, ...], prefix: str) -> dict[str, float]:
+    """Standard errors of the quantiles ``qs`` of ``x``, keyed like the quantiles (``q0.99`` or ``p95``)."""
+    if x.shape[0] == 0:
+        return {}
+    xs = np.sort(x)
+    key = (lambda q: f"q{q:g}") if prefix == "q" else (lambda q: f"p{int(q * 100)}")
+    return {key(q): _quantile_with_se(x, xs, q)[1] for q in qs}
+
+
+def _mean_se(x: np.ndarray) -> float | None:
+    """s/√n (sample standard deviation, ddof 1); None with fewer than two paths."""
+    n = x.shape[0]
+    return float(x.std(ddof=1) / math.sqrt(n)) if n > 1 else None
 
 
 def _hist_q(h: np.ndarray, hi: float) -> tuple[float, float, float]:
