@@ -27,6 +27,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--lang", choices=["en", "zh"], default="en", help="column labels of the XLSX workbook")
     p.add_argument("--strict", action="store_true", help="fail on any rejected tape row")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--sample-paths", type=int, default=0, metavar="N",
+                   help="also write the full cash flows of the first N Monte Carlo paths to path_sample.parquet")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("schema", help="print the JSON Schema of scenario files")
@@ -104,9 +106,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         mc = api.simulate(deal, n_paths=n_paths, seed=seed, threads=args.threads, progress=progress)
         if progress is not None:
             print(file=sys.stderr)
+    sample = None
+    if mc is not None and args.sample_paths > 0:
+        from ipabs.engine.montecarlo import path_sample
+
+        sample = path_sample(deal, mc.seed, range(mc.path0, mc.path0 + min(args.sample_paths, mc.n_paths)))
     out_dir = args.out or Path("out") / args.scenario.stem
     with atomic_dir(out_dir) as tmp:
-        write_run(tmp, det, mc, loaded.tape, lang=args.lang)
+        write_run(tmp, det, mc, loaded.tape, lang=args.lang, path_sample=sample)
     s = loaded.scenario
     print(f"{s.deal.name}")
     print(f"pool: {deal.pool_balance:,.2f} yuan, {len(deal.info.asset_ids)} assets, "

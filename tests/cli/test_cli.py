@@ -179,3 +179,25 @@ def test_every_sample_scenario_runs_end_to_end_with_exit_0_and_no_nan(path, tmp_
         assert set(t) >= TRANCHE_KEYS
         if t["seniority"] != "subordinate":
             assert t["yield"] is not None and t["wal_years"] is not None and t["modified_duration"] is not None
+
+
+@pytest.mark.slow
+def test_sample_paths_writes_the_full_cash_flows_of_the_first_paths_as_the_engine_computes_them(tmp_path):
+    from ipabs import api
+
+    scenario = ROOT / "scenarios" / "licence_relicence_2026.toml"  # sales-linked royalties: every path differs
+    out = tmp_path / "b"
+    assert main(["run", str(scenario), "--paths", "300", "--seed", "5", "--sample-paths", "4", "--out", str(out),
+                 "--quiet"]) == 0
+    df = pd.read_parquet(out / "path_sample.parquet")
+    deal = api.compile_scenario(api.load_scenario(scenario))
+    assert sorted(df["path"].unique()) == [0, 1, 2, 3]
+    assert len(df) == 4 * deal.n_periods * len(deal.names.tranches)
+    mc = api.simulate(deal, n_paths=4, seed=5)
+    last = df[df["period"] == deal.n_periods].set_index(["path", "tranche"])["balance_end"]
+    for p in range(4):
+        for k, name in enumerate(deal.names.tranches):
+            assert last[(p, name)] / deal.waterfall.tr_bal0[k] == pytest.approx(mc.loss[p, k], abs=1e-12)
+    assert not (tmp_path / "c").exists()
+    assert main(["run", str(scenario), "--paths", "10", "--out", str(tmp_path / "c"), "--quiet"]) == 0
+    assert not (tmp_path / "c" / "path_sample.parquet").exists()  # only on request

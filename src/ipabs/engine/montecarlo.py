@@ -597,6 +597,38 @@ def trace_path(deal: CompiledDeal, seed: int, path: int, *, prepared: PreparedMC
                      x.rec_t.copy(), pf, out)
 
 
+def path_sample(deal: CompiledDeal, seed: int, paths: range | list[int], *, prepared: PreparedMC | None = None,
+                assumptions: Assumptions | None = None) -> pd.DataFrame:
+    """Full cash flows of the given paths (``ipabs run --sample-paths``): one row per path, period and tranche.
+
+    Columns: ``path``, ``period`` (1-based), ``payment_date``, ``tranche``, the tranche's ``interest_paid``,
+    ``principal_paid``, ``residual_paid``, ``interest_shortfall``, ``balance_end``, and the path's pool
+    ``pool_interest``, ``pool_principal``, ``pool_defaults``, ``pool_recoveries``, ``pool_balance_end`` and
+    ``support_draw`` (repeated on each tranche's row), from :func:`trace_path` — the same numbers :func:`simulate`
+    computes for those paths.
+    """
+    prep = prepared or prepare(deal, assumptions)
+    n_t = deal.n_periods
+    names = deal.names.tranches
+    dates = list(deal.schedule.payment_dates)
+    frames = []
+    for p in paths:
+        tr = trace_path(deal, seed, int(p), prepared=prep)
+        w, pf = tr.waterfall, tr.pool
+        for k, name in enumerate(names):
+            frames.append(pd.DataFrame({
+                "path": np.full(n_t, int(p), dtype=np.int64), "period": np.arange(1, n_t + 1), "payment_date": dates,
+                "tranche": name, "interest_paid": w.tr_int_paid[:, k], "principal_paid": w.tr_prin_paid[:, k],
+                "residual_paid": w.tr_resid[:, k], "interest_shortfall": w.tr_int_short[:, k],
+                "balance_end": w.tr_bal_end[:, k], "pool_interest": pf.interest, "pool_principal": pf.principal,
+                "pool_defaults": pf.defaults, "pool_recoveries": pf.recoveries, "pool_balance_end": pf.bal_end,
+                "support_draw": w.sup_draw.sum(axis=1),
+            }))
+    if not frames:
+        return pd.DataFrame(columns=["path", "period", "payment_date", "tranche"])
+    return pd.concat(frames, ignore_index=True)
+
+
 def merge(parts: list[MCResult]) -> MCResult:
     """Join results of consecutive path ranges (e.g. from distributed workers) into one, exactly."""
     parts = sorted(parts, key=lambda r: r.path0)

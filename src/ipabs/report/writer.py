@@ -45,8 +45,9 @@ def run_summary(det, mc=None, tape=None) -> dict[str, Any]:
     return doc
 
 
-def write_run(folder: Path, det, mc=None, tape=None, lang: str = "en") -> None:
-    """Write every output of a run into ``folder`` (the caller makes it atomic)."""
+def write_run(folder: Path, det, mc=None, tape=None, lang: str = "en", path_sample: pd.DataFrame | None = None) -> None:
+    """Write every output of a run into ``folder`` (the caller makes it atomic); ``path_sample`` (full cash flows
+    of some Monte Carlo paths, :func:`ipabs.engine.montecarlo.path_sample`) goes to path_sample.parquet."""
     write_json(folder / "summary.json", run_summary(det, mc, tape))
     write_parquet(folder / "cashflows.parquet", det.cashflows())
     sheets: dict[str, pd.DataFrame] = {}
@@ -65,3 +66,5 @@ def write_run(folder: Path, det, mc=None, tape=None, lang: str = "en") -> None:
     if mc is not None:
         write_parquet(folder / "loss_distribution.parquet", mc.loss_distribution())
         write_parquet(folder / "expected_cashflows.parquet", mc.expected_cashflows())
+    if path_sample is not None:
+        write_parquet(folder / "path_sample.parquet", path_sample)
