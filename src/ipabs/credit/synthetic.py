@@ -52,6 +52,9 @@ class SyntheticSpec:
     recovery_model: str = "fixed_rate"
     fees: bool = False  # one pool-balance fee (servicing 0.5% p.a.) when true
     cleanup: float = 0.0
+    rating: str | None = None  # every obligor's rating (its PD then comes from rating_table, not annual_pd)
+    rating_table: str | None = None
+    pd_interpolation: str = "none"
 
 
 def synthetic_scenario_data(spec: SyntheticSpec) -> dict:
@@ -93,6 +96,9 @@ def synthetic_scenario_data(spec: SyntheticSpec) -> dict:
         ]},
         "simulation": sim,
     }
+    if spec.rating_table is not None:
+        sim["rating_table"] = spec.rating_table
+        sim["pd_interpolation"] = spec.pd_interpolation
     return data
 
 
@@ -116,7 +122,7 @@ def synthetic_assets(spec: SyntheticSpec) -> pd.DataFrame:
         "payment_frequency": [spec.frequency] * n,
         "amortization": [spec.amortization] * n,
         "custom_schedule": [None] * n,
-        "rating": [None] * n,
+        "rating": [spec.rating] * n,
         "pd": [np.nan] * n,
         "ip_type": [["invention_patent"]] * n,
         "ip_appraised_value": [[spec.asset_principal]] * n,

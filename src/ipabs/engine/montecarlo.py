@@ -14,11 +14,9 @@ import math
 import queue
 import threading
 import time
-import tomllib
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from importlib import resources
 from typing import Any
 
 import numba
@@ -28,6 +26,7 @@ import pandas as pd
 from ipabs.compile.arrays import PoolFlows, WaterfallOut, empty_pool_flows, empty_waterfall_out
 from ipabs.compile.lower import CompiledDeal, performing_flows
 from ipabs.credit.defaults import copula_layout, group_cmax, threshold_rows, thresholds_from_cumulative_pd
+from ipabs.credit.pd_curves import RatingTable, load_rating_table, stressed_cumulative
 from ipabs.defaults import BLOCK_SIZE
 from ipabs.errors import Issue, ScenarioError
 from ipabs.kernels.paths import (
@@ -50,30 +49,23 @@ QUANTILES = (0.05, 0.5, 0.9, 0.95, 0.99, 0.999)
 _FREQ = {"monthly": 12, "quarterly": 4, "semiannual": 2, "annual": 1}
 
 
-def load_rating_table(name: str) -> dict[str, float]:
-    """A rating → annual PD table shipped in ipabs/data (``rating_pd_<name>.toml``)."""
-    fname = f"rating_pd_{name}.toml"
-    try:
-        text = resources.files("ipabs.data").joinpath(fname).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ScenarioError([Issue(f"unknown rating table '{name}'", table="simulation", field="rating_table")]
-                            ) from None
-    return {str(k): float(v) for k, v in tomllib.loads(text)["annual_pd"].items()}
-
-
-def obligor_annual_pd(deal: CompiledDeal) -> np.ndarray:
-    """Annual PD of each obligor: tape pd, else the named rating table, else ``simulation.default_pd``."""
+def obligor_pds(deal: CompiledDeal, table: RatingTable | None) -> tuple[np.ndarray, list[str | None]]:
+    """Each obligor's PD source: its annual PD (tape ``pd``, else a flat rating-table entry, else
+    ``simulation.default_pd``), or NaN and its rating when the table gives that rating a PD term structure."""
     sim = deal.scenario.simulation
-    table = load_rating_table(sim.rating_table) if sim.rating_table else {}
     out = np.empty(len(deal.info.obligor_ids))
+    curve: list[str | None] = [None] * len(out)
     missing = []
     for i, oid in enumerate(deal.info.obligor_ids):
         pd_i = deal.info.obligor_pd[i]
         rating = deal.info.obligor_rating[i]
         if math.isfinite(pd_i):
             out[i] = pd_i
-        elif rating is not None and rating in table:
-            out[i] = table[rating]
+        elif table is not None and rating is not None and rating in table.annual_pd:
+            out[i] = table.annual_pd[rating]
+        elif table is not None and rating is not None and rating in table.cumulative_pd:
+            out[i] = math.nan
+            curve[i] = rating
         elif sim.default_pd is not None:
             out[i] = sim.default_pd
         else:
@@ -84,7 +76,19 @@ def obligor_annual_pd(deal: CompiledDeal) -> np.ndarray:
         raise ScenarioError([Issue(f"no default probability for obligors {', '.join(missing[:10])}"
                                    f"{' …' if len(missing) > 10 else ''}{hint}", file=deal.source,
                                    table="simulation", field="default_pd")])
-    return out
+    return out, curve
+
+
+def _check_horizons(table: RatingTable, deal_years: float, interpolation: str, source: str | None) -> None:
+    """DOMAIN.md §9.5: never interpolate missing horizons of a PD table without the scenario's say-so."""
+    need = range(1, math.ceil(deal_years - 0.02) + 1)  # a few days past a whole year (day counts) do not count
+    missing = [y for y in need if float(y) not in table.horizons_years]
+    if missing and interpolation != "log_linear":
+        raise ScenarioError([Issue(
+            f"rating table '{table.name}' gives cumulative PDs at {list(table.horizons_years)} years only; this "
+            f"{deal_years:.2f}-year deal would need years {missing} interpolated: set simulation.pd_interpolation = "
+            "'log_linear' to accept a constant hazard between the table's horizons", file=source,
+            table="simulation", field="pd_interpolation")])
 
 
 def cumulative_pd(annual: np.ndarray, yf: np.ndarray) -> np.ndarray:
@@ -108,6 +112,7 @@ class PreparedMC:
     sectors: tuple[str, ...]
     copula: str
     dof: float
+    rating_table: dict[str, str] | None = None  # name, version, status and source of the rating table used
 
     @property
     def bal_hi(self) -> np.ndarray:
@@ -178,21 +183,23 @@ def prepare(deal: CompiledDeal, assumptions: Assumptions | None = None) -> Prepa
     a_perf = a.model_copy(update={"cdr": 0.0, "cumulative_default_rate": None, "default_timing": [],
                                   "obligor_defaults": []})
     pa = performing_flows(deal.pool, a_perf, deal.waterfall.yf)
-    annual = obligor_annual_pd(deal) * a.default_multiplier
+    table = load_rating_table(sim.rating_table) if sim.rating_table else None
+    annual, curve = obligor_pds(deal, table)
+    annual = annual * a.default_multiplier
+    mult = [float(a.default_multiplier)] * len(curve)
     sectors = list(dict.fromkeys(deal.info.obligor_industry))
     sector = np.array([sectors.index(x) for x in deal.info.obligor_industry], dtype=np.int64)
     # support providers are obligors of the same copula (wrong-way risk)
     sup_obligor = np.full(len(s.support), -1, dtype=np.int64)
     extra_pd, extra_sector = [], []
-    table = load_rating_table(sim.rating_table) if sim.rating_table else {}
     for j, x in enumerate(s.support):
         if x.pd is not None:
             p = x.pd
         elif x.rating is not None:
-            if x.rating not in table:
+            if table is None or x.rating not in table:
                 raise ScenarioError([Issue(f"rating '{x.rating}' of support provider '{x.name}' is not in the rating "
                                            "table", file=deal.source, table=f"support[{j}]", field="rating")])
-            p = table[x.rating]
+            p = table.annual_pd.get(x.rating, math.nan)
         else:
             continue  # no PD: the provider never defaults in the simulation
         if x.sector is not None:
@@ -205,10 +212,19 @@ def prepare(deal: CompiledDeal, assumptions: Assumptions | None = None) -> Prepa
         sup_obligor[j] = len(annual) + len(extra_pd)
         extra_pd.append(p)
         extra_sector.append(sec)
+        curve.append(x.rating if math.isnan(p) else None)
+        mult.append(1.0)  # support providers' PDs are not stressed by the default multiplier
     all_pd = np.minimum(1.0, np.concatenate([annual, np.array(extra_pd)]))
     all_sector = np.concatenate([sector, np.array(extra_sector, dtype=np.int64)])
     dof = float(sim.degrees_of_freedom) if sim.copula == "student_t" else 0.0
-    th = thresholds_from_cumulative_pd(cumulative_pd(all_pd, deal.waterfall.yf), dof)
+    yf = np.asarray(deal.waterfall.yf, dtype=np.float64)
+    cum = cumulative_pd(np.nan_to_num(all_pd), yf)
+    if any(r is not None for r in curve):
+        _check_horizons(table, float(np.sum(yf)), sim.pd_interpolation, deal.source)
+    for i, rating in enumerate(curve):  # PD term structures of the rating table
+        if rating is not None:
+            cum[i] = stressed_cumulative(table.cumulative(rating, np.cumsum(yf)), yf, mult[i])
+    th = thresholds_from_cumulative_pd(cum, dof)
     lay = copula_layout(all_sector, sim.correlation, sim.sector_correlation)
     # recoveries
     n_a = len(deal.info.asset_ids)
@@ -248,7 +264,9 @@ def prepare(deal: CompiledDeal, assumptions: Assumptions | None = None) -> Prepa
     bout = empty_waterfall_out(deal.n_periods, len(n.tranches), len(n.fees), len(n.accounts), len(n.supports))
     ok, wound = base_path(d, pa, credit, stats, base, bpf, bout, N_BINS)
     base = base._replace(restart_ok=int(ok), wound_up=int(wound))
-    return PreparedMC(d, pa, credit, stats, base, bpf, bout, len(all_pd), tuple(sectors), sim.copula, dof)
+    used = None if table is None else {"name": table.name, "version": table.version, "status": table.status,
+                                       "source": table.source}
+    return PreparedMC(d, pa, credit, stats, base, bpf, bout, len(all_pd), tuple(sectors), sim.copula, dof, used)
 
 
 @dataclass
@@ -562,7 +580,7 @@ def simulate(
     meta = {"block_size": BLOCK_SIZE, "threads": n_threads, "rng": "philox4x32-10",
             "copula": prep.copula, "degrees_of_freedom": prep.dof or None,
             "correlation": sim.correlation, "sector_correlation": sim.sector_correlation,
-            "recovery_model": sim.recovery_model, "rating_table": sim.rating_table,
+            "recovery_model": sim.recovery_model, "rating_table": prep.rating_table,
             "paths_per_second": n / elapsed if elapsed > 0 else None}
     return MCResult(deal, sd, path0, n, po.loss, po.short, po.wal, po.yld, po.pool_def, po.pool_loss, po.sup_draw,
                     po.sup_def, h_bal, h_cash, s_int, s_prin, s_bal, s_pool, prep.bal_hi, prep.cash_hi, elapsed, meta,

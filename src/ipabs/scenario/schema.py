@@ -375,6 +375,11 @@ class Simulation(_Model):
         "the shipped table is illustrative, so it is used only when named)"
     )
     default_pd: Rate | None = Field(None, description="annual PD for obligors with neither pd nor a rated PD")
+    pd_interpolation: Literal["none", "log_linear"] = Field(
+        "none", description="PD term structures of a rating table whose horizons do not include every whole year of "
+        "the deal: none = refuse; log_linear = interpolate the survival log-linearly (constant hazard between "
+        "horizons, the last hazard continued)",
+    )
     recovery_model: Literal["fixed_rate", "ip_disposal"] = Field(
         "ip_disposal", description="fixed_rate: assumptions.recovery_rate × defaulted balance; ip_disposal: "
         "min(exposure, appraisal × (1 − haircut)) × (1 − disposal_cost_rate), haircut ~ beta"
