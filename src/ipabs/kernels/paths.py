@@ -34,7 +34,14 @@ from ipabs.kernels._jit import jit, jit_inline, jit_inner, jit_nogil
 from ipabs.kernels.defaults import default_periods_one_path
 from ipabs.kernels.pool import DUST, apply_defaults_into
 from ipabs.kernels.rng import MAX_GAMMA_TRIES, STREAM_LAG, STREAM_RECOVERY, gamma_draw, uniform
-from ipabs.kernels.waterfall import EPS, waterfall_periods, waterfall_start, waterfall_work
+from ipabs.kernels.waterfall import (
+    EPS,
+    has_coverage_trigger,
+    period_core,
+    waterfall_periods,
+    waterfall_start,
+    waterfall_work,
+)
 
 __all__ = ["gamma_draw", "beta_draw", "path_yield", "ip_recoveries", "simulate_block", "base_path", "trace_path"]
 
@@ -230,28 +237,11 @@ def path_yield(cf, tau, price, freq, inc_idx, inc_val, inc_units, unit, pw):
     q = e^(−unit·x) by binary powers: one ``exp`` per iteration; otherwise one ``exp`` per distinct δ. Relative
     error of a discount factor: about one ulp per day (2e-13 over five years), i.e. ~1e-14 in x.
     """
-    n = cf.shape[0]
-    total = 0.0
-    moment = 0.0
-    for t in range(n):
-        total += cf[t]
-        moment += cf[t] * tau[t]
-    if total <= 0.0:
+    x, xlo, xhi, lp, n = _yield_start(cf, tau, price, freq)
+    if math.isnan(x):
         return -1.0
-    xlo = math.log(0.01)
-    xhi = math.log1p(10.0 / freq)
-    lp = math.log(price)
-    x = (math.log(total) - lp) / (freq * moment / total) if moment > 0.0 else 0.0
-    if not (xlo < x < xhi):
-        x = math.log1p(0.05 / freq)
     for _ in range(200):
-        if unit > 0.0:
-            q = math.exp(-unit * x)
-            for j in range(inc_val.shape[0]):
-                pw[j] = int_power(q, inc_units[j])
-        else:
-            for j in range(inc_val.shape[0]):
-                pw[j] = math.exp(-inc_val[j] * x)
+        _discount_steps(x, inc_val, inc_units, unit, pw)
         v = 1.0
         pv = 0.0
         dur = 0.0
@@ -261,19 +251,167 @@ def path_yield(cf, tau, price, freq, inc_idx, inc_val, inc_units, unit, pw):
                 z = cf[t] * v
                 pv += z
                 dur += tau[t] * z
-        h = math.log(pv) - lp
-        if h > 0.0:
-            xlo = x
-        else:
-            xhi = x
-        slope = -freq * dur / pv
-        x_new = x - h / slope if slope < 0.0 else 0.5 * (xlo + xhi)
-        if not (xlo < x_new < xhi):
-            x_new = 0.5 * (xlo + xhi)
-        if abs(x_new - x) < 1e-14 or xhi - xlo < 1e-14:
+        x_new, xlo, xhi, conv = _newton_step(x, xlo, xhi, pv, dur, lp, freq)
+        if conv:
             return freq * math.expm1(x_new)
         x = x_new
     return freq * math.expm1(x)
+
+
+@jit_inline
+def _yield_start(cf, tau, price, freq):
+    """Start of :func:`path_yield`'s Newton iteration: (x₀, xlo, xhi, ln price, n), x₀ = nan when nothing is paid;
+    n is one past the last period with a non-zero cash flow (later periods add nothing to the sums, so the loop over
+    periods stops there: same result, bit for bit)."""
+    n = cf.shape[0]
+    total = 0.0
+    moment = 0.0
+    last = 0
+    for t in range(n):
+        total += cf[t]
+        moment += cf[t] * tau[t]
+        if cf[t] != 0.0:
+            last = t + 1
+    xlo = math.log(0.01)
+    xhi = math.log1p(10.0 / freq)
+    if total <= 0.0:
+        return math.nan, xlo, xhi, 0.0, last
+    lp = math.log(price)
+    x = (math.log(total) - lp) / (freq * moment / total) if moment > 0.0 else 0.0
+    if not (xlo < x < xhi):
+        x = math.log1p(0.05 / freq)
+    return x, xlo, xhi, lp, last
+
+
+@jit_inline
+def _discount_steps(x, inc_val, inc_units, unit, pw):
+    """pw[j] = e^(−δ_j x) for the distinct period lengths (see :func:`path_yield`).
+
+    With whole units, pw[j] = q^m_j (m_j = ``inc_units[j]``) is :func:`int_power`'s product, computed without its
+    data-dependent branches: the squares q^(2^i) are formed once for all j (the same repeated squaring), and each
+    product multiplies the squares of m_j's bits in increasing order, by 1.0 for a zero bit (exact), so every pw[j]
+    is bit-identical to ``int_power(q, m_j)``.
+    """
+    if unit > 0.0:
+        q = math.exp(-unit * x)
+        m_all = 0
+        for j in range(inc_val.shape[0]):
+            m_all |= inc_units[j]
+        sq0 = q
+        sq1 = sq0 * sq0
+        sq2 = sq1 * sq1
+        sq3 = sq2 * sq2
+        sq4 = sq3 * sq3
+        sq5 = sq4 * sq4
+        if m_all < 64:
+            for j in range(inc_val.shape[0]):
+                m = inc_units[j]
+                r = 1.0
+                r *= sq0 if m & 1 else 1.0
+                r *= sq1 if m & 2 else 1.0
+                r *= sq2 if m & 4 else 1.0
+                r *= sq3 if m & 8 else 1.0
+                r *= sq4 if m & 16 else 1.0
+                r *= sq5 if m & 32 else 1.0
+                pw[j] = r
+        else:
+            for j in range(inc_val.shape[0]):
+                pw[j] = int_power(q, inc_units[j])
+    else:
+        for j in range(inc_val.shape[0]):
+            pw[j] = math.exp(-inc_val[j] * x)
+
+
+@jit_inline
+def _newton_step(x, xlo, xhi, pv, dur, lp, freq):
+    """One safeguarded Newton step of :func:`path_yield`: (x_new, xlo, xhi, converged)."""
+    h = math.log(pv) - lp
+    if h > 0.0:
+        xlo = x
+    else:
+        xhi = x
+    slope = -freq * dur / pv
+    x_new = x - h / slope if slope < 0.0 else 0.5 * (xlo + xhi)
+    if not (xlo < x_new < xhi):
+        x_new = 0.5 * (xlo + xhi)
+    return x_new, xlo, xhi, abs(x_new - x) < 1e-14 or xhi - xlo < 1e-14
+
+
+@jit_inner
+def path_yield2(cf1, cf2, tau, price1, price2, freq, inc_idx, inc_val, inc_units, unit, pw1, pw2, out, k1, k2):
+    """:func:`path_yield` of two cash-flow vectors at once, into ``out[k1]`` and ``out[k2]``: the two Newton
+    iterations run in lockstep, their serial products and sums interleaved in one loop over the periods (two
+    independent dependency chains keep the CPU busy). Each iteration performs exactly the operations of
+    :func:`path_yield` in the same order, so both results are bit-identical to it."""
+    x1, lo1, hi1, lp1, n1 = _yield_start(cf1, tau, price1, freq)
+    x2, lo2, hi2, lp2, n2 = _yield_start(cf2, tau, price2, freq)
+    a1 = not math.isnan(x1)
+    a2 = not math.isnan(x2)
+    if not a1:
+        out[k1] = -1.0
+    if not a2:
+        out[k2] = -1.0
+    m = n1 if n1 < n2 else n2
+    for _ in range(200):
+        if not (a1 or a2):
+            return
+        pv1 = 0.0
+        dur1 = 0.0
+        pv2 = 0.0
+        dur2 = 0.0
+        v1 = 1.0
+        v2 = 1.0
+        t1 = 0
+        t2 = 0
+        if a1:
+            _discount_steps(x1, inc_val, inc_units, unit, pw1)
+        if a2:
+            _discount_steps(x2, inc_val, inc_units, unit, pw2)
+        if a1 and a2:
+            for t in range(m):
+                j = inc_idx[t]
+                v1 *= pw1[j]
+                v2 *= pw2[j]
+                if cf1[t] != 0.0:
+                    z = cf1[t] * v1
+                    pv1 += z
+                    dur1 += tau[t] * z
+                if cf2[t] != 0.0:
+                    z = cf2[t] * v2
+                    pv2 += z
+                    dur2 += tau[t] * z
+            t1 = m
+            t2 = m
+        if a1:
+            for t in range(t1, n1):
+                v1 *= pw1[inc_idx[t]]
+                if cf1[t] != 0.0:
+                    z = cf1[t] * v1
+                    pv1 += z
+                    dur1 += tau[t] * z
+        if a2:
+            for t in range(t2, n2):
+                v2 *= pw2[inc_idx[t]]
+                if cf2[t] != 0.0:
+                    z = cf2[t] * v2
+                    pv2 += z
+                    dur2 += tau[t] * z
+        if a1:
+            x_new, lo1, hi1, conv = _newton_step(x1, lo1, hi1, pv1, dur1, lp1, freq)
+            if conv:
+                out[k1] = freq * math.expm1(x_new)
+                a1 = False
+            x1 = x_new
+        if a2:
+            x_new, lo2, hi2, conv = _newton_step(x2, lo2, hi2, pv2, dur2, lp2, freq)
+            if conv:
+                out[k2] = freq * math.expm1(x_new)
+                a2 = False
+            x2 = x_new
+    if a1:
+        out[k1] = freq * math.expm1(x1)
+    if a2:
+        out[k2] = freq * math.expm1(x2)
 
 
 @jit_inner
@@ -444,6 +582,73 @@ class PathScratch(NamedTuple):
     dl: np.ndarray  # i8[N] defaulted assets of the path, in increasing order
     cnt_wf: np.ndarray  # i8[T+1] paths whose waterfall statistics start at t
     cnt_pool: np.ndarray  # i8[T+1] paths whose pool statistics start at t
+    cfk: np.ndarray  # f8[K, T] each tranche's cash flow per 100 of face (yield input)
+    k_short: np.ndarray  # i8[K] interest shortfall seen
+    k_num: np.ndarray  # f8[K] Σ τ_t · principal_t
+    k_den: np.ndarray  # f8[K] Σ principal_t
+    k_same: np.ndarray  # i8[K] 1 while the cash flows equal the base path's
+    pw2: np.ndarray  # f8[J] second yield's discount steps (path_yield2)
+
+
+@jit_inline
+def row_stats(t, k, ip, pp, rs, sh, be, face, si, b, x, bs, nb):
+    """Tranche k's statistics for period t from its interest paid ``ip``, principal paid ``pp``, residual ``rs``,
+    interest shortfall carried ``sh`` and balance at the end ``be`` (per-path accumulators in ``x``)."""
+    paid = ip + pp + rs
+    if sh > EPS:
+        x.k_short[k] = 1
+    x.k_num[k] += si.tau_years[t] * pp
+    x.k_den[k] += pp
+    c = paid / face * 100.0 if face > 0.0 else 0.0
+    x.cfk[k, t] = c
+    if c != b.cf[t, k]:
+        x.k_same[k] = 0
+    bs.h_bal[t, k, hist_bin(be, si.bal_hi[k], nb)] += 1
+    bs.h_cash[t, k, hist_bin(paid, si.cash_hi[k], nb)] += 1
+    bs.s_int[t, k] += fen(ip)
+    bs.s_prin[t, k] += fen(pp)
+    bs.s_bal[t, k] += fen(be)
+
+
+@jit_inner
+def waterfall_stats(d, pf, sup_def_t, w, t0, si, b, x, bs, nb, want_cov):
+    """The Monte Carlo's waterfall: periods ``t0 .. n_periods - 1`` from the state in ``w`` (never a wound-up
+    one), each period's tranche statistics accumulated as it is computed instead of recorded in a
+    :class:`WaterfallOut` and read back. The periods run :func:`ipabs.kernels.waterfall.period_core`, the code of
+    :func:`ipabs.kernels.waterfall.waterfall_periods`, and the statistics are the same expressions in the same order
+    per tranche as from a recorded output (including the rows after a clean-up call, which
+    :func:`ipabs.kernels.waterfall.wind_up` would write: nothing paid, final balances carried), so every result is
+    bit-identical. ``x.k_short``/``k_num``/``k_den``/``k_same``/``cfk`` receive the per-tranche results (cash flows
+    from t0 on); returns the support drawn in total (from the base path's amount before t0).
+    """
+    n_t = d.yf.shape[0]
+    n_k = d.tr_bal0.shape[0]
+    n_s = d.sup_cap.shape[0]
+    for k in range(n_k):
+        x.k_short[k] = b.short_pre[t0, k]
+        x.k_num[k] = b.num_pre[t0, k]
+        x.k_den[k] = b.den_pre[t0, k]
+        x.k_same[k] = 1
+    draw = b.draw_pre[t0]
+    cum_def = w.scal[0]
+    latched = np.int64(w.scal[1])
+    for t in range(t0, n_t):
+        cum_def, latched, state, coverage, cash_in, called, final = period_core(d, pf, sup_def_t, t, n_t, w,
+                                                                                cum_def, latched, want_cov)
+        for sp in range(n_s):
+            draw += w.sup_draw[sp]
+        for k in range(n_k):
+            row_stats(t, k, w.int_paid[k], w.prin_paid[k], w.resid[k], w.short[k], w.bal[k], d.tr_bal0[k], si, b, x,
+                      bs, nb)
+        if final and t < n_t - 1:
+            # wound up after a clean-up call: later rows pay nothing and carry the final balances
+            for u in range(t + 1, n_t):
+                for _ in range(n_s):
+                    draw += 0.0  # the support drawn in a wound-up row (the same additions, bit for bit)
+                for k in range(n_k):
+                    row_stats(u, k, 0.0, 0.0, 0.0, w.short[k], w.bal[k], d.tr_bal0[k], si, b, x, bs, nb)
+            break
+    return draw
 
 
 @jit_inline
@@ -486,13 +691,14 @@ def simulate_path(seed, p, j, d, pa, ci, si, b, bpf, bout, pf, out, w, x, po, bs
     else:
         t_pool = n_t
         flows = bpf
-    # waterfall, restarted at τ₀ from the base path's state
+    # waterfall, restarted at τ₀ from the base path's state, with the tranche statistics
+    draw = 0.0
     if tau0 >= n_t or (b.wound_up < n_t and tau0 > b.wound_up):
         t_wf = n_t
     else:
         t_wf = tau0 if b.restart_ok else 0
         load_state(w, b, t_wf)
-        waterfall_periods(d, pf, x.sup_def_t, out, w, t_wf, n_t)
+        draw = waterfall_stats(d, pf, x.sup_def_t, w, t_wf, si, b, x, bs, nb, has_coverage_trigger(d))
     x.cnt_wf[t_wf] += 1
     x.cnt_pool[t_pool] += 1
     # pool statistics
@@ -513,44 +719,28 @@ def simulate_path(seed, p, j, d, pa, ci, si, b, bpf, bout, pf, out, w, x, po, bs
             po.yld[j, k] = b.yld[k]
         po.sup_draw[j] = b.draw_pre[n_t]
         return
-    draw = b.draw_pre[t_wf]
-    for t in range(t_wf, n_t):
-        for sp in range(n_s):
-            draw += out.sup_draw[t, sp]
     po.sup_draw[j] = draw
+    pending = -1  # a tranche whose yield waits for a second one (two yields are solved at once)
     for k in range(n_k):
         face = d.tr_bal0[k]
-        po.loss[j, k] = out.tr_bal_end[n_t - 1, k] / face if face > 0.0 else 0.0
-        short = b.short_pre[t_wf, k]
-        num = b.num_pre[t_wf, k]
-        den = b.den_pre[t_wf, k]
-        same = True
-        for t in range(t_wf, n_t):
-            ip = out.tr_int_paid[t, k]
-            pp = out.tr_prin_paid[t, k]
-            paid = ip + pp + out.tr_resid[t, k]
-            if out.tr_int_short[t, k] > EPS:
-                short = 1
-            num += si.tau_years[t] * pp
-            den += pp
-            c = paid / face * 100.0 if face > 0.0 else 0.0
-            x.cf[t] = c
-            if c != b.cf[t, k]:
-                same = False
-            bs.h_bal[t, k, hist_bin(out.tr_bal_end[t, k], si.bal_hi[k], nb)] += 1
-            bs.h_cash[t, k, hist_bin(paid, si.cash_hi[k], nb)] += 1
-            bs.s_int[t, k] += fen(ip)
-            bs.s_prin[t, k] += fen(pp)
-            bs.s_bal[t, k] += fen(out.tr_bal_end[t, k])
-        po.short[j, k] = short
-        po.wal[j, k] = num / den if den > 0.0 else 0.0
-        if same:
+        po.loss[j, k] = w.bal[k] / face if face > 0.0 else 0.0
+        po.short[j, k] = x.k_short[k]
+        den = x.k_den[k]
+        po.wal[j, k] = x.k_num[k] / den if den > 0.0 else 0.0
+        if x.k_same[k]:
             po.yld[j, k] = b.yld[k]
         else:
             for t in range(t_wf):
-                x.cf[t] = b.cf[t, k]
-            po.yld[j, k] = path_yield(x.cf, si.tau_years, si.price[k], si.freq, si.inc_idx, si.inc_val, si.inc_units,
-                                      si.unit, x.pw)
+                x.cfk[k, t] = b.cf[t, k]
+            if pending < 0:
+                pending = k
+            else:
+                path_yield2(x.cfk[pending], x.cfk[k], si.tau_years, si.price[pending], si.price[k], si.freq, si.inc_idx,
+                            si.inc_val, si.inc_units, si.unit, x.pw, x.pw2, po.yld[j], pending, k)
+                pending = -1
+    if pending >= 0:
+        po.yld[j, pending] = path_yield(x.cfk[pending], si.tau_years, si.price[pending], si.freq, si.inc_idx,
+                                        si.inc_val, si.inc_units, si.unit, x.pw)
 
 
 @jit
@@ -582,13 +772,15 @@ def path_scratch(d, ci, si):
     n_t = d.yf.shape[0]
     n_a = ci.asset_obligor.shape[0]
     n_s = d.sup_cap.shape[0]
+    n_k = d.tr_bal0.shape[0]
     n_ob = ci.th_row.shape[0]
     return PathScratch(np.empty(1 + ci.n_sectors), np.empty(ci.g_a.shape[0]), np.empty(n_ob + (n_ob & 1)),
                        np.empty(n_ob, dtype=np.int64), np.empty(n_ob, dtype=np.int64), np.empty(n_a, dtype=np.int64),
                        np.empty(n_a), np.empty(n_a, dtype=np.int64), np.empty(n_s, dtype=np.int64), np.empty(n_t),
                        np.empty(si.inc_val.shape[0]), np.empty(4 * n_t), np.empty(n_a, dtype=np.int64),
                        np.zeros(n_t + 1, dtype=np.int64),
-                       np.zeros(n_t + 1, dtype=np.int64))
+                       np.zeros(n_t + 1, dtype=np.int64), np.empty((n_k, n_t)), np.empty(n_k, dtype=np.int64),
+                       np.empty(n_k), np.empty(n_k), np.empty(n_k, dtype=np.int64), np.empty(si.inc_val.shape[0]))
 
 
 @jit_inner
