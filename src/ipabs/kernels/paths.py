@@ -588,12 +588,18 @@ class PathScratch(NamedTuple):
     k_den: np.ndarray  # f8[K] Σ principal_t
     k_same: np.ndarray  # i8[K] 1 while the cash flows equal the base path's
     pw2: np.ndarray  # f8[J] second yield's discount steps (path_yield2)
+    cnt_same: np.ndarray  # i8[T, K] paths whose row (t, k) equals the base path's (statistics added per block)
 
 
 @jit_inline
-def row_stats(t, k, ip, pp, rs, sh, be, face, si, b, x, bs, nb):
+def row_stats(t, k, ip, pp, rs, sh, be, face, si, b, bout, x, bs, nb):
     """Tranche k's statistics for period t from its interest paid ``ip``, principal paid ``pp``, residual ``rs``,
-    interest shortfall carried ``sh`` and balance at the end ``be`` (per-path accumulators in ``x``)."""
+    interest shortfall carried ``sh`` and balance at the end ``be`` (per-path accumulators in ``x``).
+
+    When the four amounts equal the base path's (``bout``) in that row, the row's histogram bins and fen amounts
+    are the base path's (the same functions of equal values; a zero's sign changes neither a bin nor a fen): the
+    row is counted in ``x.cnt_same`` and :func:`add_base_counts` adds the base path's contributions per block.
+    """
     paid = ip + pp + rs
     if sh > EPS:
         x.k_short[k] = 1
@@ -603,15 +609,19 @@ def row_stats(t, k, ip, pp, rs, sh, be, face, si, b, x, bs, nb):
     x.cfk[k, t] = c
     if c != b.cf[t, k]:
         x.k_same[k] = 0
-    bs.h_bal[t, k, hist_bin(be, si.bal_hi[k], nb)] += 1
-    bs.h_cash[t, k, hist_bin(paid, si.cash_hi[k], nb)] += 1
-    bs.s_int[t, k] += fen(ip)
-    bs.s_prin[t, k] += fen(pp)
-    bs.s_bal[t, k] += fen(be)
+    if (ip == bout.tr_int_paid[t, k] and pp == bout.tr_prin_paid[t, k] and rs == bout.tr_resid[t, k]
+            and be == bout.tr_bal_end[t, k]):
+        x.cnt_same[t, k] += 1
+    else:
+        bs.h_bal[t, k, hist_bin(be, si.bal_hi[k], nb)] += 1
+        bs.h_cash[t, k, hist_bin(paid, si.cash_hi[k], nb)] += 1
+        bs.s_int[t, k] += fen(ip)
+        bs.s_prin[t, k] += fen(pp)
+        bs.s_bal[t, k] += fen(be)
 
 
-@jit_inner
-def waterfall_stats(d, pf, sup_def_t, w, t0, si, b, x, bs, nb, want_cov):
+@jit_inline
+def waterfall_stats(d, pf, sup_def_t, w, t0, si, b, bout, x, bs, nb, want_cov):
     """The Monte Carlo's waterfall: periods ``t0 .. n_periods - 1`` from the state in ``w`` (never a wound-up
     one), each period's tranche statistics accumulated as it is computed instead of recorded in a
     :class:`WaterfallOut` and read back. The periods run :func:`ipabs.kernels.waterfall.period_core`, the code of
@@ -638,15 +648,15 @@ def waterfall_stats(d, pf, sup_def_t, w, t0, si, b, x, bs, nb, want_cov):
         for sp in range(n_s):
             draw += w.sup_draw[sp]
         for k in range(n_k):
-            row_stats(t, k, w.int_paid[k], w.prin_paid[k], w.resid[k], w.short[k], w.bal[k], d.tr_bal0[k], si, b, x,
-                      bs, nb)
+            row_stats(t, k, w.int_paid[k], w.prin_paid[k], w.resid[k], w.short[k], w.bal[k], d.tr_bal0[k], si, b,
+                      bout, x, bs, nb)
         if final and t < n_t - 1:
             # wound up after a clean-up call: later rows pay nothing and carry the final balances
             for u in range(t + 1, n_t):
                 for _ in range(n_s):
                     draw += 0.0  # the support drawn in a wound-up row (the same additions, bit for bit)
                 for k in range(n_k):
-                    row_stats(u, k, 0.0, 0.0, 0.0, w.short[k], w.bal[k], d.tr_bal0[k], si, b, x, bs, nb)
+                    row_stats(u, k, 0.0, 0.0, 0.0, w.short[k], w.bal[k], d.tr_bal0[k], si, b, bout, x, bs, nb)
             break
     return draw
 
@@ -698,7 +708,7 @@ def simulate_path(seed, p, j, d, pa, ci, si, b, bpf, bout, pf, out, w, x, po, bs
     else:
         t_wf = tau0 if b.restart_ok else 0
         load_state(w, b, t_wf)
-        draw = waterfall_stats(d, pf, x.sup_def_t, w, t_wf, si, b, x, bs, nb, has_coverage_trigger(d))
+        draw = waterfall_stats(d, pf, x.sup_def_t, w, t_wf, si, b, bout, x, bs, nb, has_coverage_trigger(d))
     x.cnt_wf[t_wf] += 1
     x.cnt_pool[t_pool] += 1
     # pool statistics
@@ -780,25 +790,29 @@ def path_scratch(d, ci, si):
                        np.empty(si.inc_val.shape[0]), np.empty(4 * n_t), np.empty(n_a, dtype=np.int64),
                        np.zeros(n_t + 1, dtype=np.int64),
                        np.zeros(n_t + 1, dtype=np.int64), np.empty((n_k, n_t)), np.empty(n_k, dtype=np.int64),
-                       np.empty(n_k), np.empty(n_k), np.empty(n_k, dtype=np.int64), np.empty(si.inc_val.shape[0]))
+                       np.empty(n_k), np.empty(n_k), np.empty(n_k, dtype=np.int64), np.empty(si.inc_val.shape[0]),
+                       np.zeros((n_t, n_k), dtype=np.int64))
 
 
 @jit_inner
 def add_base_counts(b, x, bs):
-    """Add the base path's per-period contributions for the paths whose statistics started after each period."""
+    """Add the base path's per-period contributions for the paths whose statistics started after each period and
+    for the rows equal to the base path's (``x.cnt_same``)."""
     n_t, n_k = b.bin_bal.shape
     after_wf = 0
     after_pool = 0
     for t in range(n_t - 1, -1, -1):
         after_wf += x.cnt_wf[t + 1]  # paths whose waterfall statistics start after t
         after_pool += x.cnt_pool[t + 1]
-        if after_wf:
-            for k in range(n_k):
-                bs.h_bal[t, k, b.bin_bal[t, k]] += after_wf
-                bs.h_cash[t, k, b.bin_cash[t, k]] += after_wf
-                bs.s_int[t, k] += after_wf * b.fen_int[t, k]
-                bs.s_prin[t, k] += after_wf * b.fen_prin[t, k]
-                bs.s_bal[t, k] += after_wf * b.fen_bal[t, k]
+        for k in range(n_k):
+            c = after_wf + x.cnt_same[t, k]
+            if c:
+                bs.h_bal[t, k, b.bin_bal[t, k]] += c
+                bs.h_cash[t, k, b.bin_cash[t, k]] += c
+                bs.s_int[t, k] += c * b.fen_int[t, k]
+                bs.s_prin[t, k] += c * b.fen_prin[t, k]
+                bs.s_bal[t, k] += c * b.fen_bal[t, k]
+            x.cnt_same[t, k] = 0
         if after_pool:
             for c in range(b.fen_pool.shape[1]):
                 bs.s_pool[t, c] += after_pool * b.fen_pool[t, c]

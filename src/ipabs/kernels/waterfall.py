@@ -65,7 +65,8 @@ P_SUPPORT = 5
 P_NT = 6
 P_NREQ = 7
 P_NCOV = 8
-P_TARGETS = 9  # then MT required tranches, MC cover kinds, MC cover indices
+P_FUSED = 9  # 1: sequential allocation over distinct targets (run_step pays each target as it goes)
+P_TARGETS = 10  # then MT required tranches, MC cover kinds, MC cover indices
 
 
 @jit_inline
@@ -140,7 +141,13 @@ def reserve_target(d, a, bal):
 def run_step(d, pr, mt, mc, t, acct, bal, int_due, int_paid, prin_due, prin_paid, fee_due, fee_paid, resid,
              sup_left, sup_def_t, sup_draw, prin_budget, caps, alloc_out):
     """Execute the step whose row of :attr:`WaterfallWork.prog` is ``pr`` (``mt`` target and ``mc`` cover columns);
-    returns the updated principal-collections budget."""
+    returns the updated principal-collections budget.
+
+    Interest and principal steps with sequential allocation over distinct targets (``P_FUSED``) pay each target as
+    its cap is computed, without the ``caps``/``alloc_out`` round trip of :func:`allocate`: a target's cap does not
+    depend on what the step paid the others, and each amount goes through the same operations in the same order,
+    so the results are bit-identical.
+    """
     op = pr[P_OP]
     src = pr[P_SRC]
     n = pr[P_NT]
@@ -156,6 +163,19 @@ def run_step(d, pr, mt, mc, t, acct, bal, int_due, int_paid, prin_due, prin_paid
         for j in range(n):
             fee_paid[pr[P_TARGETS + j]] += alloc_out[j]
         acct[src] -= paid
+    elif op == OP_PAY_INTEREST and pr[P_FUSED]:
+        left = acct[src]
+        total = 0.0
+        for j in range(n):
+            k = pr[P_TARGETS + j]
+            c = int_due[k] - int_paid[k]
+            x = c if c < left else left
+            if x < 0.0:
+                x = 0.0
+            left -= x
+            total += x
+            int_paid[k] += x
+        acct[src] -= total
     elif op == OP_PAY_INTEREST:
         for j in range(n):
             k = pr[P_TARGETS + j]
@@ -164,6 +184,29 @@ def run_step(d, pr, mt, mc, t, acct, bal, int_due, int_paid, prin_due, prin_paid
         for j in range(n):
             int_paid[pr[P_TARGETS + j]] += alloc_out[j]
         acct[src] -= paid
+    elif op == OP_PAY_PRINCIPAL and pr[P_FUSED]:
+        mode = pr[P_AMOUNT]
+        left_a = acct[src]
+        if mode == AMT_COLLECTED and prin_budget < left_a:
+            left_a = prin_budget
+        total = 0.0
+        for j in range(n):
+            k = pr[P_TARGETS + j]
+            left = bal[k] - prin_paid[k]
+            if mode == AMT_DUE:
+                due_left = prin_due[k] - prin_paid[k]
+                c = due_left if due_left < left else left
+            else:
+                c = left
+            x = c if c < left_a else left_a
+            if x < 0.0:
+                x = 0.0
+            left_a -= x
+            total += x
+            prin_paid[k] += x
+        acct[src] -= total
+        if mode == AMT_COLLECTED:
+            prin_budget -= total
     elif op == OP_PAY_PRINCIPAL:
         mode = pr[P_AMOUNT]
         for j in range(n):
@@ -318,6 +361,12 @@ def waterfall_work(d):
             prog[r, P_NT] = d.st_ntargets[st, s]
             prog[r, P_NREQ] = d.st_nreq[st, s]
             prog[r, P_NCOV] = d.st_ncov[st, s]
+            distinct = True
+            for j in range(d.st_ntargets[st, s]):
+                for i in range(j):
+                    if d.st_targets[st, s, i] == d.st_targets[st, s, j]:
+                        distinct = False
+            prog[r, P_FUSED] = 1 if distinct and d.st_alloc[st, s] != ALLOC_PRO_RATA else 0
             for j in range(mt):
                 prog[r, P_TARGETS + j] = d.st_targets[st, s, j]
                 prog[r, P_TARGETS + mt + j] = d.st_req[st, s, j]
