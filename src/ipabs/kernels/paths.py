@@ -140,8 +140,8 @@ class PathOutputs(NamedTuple):
 class BlockSums(NamedTuple):
     """One block's histograms and exact integer sums by period (reduced over blocks by the caller)."""
 
-    h_bal: np.ndarray  # i4[T, K, NB] (counts; flushed to int64 totals before 2^31)
-    h_cash: np.ndarray  # i4[T, K, NB]
+    h_bal: np.ndarray  # u2[T, K, NB] (counts; flushed to int64 totals before 2^16)
+    h_cash: np.ndarray  # u2[T, K, NB]
     s_int: np.ndarray  # i8[T, K] fen
     s_prin: np.ndarray  # i8[T, K]
     s_bal: np.ndarray  # i8[T, K]
