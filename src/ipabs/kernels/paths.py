@@ -36,8 +36,6 @@ from ipabs.kernels.pool import DUST, apply_defaults_into
 from ipabs.kernels.rng import MAX_GAMMA_TRIES, STREAM_LAG, STREAM_RECOVERY, gamma_draw, uniform
 from ipabs.kernels.waterfall import (
     EPS,
-    has_coverage_trigger,
-    period_core,
     waterfall_periods,
     waterfall_start,
     waterfall_work,
@@ -621,47 +619,6 @@ def row_stats(t, k, ip, pp, rs, sh, be, face, si, b, bout, x, bs, nb):
 
 
 @jit_inline
-def waterfall_stats(d, pf, sup_def_t, w, t0, si, b, bout, x, bs, nb, want_cov):
-    """The Monte Carlo's waterfall: periods ``t0 .. n_periods - 1`` from the state in ``w`` (never a wound-up
-    one), each period's tranche statistics accumulated as it is computed instead of recorded in a
-    :class:`WaterfallOut` and read back. The periods run :func:`ipabs.kernels.waterfall.period_core`, the code of
-    :func:`ipabs.kernels.waterfall.waterfall_periods`, and the statistics are the same expressions in the same order
-    per tranche as from a recorded output (including the rows after a clean-up call, which
-    :func:`ipabs.kernels.waterfall.wind_up` would write: nothing paid, final balances carried), so every result is
-    bit-identical. ``x.k_short``/``k_num``/``k_den``/``k_same``/``cfk`` receive the per-tranche results (cash flows
-    from t0 on); returns the support drawn in total (from the base path's amount before t0).
-    """
-    n_t = d.yf.shape[0]
-    n_k = d.tr_bal0.shape[0]
-    n_s = d.sup_cap.shape[0]
-    for k in range(n_k):
-        x.k_short[k] = b.short_pre[t0, k]
-        x.k_num[k] = b.num_pre[t0, k]
-        x.k_den[k] = b.den_pre[t0, k]
-        x.k_same[k] = 1
-    draw = b.draw_pre[t0]
-    cum_def = w.scal[0]
-    latched = np.int64(w.scal[1])
-    for t in range(t0, n_t):
-        cum_def, latched, state, coverage, cash_in, called, final = period_core(d, pf, sup_def_t, t, n_t, w,
-                                                                                cum_def, latched, want_cov)
-        for sp in range(n_s):
-            draw += w.sup_draw[sp]
-        for k in range(n_k):
-            row_stats(t, k, w.int_paid[k], w.prin_paid[k], w.resid[k], w.short[k], w.bal[k], d.tr_bal0[k], si, b,
-                      bout, x, bs, nb)
-        if final and t < n_t - 1:
-            # wound up after a clean-up call: later rows pay nothing and carry the final balances
-            for u in range(t + 1, n_t):
-                for _ in range(n_s):
-                    draw += 0.0  # the support drawn in a wound-up row (the same additions, bit for bit)
-                for k in range(n_k):
-                    row_stats(u, k, 0.0, 0.0, 0.0, w.short[k], w.bal[k], d.tr_bal0[k], si, b, bout, x, bs, nb)
-            break
-    return draw
-
-
-@jit_inline
 def simulate_path(seed, p, j, d, pa, ci, si, b, bpf, bout, pf, out, w, x, po, bs):
     """Path ``p`` (row ``j`` of the per-path outputs): defaults, recoveries, pool flows, waterfall, statistics."""
     n_t = d.yf.shape[0]
@@ -701,14 +658,13 @@ def simulate_path(seed, p, j, d, pa, ci, si, b, bpf, bout, pf, out, w, x, po, bs
     else:
         t_pool = n_t
         flows = bpf
-    # waterfall, restarted at τ₀ from the base path's state, with the tranche statistics
-    draw = 0.0
+    # waterfall, restarted at τ₀ from the base path's state
     if tau0 >= n_t or (b.wound_up < n_t and tau0 > b.wound_up):
         t_wf = n_t
     else:
         t_wf = tau0 if b.restart_ok else 0
         load_state(w, b, t_wf)
-        draw = waterfall_stats(d, pf, x.sup_def_t, w, t_wf, si, b, bout, x, bs, nb, has_coverage_trigger(d))
+        waterfall_periods(d, pf, x.sup_def_t, out, w, t_wf, n_t)
     x.cnt_wf[t_wf] += 1
     x.cnt_pool[t_pool] += 1
     # pool statistics
@@ -729,11 +685,24 @@ def simulate_path(seed, p, j, d, pa, ci, si, b, bpf, bout, pf, out, w, x, po, bs
             po.yld[j, k] = b.yld[k]
         po.sup_draw[j] = b.draw_pre[n_t]
         return
+    draw = b.draw_pre[t_wf]
+    for t in range(t_wf, n_t):
+        for sp in range(n_s):
+            draw += out.sup_draw[t, sp]
     po.sup_draw[j] = draw
+    for k in range(n_k):
+        x.k_short[k] = b.short_pre[t_wf, k]
+        x.k_num[k] = b.num_pre[t_wf, k]
+        x.k_den[k] = b.den_pre[t_wf, k]
+        x.k_same[k] = 1
+        face = d.tr_bal0[k]
+        for t in range(t_wf, n_t):
+            row_stats(t, k, out.tr_int_paid[t, k], out.tr_prin_paid[t, k], out.tr_resid[t, k], out.tr_int_short[t, k],
+                      out.tr_bal_end[t, k], face, si, b, bout, x, bs, nb)
     pending = -1  # a tranche whose yield waits for a second one (two yields are solved at once)
     for k in range(n_k):
         face = d.tr_bal0[k]
-        po.loss[j, k] = w.bal[k] / face if face > 0.0 else 0.0
+        po.loss[j, k] = out.tr_bal_end[n_t - 1, k] / face if face > 0.0 else 0.0
         po.short[j, k] = x.k_short[k]
         den = x.k_den[k]
         po.wal[j, k] = x.k_num[k] / den if den > 0.0 else 0.0

@@ -406,19 +406,19 @@ def run_waterfall(d, pf, sup_def_t, out):
     waterfall_periods(d, pf, sup_def_t, out, w, 0, d.yf.shape[0])
 
 
-@jit_inline
-def period_core(d, pf, sup_def_t, t, n_t, w, cum_def, latched, want_cov):
-    """Period ``t`` of the waterfall on the state held in ``w`` (steps 1–5 of the module docstring), recording
-    nothing: the period's amounts are left in ``w.int_due``, ``w.int_paid``, ``w.prin_due``, ``w.prin_paid``,
-    ``w.resid``, ``w.fee_due``, ``w.fee_paid``, ``w.sup_draw``, and the carried state (``bal``, ``short``,
-    ``fee_carry``, accounts, support left) is updated. Returns (cum_def, latched, state, coverage, cash_in, called,
-    final). The coverage ratio is computed only when ``want_cov`` is true or a coverage trigger exists (it is
-    -1.0 otherwise, and read by nothing then). Shared, inlined, by :func:`waterfall_periods` and the Monte Carlo
-    path kernel, which therefore run the same arithmetic in the same order.
+@jit_inner
+def waterfall_periods(d, pf, sup_def_t, out, w, t0, t1):
+    """Run periods ``t0 .. t1 - 1`` from the state held in ``w`` (which is left at the start of ``t1``).
+
+    Running [0, n) in one call or in several consecutive calls gives bit-identical results; the Monte Carlo
+    restarts paths from the no-default path's state (docs/performance.md). Nothing is allocated.
     """
+    n_t = d.yf.shape[0]
     n_k = d.tr_bal0.shape[0]
     n_f = d.fee_basis.shape[0]
     n_s = d.sup_cap.shape[0]
+    if w.scal[2] != 0.0:
+        return
     acct = w.acct
     bal = w.bal
     short = w.short
@@ -434,40 +434,41 @@ def period_core(d, pf, sup_def_t, t, n_t, w, cum_def, latched, want_cov):
     sup_draw = w.sup_draw
     caps = w.caps
     alloc_out = w.alloc_out
-    # 1. collections
-    acct[d.route_int] += pf.interest[t]
-    acct[d.route_prin] += pf.principal[t]
-    acct[d.route_rec] += pf.recoveries[t]
-    cash_in = pf.interest[t] + pf.principal[t] + pf.recoveries[t]
-    cum_def += pf.defaults[t]
-    final = t == n_t - 1
-    called = False
-    if d.cleanup > 0.0 and pf.bal_end[t] > EPS and pf.bal_end[t] < d.cleanup * d.pool_bal0:
-        acct[d.route_prin] += pf.bal_end[t]
-        cash_in += pf.bal_end[t]
-        called = True
-        final = True
-    prin_budget = pf.principal[t] + pf.recoveries[t] + (pf.bal_end[t] if called else 0.0)
-    # 2. amounts due
-    for k in range(n_k):
-        accrued = bal[k] * d.tr_coupon[k] * d.yf[t]
-        if d.tr_ios[k]:
-            accrued += short[k] * d.tr_coupon[k] * d.yf[t]
-        int_due[k] = short[k] + accrued
-        int_paid[k] = 0.0
-        target = 0.0 if final else d.tr_target[k, t]
-        prin_due[k] = bal[k] - target if bal[k] > target else 0.0
-        prin_paid[k] = 0.0
-        resid[k] = 0.0
-    if n_f > 0:
+    cum_def = w.scal[0]
+    latched = np.int64(w.scal[1])
+    for t in range(t0, t1):
+        # 1. collections
+        acct[d.route_int] += pf.interest[t]
+        acct[d.route_prin] += pf.principal[t]
+        acct[d.route_rec] += pf.recoveries[t]
+        cash_in = pf.interest[t] + pf.principal[t] + pf.recoveries[t]
+        cum_def += pf.defaults[t]
+        final = t == n_t - 1
+        called = False
+        if d.cleanup > 0.0 and pf.bal_end[t] > EPS and pf.bal_end[t] < d.cleanup * d.pool_bal0:
+            acct[d.route_prin] += pf.bal_end[t]
+            cash_in += pf.bal_end[t]
+            called = True
+            final = True
+        out.called[t] = 1 if called else 0
+        prin_budget = pf.principal[t] + pf.recoveries[t] + (pf.bal_end[t] if called else 0.0)
+        # 2. amounts due
+        for k in range(n_k):
+            accrued = bal[k] * d.tr_coupon[k] * d.yf[t]
+            if d.tr_ios[k]:
+                accrued += short[k] * d.tr_coupon[k] * d.yf[t]
+            int_due[k] = short[k] + accrued
+            int_paid[k] = 0.0
+            target = 0.0 if final else d.tr_target[k, t]
+            prin_due[k] = bal[k] - target if bal[k] > target else 0.0
+            prin_paid[k] = 0.0
+            resid[k] = 0.0
         accrue_fees(d, t, bal, pf.bal_start[t], pf.interest[t], fee_carry, fee_due)
-    for f in range(n_f):
-        fee_paid[f] = 0.0
-    for sp in range(n_s):
-        sup_draw[sp] = 0.0
-    # 3. triggers
-    coverage = -1.0
-    if want_cov:
+        for f in range(n_f):
+            fee_paid[f] = 0.0
+        for sp in range(n_s):
+            sup_draw[sp] = 0.0
+        # 3. triggers
         avail = 0.0
         for a in range(acct.shape[0]):
             if d.acct_reserve[a] == 0:
@@ -481,79 +482,43 @@ def period_core(d, pf, sup_def_t, t, n_t, w, cum_def, latched, want_cov):
         if avail < 0.0:  # rounding dust: no cash is zero cash (a negative ratio would read as "nothing due")
             avail = 0.0
         coverage = avail / need if need > EPS else -1.0
-    state = latched
-    if d.trg_cond.shape[0] > 0:
         state, latched = deal_state(d, t, cum_def, coverage, sup_def_t, latched)
-    # 4. waterfall
-    ms = d.st_op.shape[1]
-    mt = d.st_targets.shape[2]
-    mc = d.st_cov_kind.shape[2]
-    for s in range(d.st_n[state]):
-        prin_budget = run_step(d, w.prog[state * ms + s], mt, mc, t, acct, bal, int_due, int_paid, prin_due, prin_paid,
-                               fee_due, fee_paid, resid, sup_left, sup_def_t, sup_draw, prin_budget, caps, alloc_out)
-    # 5. carry
-    for k in range(n_k):
-        bal[k] -= prin_paid[k]
-        if bal[k] < 0.0:
-            bal[k] = 0.0
-        short[k] = int_due[k] - int_paid[k]
-    for f in range(n_f):
-        fee_carry[f] = fee_due[f] - fee_paid[f]
-    return cum_def, latched, state, coverage, cash_in, called, final
-
-
-@jit_inline
-def has_coverage_trigger(d):
-    """1 when some trigger tests the coverage ratio (the ratio is then needed every period)."""
-    for g in range(d.trg_cond.shape[0]):  # noqa: SIM110 (a plain loop compiles to the simplest code)
-        if d.trg_cond[g] == TRG_COVERAGE:
-            return True
-    return False
-
-
-@jit_inner
-def waterfall_periods(d, pf, sup_def_t, out, w, t0, t1):
-    """Run periods ``t0 .. t1 - 1`` from the state held in ``w`` (which is left at the start of ``t1``), recording
-    every period in ``out``.
-
-    Running [0, n) in one call or in several consecutive calls gives bit-identical results; the Monte Carlo
-    restarts paths from the no-default path's state (docs/performance.md). Nothing is allocated.
-    """
-    n_t = d.yf.shape[0]
-    n_k = d.tr_bal0.shape[0]
-    n_f = d.fee_basis.shape[0]
-    n_s = d.sup_cap.shape[0]
-    if w.scal[2] != 0.0:
-        return
-    cum_def = w.scal[0]
-    latched = np.int64(w.scal[1])
-    for t in range(t0, t1):
-        cum_def, latched, state, coverage, cash_in, called, final = period_core(d, pf, sup_def_t, t, n_t, w,
-                                                                                cum_def, latched, True)
-        # record
-        out.called[t] = 1 if called else 0
+        # 4. waterfall
+        ms = d.st_op.shape[1]
+        mt = d.st_targets.shape[2]
+        mc = d.st_cov_kind.shape[2]
+        for s in range(d.st_n[state]):
+            prin_budget = run_step(d, w.prog[state * ms + s], mt, mc, t, acct, bal, int_due, int_paid, prin_due,
+                                   prin_paid, fee_due, fee_paid, resid, sup_left, sup_def_t, sup_draw, prin_budget,
+                                   caps, alloc_out)
+        # 5. record and carry
         for k in range(n_k):
-            out.tr_int_due[t, k] = w.int_due[k]
-            out.tr_int_paid[t, k] = w.int_paid[k]
-            out.tr_int_short[t, k] = w.short[k]
-            out.tr_prin_due[t, k] = w.prin_due[k]
-            out.tr_prin_paid[t, k] = w.prin_paid[k]
-            out.tr_bal_end[t, k] = w.bal[k]
-            out.tr_resid[t, k] = w.resid[k]
+            bal[k] -= prin_paid[k]
+            if bal[k] < 0.0:
+                bal[k] = 0.0
+            short[k] = int_due[k] - int_paid[k]
+            out.tr_int_due[t, k] = int_due[k]
+            out.tr_int_paid[t, k] = int_paid[k]
+            out.tr_int_short[t, k] = short[k]
+            out.tr_prin_due[t, k] = prin_due[k]
+            out.tr_prin_paid[t, k] = prin_paid[k]
+            out.tr_bal_end[t, k] = bal[k]
+            out.tr_resid[t, k] = resid[k]
         for f in range(n_f):
-            out.fee_due[t, f] = w.fee_due[f]
-            out.fee_paid[t, f] = w.fee_paid[f]
-        for a in range(w.acct.shape[0]):
-            out.acct_bal[t, a] = w.acct[a]
+            fee_carry[f] = fee_due[f] - fee_paid[f]
+            out.fee_due[t, f] = fee_due[f]
+            out.fee_paid[t, f] = fee_paid[f]
+        for a in range(acct.shape[0]):
+            out.acct_bal[t, a] = acct[a]
         for sp in range(n_s):
-            out.sup_draw[t, sp] = w.sup_draw[sp]
+            out.sup_draw[t, sp] = sup_draw[sp]
         out.state[t] = state
         out.coverage[t] = coverage
         out.cum_def_ratio[t] = cum_def / d.pool_bal0 if d.pool_bal0 > 0.0 else 0.0
         out.cash_in[t] = cash_in
         if final and t < n_t - 1:
             # after a clean-up call the deal is wound up: later periods carry the final balances
-            wind_up(out, t, w.bal, w.short, w.acct, state)
+            wind_up(out, t, bal, short, acct, state)
             w.scal[2] = 1.0
             break
     w.scal[0] = cum_def
