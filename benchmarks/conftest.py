@@ -22,10 +22,14 @@ TARGETS = {50: 700_000, 1000: 80_000}
 RESULTS: dict[Any, dict[str, float]] = {}
 
 
+#: The benchmark deal's parameters besides the number of obligors (synthetic_deal keywords).
+BASE_CASE = {"n_periods": 60, "frequency": "monthly", "annual_pd": PD_16PCT_5Y, "n_sectors": 5, "correlation": 0.15,
+             "sector_correlation": 0.10}
+
+
 def base_case(n_obligors: int):
     """The benchmark deal: 60 monthly periods, ≈16% five-year cumulative default rate, 5 correlated sectors."""
-    return synthetic_deal(n_obligors=n_obligors, n_periods=60, frequency="monthly", annual_pd=PD_16PCT_5Y,
-                          n_sectors=5, correlation=0.15, sector_correlation=0.10)
+    return synthetic_deal(n_obligors=n_obligors, **BASE_CASE)
 
 
 @pytest.fixture(scope="session")

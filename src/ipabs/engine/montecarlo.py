@@ -45,6 +45,9 @@ from ipabs.kernels.pool import asset_activity, pack_performing
 from ipabs.scenario.schema import Assumptions
 
 N_BINS = 1000
+#: Paths after which a thread's uint16 histogram counts are flushed into the int64 totals (a count never exceeds it).
+_HIST_FLUSH = 2**16 - 1
+assert BLOCK_SIZE <= _HIST_FLUSH
 QUANTILES = (0.05, 0.5, 0.9, 0.95, 0.99, 0.999)
 _FREQ = {"monthly": 12, "quarterly": 4, "semiannual": 2, "annual": 1}
 
@@ -515,8 +518,10 @@ def simulate(
     lock = threading.Lock()
 
     def new_acc() -> list:
-        # int32 counts halve the histograms' cache footprint; a flush every `chunk` paths keeps them far below 2^31
-        return [BlockSums(np.zeros((n_t, k, N_BINS), dtype=np.int32), np.zeros((n_t, k, N_BINS), dtype=np.int32),
+        # uint16 counts: the two histograms of a 50-obligor, 60-period deal take 480 KB and stay in a core's L2
+        # cache (int32: 960 KB, which did not); a bin counts at most one per path, and the accumulator is flushed
+        # before it holds more than _HIST_FLUSH paths (< 2^16)
+        return [BlockSums(np.zeros((n_t, k, N_BINS), dtype=np.uint16), np.zeros((n_t, k, N_BINS), dtype=np.uint16),
                           np.zeros((n_t, k), dtype=np.int64), np.zeros((n_t, k), dtype=np.int64),
                           np.zeros((n_t, k), dtype=np.int64), np.zeros((n_t, N_POOL_SUMS), dtype=np.int64)), 0]
 
@@ -548,7 +553,8 @@ def simulate(
                            prep.credit, prep.stats, prep.base, prep.base_pf, prep.base_out,
                            PathOutputs(*(x[lo:hi] for x in po)), acc[0])
             acc[1] += hi - lo
-            if acc[1] >= chunk:  # int64 sums are exact while a flush holds < 9.2e18 fen
+            # int64 sums are exact while a flush holds < 9.2e18 fen; uint16 counts while it holds < 2^16 paths
+            if acc[1] >= chunk or acc[1] + BLOCK_SIZE > _HIST_FLUSH:
                 flush(acc)
         finally:
             free.put(acc)

@@ -147,8 +147,8 @@ class PathOutputs(NamedTuple):
 class BlockSums(NamedTuple):
     """One block's histograms and exact integer sums by period (reduced over blocks by the caller)."""
 
-    h_bal: np.ndarray  # i4[T, K, NB] (counts; flushed to int64 totals before 2^31)
-    h_cash: np.ndarray  # i4[T, K, NB]
+    h_bal: np.ndarray  # u2[T, K, NB] (counts; flushed to int64 totals before 2^16)
+    h_cash: np.ndarray  # u2[T, K, NB]
     s_int: np.ndarray  # i8[T, K] fen
     s_prin: np.ndarray  # i8[T, K]
     s_bal: np.ndarray  # i8[T, K]
@@ -273,28 +273,11 @@ def path_yield(cf, tau, price, freq, inc_idx, inc_val, inc_units, unit, pw):
     q = e^(−unit·x) by binary powers: one ``exp`` per iteration; otherwise one ``exp`` per distinct δ. Relative
     error of a discount factor: about one ulp per day (2e-13 over five years), i.e. ~1e-14 in x.
     """
-    n = cf.shape[0]
-    total = 0.0
-    moment = 0.0
-    for t in range(n):
-        total += cf[t]
-        moment += cf[t] * tau[t]
-    if total <= 0.0:
+    x, xlo, xhi, lp, n = _yield_start(cf, tau, price, freq)
+    if math.isnan(x):
         return -1.0
-    xlo = math.log(0.01)
-    xhi = math.log1p(10.0 / freq)
-    lp = math.log(price)
-    x = (math.log(total) - lp) / (freq * moment / total) if moment > 0.0 else 0.0
-    if not (xlo < x < xhi):
-        x = math.log1p(0.05 / freq)
     for _ in range(200):
-        if unit > 0.0:
-            q = math.exp(-unit * x)
-            for j in range(inc_val.shape[0]):
-                pw[j] = int_power(q, inc_units[j])
-        else:
-            for j in range(inc_val.shape[0]):
-                pw[j] = math.exp(-inc_val[j] * x)
+        _discount_steps(x, inc_val, inc_units, unit, pw)
         v = 1.0
         pv = 0.0
         dur = 0.0
@@ -304,19 +287,167 @@ def path_yield(cf, tau, price, freq, inc_idx, inc_val, inc_units, unit, pw):
                 z = cf[t] * v
                 pv += z
                 dur += tau[t] * z
-        h = math.log(pv) - lp
-        if h > 0.0:
-            xlo = x
-        else:
-            xhi = x
-        slope = -freq * dur / pv
-        x_new = x - h / slope if slope < 0.0 else 0.5 * (xlo + xhi)
-        if not (xlo < x_new < xhi):
-            x_new = 0.5 * (xlo + xhi)
-        if abs(x_new - x) < 1e-14 or xhi - xlo < 1e-14:
+        x_new, xlo, xhi, conv = _newton_step(x, xlo, xhi, pv, dur, lp, freq)
+        if conv:
             return freq * math.expm1(x_new)
         x = x_new
     return freq * math.expm1(x)
+
+
+@jit_inline
+def _yield_start(cf, tau, price, freq):
+    """Start of :func:`path_yield`'s Newton iteration: (x₀, xlo, xhi, ln price, n), x₀ = nan when nothing is paid;
+    n is one past the last period with a non-zero cash flow (later periods add nothing to the sums, so the loop over
+    periods stops there: same result, bit for bit)."""
+    n = cf.shape[0]
+    total = 0.0
+    moment = 0.0
+    last = 0
+    for t in range(n):
+        total += cf[t]
+        moment += cf[t] * tau[t]
+        if cf[t] != 0.0:
+            last = t + 1
+    xlo = math.log(0.01)
+    xhi = math.log1p(10.0 / freq)
+    if total <= 0.0:
+        return math.nan, xlo, xhi, 0.0, last
+    lp = math.log(price)
+    x = (math.log(total) - lp) / (freq * moment / total) if moment > 0.0 else 0.0
+    if not (xlo < x < xhi):
+        x = math.log1p(0.05 / freq)
+    return x, xlo, xhi, lp, last
+
+
+@jit_inline
+def _discount_steps(x, inc_val, inc_units, unit, pw):
+    """pw[j] = e^(−δ_j x) for the distinct period lengths (see :func:`path_yield`).
+
+    With whole units, pw[j] = q^m_j (m_j = ``inc_units[j]``) is :func:`int_power`'s product, computed without its
+    data-dependent branches: the squares q^(2^i) are formed once for all j (the same repeated squaring), and each
+    product multiplies the squares of m_j's bits in increasing order, by 1.0 for a zero bit (exact), so every pw[j]
+    is bit-identical to ``int_power(q, m_j)``.
+    """
+    if unit > 0.0:
+        q = math.exp(-unit * x)
+        m_all = 0
+        for j in range(inc_val.shape[0]):
+            m_all |= inc_units[j]
+        sq0 = q
+        sq1 = sq0 * sq0
+        sq2 = sq1 * sq1
+        sq3 = sq2 * sq2
+        sq4 = sq3 * sq3
+        sq5 = sq4 * sq4
+        if m_all < 64:
+            for j in range(inc_val.shape[0]):
+                m = inc_units[j]
+                r = 1.0
+                r *= sq0 if m & 1 else 1.0
+                r *= sq1 if m & 2 else 1.0
+                r *= sq2 if m & 4 else 1.0
+                r *= sq3 if m & 8 else 1.0
+                r *= sq4 if m & 16 else 1.0
+                r *= sq5 if m & 32 else 1.0
+                pw[j] = r
+        else:
+            for j in range(inc_val.shape[0]):
+                pw[j] = int_power(q, inc_units[j])
+    else:
+        for j in range(inc_val.shape[0]):
+            pw[j] = math.exp(-inc_val[j] * x)
+
+
+@jit_inline
+def _newton_step(x, xlo, xhi, pv, dur, lp, freq):
+    """One safeguarded Newton step of :func:`path_yield`: (x_new, xlo, xhi, converged)."""
+    h = math.log(pv) - lp
+    if h > 0.0:
+        xlo = x
+    else:
+        xhi = x
+    slope = -freq * dur / pv
+    x_new = x - h / slope if slope < 0.0 else 0.5 * (xlo + xhi)
+    if not (xlo < x_new < xhi):
+        x_new = 0.5 * (xlo + xhi)
+    return x_new, xlo, xhi, abs(x_new - x) < 1e-14 or xhi - xlo < 1e-14
+
+
+@jit_inner
+def path_yield2(cf1, cf2, tau, price1, price2, freq, inc_idx, inc_val, inc_units, unit, pw1, pw2, out, k1, k2):
+    """:func:`path_yield` of two cash-flow vectors at once, into ``out[k1]`` and ``out[k2]``: the two Newton
+    iterations run in lockstep, their serial products and sums interleaved in one loop over the periods (two
+    independent dependency chains keep the CPU busy). Each iteration performs exactly the operations of
+    :func:`path_yield` in the same order, so both results are bit-identical to it."""
+    x1, lo1, hi1, lp1, n1 = _yield_start(cf1, tau, price1, freq)
+    x2, lo2, hi2, lp2, n2 = _yield_start(cf2, tau, price2, freq)
+    a1 = not math.isnan(x1)
+    a2 = not math.isnan(x2)
+    if not a1:
+        out[k1] = -1.0
+    if not a2:
+        out[k2] = -1.0
+    m = n1 if n1 < n2 else n2
+    for _ in range(200):
+        if not (a1 or a2):
+            return
+        pv1 = 0.0
+        dur1 = 0.0
+        pv2 = 0.0
+        dur2 = 0.0
+        v1 = 1.0
+        v2 = 1.0
+        t1 = 0
+        t2 = 0
+        if a1:
+            _discount_steps(x1, inc_val, inc_units, unit, pw1)
+        if a2:
+            _discount_steps(x2, inc_val, inc_units, unit, pw2)
+        if a1 and a2:
+            for t in range(m):
+                j = inc_idx[t]
+                v1 *= pw1[j]
+                v2 *= pw2[j]
+                if cf1[t] != 0.0:
+                    z = cf1[t] * v1
+                    pv1 += z
+                    dur1 += tau[t] * z
+                if cf2[t] != 0.0:
+                    z = cf2[t] * v2
+                    pv2 += z
+                    dur2 += tau[t] * z
+            t1 = m
+            t2 = m
+        if a1:
+            for t in range(t1, n1):
+                v1 *= pw1[inc_idx[t]]
+                if cf1[t] != 0.0:
+                    z = cf1[t] * v1
+                    pv1 += z
+                    dur1 += tau[t] * z
+        if a2:
+            for t in range(t2, n2):
+                v2 *= pw2[inc_idx[t]]
+                if cf2[t] != 0.0:
+                    z = cf2[t] * v2
+                    pv2 += z
+                    dur2 += tau[t] * z
+        if a1:
+            x_new, lo1, hi1, conv = _newton_step(x1, lo1, hi1, pv1, dur1, lp1, freq)
+            if conv:
+                out[k1] = freq * math.expm1(x_new)
+                a1 = False
+            x1 = x_new
+        if a2:
+            x_new, lo2, hi2, conv = _newton_step(x2, lo2, hi2, pv2, dur2, lp2, freq)
+            if conv:
+                out[k2] = freq * math.expm1(x_new)
+                a2 = False
+            x2 = x_new
+    if a1:
+        out[k1] = freq * math.expm1(x1)
+    if a2:
+        out[k2] = freq * math.expm1(x2)
 
 
 @jit_inner
@@ -487,6 +618,42 @@ class PathScratch(NamedTuple):
     dl: np.ndarray  # i8[N] defaulted assets of the path, in increasing order
     cnt_wf: np.ndarray  # i8[T+1] paths whose waterfall statistics start at t
     cnt_pool: np.ndarray  # i8[T+1] paths whose pool statistics start at t
+    cfk: np.ndarray  # f8[K, T] each tranche's cash flow per 100 of face (yield input)
+    k_short: np.ndarray  # i8[K] interest shortfall seen
+    k_num: np.ndarray  # f8[K] Σ τ_t · principal_t
+    k_den: np.ndarray  # f8[K] Σ principal_t
+    k_same: np.ndarray  # i8[K] 1 while the cash flows equal the base path's
+    pw2: np.ndarray  # f8[J] second yield's discount steps (path_yield2)
+    cnt_same: np.ndarray  # i8[T, K] paths whose row (t, k) equals the base path's (statistics added per block)
+
+
+@jit_inline
+def row_stats(t, k, ip, pp, rs, sh, be, face, si, b, bout, x, bs, nb):
+    """Tranche k's statistics for period t from its interest paid ``ip``, principal paid ``pp``, residual ``rs``,
+    interest shortfall carried ``sh`` and balance at the end ``be`` (per-path accumulators in ``x``).
+
+    When the four amounts equal the base path's (``bout``) in that row, the row's histogram bins and fen amounts
+    are the base path's (the same functions of equal values; a zero's sign changes neither a bin nor a fen): the
+    row is counted in ``x.cnt_same`` and :func:`add_base_counts` adds the base path's contributions per block.
+    """
+    paid = ip + pp + rs
+    if sh > EPS:
+        x.k_short[k] = 1
+    x.k_num[k] += si.tau_years[t] * pp
+    x.k_den[k] += pp
+    c = paid / face * 100.0 if face > 0.0 else 0.0
+    x.cfk[k, t] = c
+    if c != b.cf[t, k]:
+        x.k_same[k] = 0
+    if (ip == bout.tr_int_paid[t, k] and pp == bout.tr_prin_paid[t, k] and rs == bout.tr_resid[t, k]
+            and be == bout.tr_bal_end[t, k]):
+        x.cnt_same[t, k] += 1
+    else:
+        bs.h_bal[t, k, hist_bin(be, si.bal_hi[k], nb)] += 1
+        bs.h_cash[t, k, hist_bin(paid, si.cash_hi[k], nb)] += 1
+        bs.s_int[t, k] += fen(ip)
+        bs.s_prin[t, k] += fen(pp)
+        bs.s_bal[t, k] += fen(be)
 
 
 @jit_inline
@@ -568,38 +735,35 @@ def simulate_path(seed, p, j, d, pa, ci, si, b, bpf, bout, pf, out, w, x, po, bs
             draw += out.sup_draw[t, sp]
     po.sup_draw[j] = draw
     for k in range(n_k):
+        x.k_short[k] = b.short_pre[t_wf, k]
+        x.k_num[k] = b.num_pre[t_wf, k]
+        x.k_den[k] = b.den_pre[t_wf, k]
+        x.k_same[k] = 1
+        face = d.tr_bal0[k]
+        for t in range(t_wf, n_t):
+            row_stats(t, k, out.tr_int_paid[t, k], out.tr_prin_paid[t, k], out.tr_resid[t, k], out.tr_int_short[t, k],
+                      out.tr_bal_end[t, k], face, si, b, bout, x, bs, nb)
+    pending = -1  # a tranche whose yield waits for a second one (two yields are solved at once)
+    for k in range(n_k):
         face = d.tr_bal0[k]
         po.loss[j, k] = out.tr_bal_end[n_t - 1, k] / face if face > 0.0 else 0.0
-        short = b.short_pre[t_wf, k]
-        num = b.num_pre[t_wf, k]
-        den = b.den_pre[t_wf, k]
-        same = True
-        for t in range(t_wf, n_t):
-            ip = out.tr_int_paid[t, k]
-            pp = out.tr_prin_paid[t, k]
-            paid = ip + pp + out.tr_resid[t, k]
-            if out.tr_int_short[t, k] > EPS:
-                short = 1
-            num += si.tau_years[t] * pp
-            den += pp
-            c = paid / face * 100.0 if face > 0.0 else 0.0
-            x.cf[t] = c
-            if c != b.cf[t, k]:
-                same = False
-            bs.h_bal[t, k, hist_bin(out.tr_bal_end[t, k], si.bal_hi[k], nb)] += 1
-            bs.h_cash[t, k, hist_bin(paid, si.cash_hi[k], nb)] += 1
-            bs.s_int[t, k] += fen(ip)
-            bs.s_prin[t, k] += fen(pp)
-            bs.s_bal[t, k] += fen(out.tr_bal_end[t, k])
-        po.short[j, k] = short
-        po.wal[j, k] = num / den if den > 0.0 else 0.0
-        if same:
+        po.short[j, k] = x.k_short[k]
+        den = x.k_den[k]
+        po.wal[j, k] = x.k_num[k] / den if den > 0.0 else 0.0
+        if x.k_same[k]:
             po.yld[j, k] = b.yld[k]
         else:
             for t in range(t_wf):
-                x.cf[t] = b.cf[t, k]
-            po.yld[j, k] = path_yield(x.cf, si.tau_years, si.price[k], si.freq, si.inc_idx, si.inc_val, si.inc_units,
-                                      si.unit, x.pw)
+                x.cfk[k, t] = b.cf[t, k]
+            if pending < 0:
+                pending = k
+            else:
+                path_yield2(x.cfk[pending], x.cfk[k], si.tau_years, si.price[pending], si.price[k], si.freq, si.inc_idx,
+                            si.inc_val, si.inc_units, si.unit, x.pw, x.pw2, po.yld[j], pending, k)
+                pending = -1
+    if pending >= 0:
+        po.yld[j, pending] = path_yield(x.cfk[pending], si.tau_years, si.price[pending], si.freq, si.inc_idx,
+                                        si.inc_val, si.inc_units, si.unit, x.pw)
 
 
 @jit
@@ -633,31 +797,37 @@ def path_scratch(d, ci, si):
     n_t = d.yf.shape[0]
     n_a = ci.asset_obligor.shape[0]
     n_s = d.sup_cap.shape[0]
+    n_k = d.tr_bal0.shape[0]
     n_ob = ci.th_row.shape[0]
     return PathScratch(np.empty(1 + ci.n_sectors), np.empty(ci.g_a.shape[0]), np.empty(n_ob + (n_ob & 1)),
                        np.empty(n_ob, dtype=np.int64), np.empty(n_ob, dtype=np.int64), np.empty(n_a, dtype=np.int64),
                        np.empty(n_a), np.empty(n_a, dtype=np.int64), np.empty(n_s, dtype=np.int64), np.empty(n_t),
                        np.empty(si.inc_val.shape[0]), np.empty(4 * n_t), np.empty(n_a, dtype=np.int64),
                        np.zeros(n_t + 1, dtype=np.int64),
-                       np.zeros(n_t + 1, dtype=np.int64))
+                       np.zeros(n_t + 1, dtype=np.int64), np.empty((n_k, n_t)), np.empty(n_k, dtype=np.int64),
+                       np.empty(n_k), np.empty(n_k), np.empty(n_k, dtype=np.int64), np.empty(si.inc_val.shape[0]),
+                       np.zeros((n_t, n_k), dtype=np.int64))
 
 
 @jit_inner
 def add_base_counts(b, x, bs):
-    """Add the base path's per-period contributions for the paths whose statistics started after each period."""
+    """Add the base path's per-period contributions for the paths whose statistics started after each period and
+    for the rows equal to the base path's (``x.cnt_same``)."""
     n_t, n_k = b.bin_bal.shape
     after_wf = 0
     after_pool = 0
     for t in range(n_t - 1, -1, -1):
         after_wf += x.cnt_wf[t + 1]  # paths whose waterfall statistics start after t
         after_pool += x.cnt_pool[t + 1]
-        if after_wf:
-            for k in range(n_k):
-                bs.h_bal[t, k, b.bin_bal[t, k]] += after_wf
-                bs.h_cash[t, k, b.bin_cash[t, k]] += after_wf
-                bs.s_int[t, k] += after_wf * b.fen_int[t, k]
-                bs.s_prin[t, k] += after_wf * b.fen_prin[t, k]
-                bs.s_bal[t, k] += after_wf * b.fen_bal[t, k]
+        for k in range(n_k):
+            c = after_wf + x.cnt_same[t, k]
+            if c:
+                bs.h_bal[t, k, b.bin_bal[t, k]] += c
+                bs.h_cash[t, k, b.bin_cash[t, k]] += c
+                bs.s_int[t, k] += c * b.fen_int[t, k]
+                bs.s_prin[t, k] += c * b.fen_prin[t, k]
+                bs.s_bal[t, k] += c * b.fen_bal[t, k]
+            x.cnt_same[t, k] = 0
         if after_pool:
             for c in range(b.fen_pool.shape[1]):
                 bs.s_pool[t, c] += after_pool * b.fen_pool[t, c]

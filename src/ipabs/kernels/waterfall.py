@@ -55,6 +55,19 @@ from ipabs.kernels._jit import (
 #: Balances below half a fen count as zero (clean-up test, "repaid" tests).
 EPS = 0.005
 
+# columns of WaterfallWork.prog
+P_OP = 0
+P_SRC = 1
+P_DST = 2
+P_ALLOC = 3
+P_AMOUNT = 4
+P_SUPPORT = 5
+P_NT = 6
+P_NREQ = 7
+P_NCOV = 8
+P_FUSED = 9  # 1: sequential allocation over distinct targets (run_step pays each target as it goes)
+P_TARGETS = 10  # then MT required tranches, MC cover kinds, MC cover indices
+
 
 @jit_inline
 def allocate(available, caps, n, alloc, out):
@@ -91,12 +104,15 @@ def allocate(available, caps, n, alloc, out):
 
 
 @jit_inline
-def covered_due(d, state, s, int_due, int_paid, prin_due, prin_paid, fee_due, fee_paid):
-    """Sum of the still-unpaid amounts a step covers (``fees``, ``fee:X``, ``interest:X``, ``principal:X``)."""
+def covered_due(pr, ct, mc, int_due, int_paid, prin_due, prin_paid, fee_due, fee_paid):
+    """Sum of the still-unpaid amounts a step covers (``fees``, ``fee:X``, ``interest:X``, ``principal:X``);
+    ``pr`` is the step's row of the program, ``ct`` the column of its first cover kind, ``mc`` the number of
+    cover columns (the indices follow the kinds)."""
     need = 0.0
-    for c in range(d.st_ncov[state, s]):
-        kind = d.st_cov_kind[state, s, c]
-        i = d.st_cov_idx[state, s, c]
+    nc = pr[P_NCOV]
+    for c in range(nc):
+        kind = pr[ct + c]
+        i = pr[ct + mc + c]
         x = 0.0
         if kind == COVER_FEE:
             x = fee_due[i] - fee_paid[i]
@@ -122,36 +138,79 @@ def reserve_target(d, a, bal):
 
 
 @jit_inline
-def run_step(d, state, s, t, acct, bal, int_due, int_paid, prin_due, prin_paid, fee_due, fee_paid, resid,
+def run_step(d, pr, mt, mc, t, acct, bal, int_due, int_paid, prin_due, prin_paid, fee_due, fee_paid, resid,
              sup_left, sup_def_t, sup_draw, prin_budget, caps, alloc_out):
-    """Execute step ``s`` of the state's list; returns the updated principal-collections budget."""
-    op = d.st_op[state, s]
-    src = d.st_src[state, s]
-    n = d.st_ntargets[state, s]
-    for r in range(d.st_nreq[state, s]):
-        k = d.st_req[state, s, r]
+    """Execute the step whose row of :attr:`WaterfallWork.prog` is ``pr`` (``mt`` target and ``mc`` cover columns);
+    returns the updated principal-collections budget.
+
+    Interest and principal steps with sequential allocation over distinct targets (``P_FUSED``) pay each target as
+    its cap is computed, without the ``caps``/``alloc_out`` round trip of :func:`allocate`: a target's cap does not
+    depend on what the step paid the others, and each amount goes through the same operations in the same order,
+    so the results are bit-identical.
+    """
+    op = pr[P_OP]
+    src = pr[P_SRC]
+    n = pr[P_NT]
+    for r in range(pr[P_NREQ]):
+        k = pr[P_TARGETS + mt + r]
         if bal[k] - prin_paid[k] > EPS:  # outstanding after this period's principal paid so far
             return prin_budget
     if op == OP_PAY_FEES:
         for j in range(n):
-            f = d.st_targets[state, s, j]
+            f = pr[P_TARGETS + j]
             caps[j] = fee_due[f] - fee_paid[f]
-        paid = allocate(acct[src], caps, n, d.st_alloc[state, s], alloc_out)
+        paid = allocate(acct[src], caps, n, pr[P_ALLOC], alloc_out)
         for j in range(n):
-            fee_paid[d.st_targets[state, s, j]] += alloc_out[j]
+            fee_paid[pr[P_TARGETS + j]] += alloc_out[j]
         acct[src] -= paid
+    elif op == OP_PAY_INTEREST and pr[P_FUSED]:
+        left = acct[src]
+        total = 0.0
+        for j in range(n):
+            k = pr[P_TARGETS + j]
+            c = int_due[k] - int_paid[k]
+            x = c if c < left else left
+            if x < 0.0:
+                x = 0.0
+            left -= x
+            total += x
+            int_paid[k] += x
+        acct[src] -= total
     elif op == OP_PAY_INTEREST:
         for j in range(n):
-            k = d.st_targets[state, s, j]
+            k = pr[P_TARGETS + j]
             caps[j] = int_due[k] - int_paid[k]
-        paid = allocate(acct[src], caps, n, d.st_alloc[state, s], alloc_out)
+        paid = allocate(acct[src], caps, n, pr[P_ALLOC], alloc_out)
         for j in range(n):
-            int_paid[d.st_targets[state, s, j]] += alloc_out[j]
+            int_paid[pr[P_TARGETS + j]] += alloc_out[j]
         acct[src] -= paid
-    elif op == OP_PAY_PRINCIPAL:
-        mode = d.st_amount[state, s]
+    elif op == OP_PAY_PRINCIPAL and pr[P_FUSED]:
+        mode = pr[P_AMOUNT]
+        left_a = acct[src]
+        if mode == AMT_COLLECTED and prin_budget < left_a:
+            left_a = prin_budget
+        total = 0.0
         for j in range(n):
-            k = d.st_targets[state, s, j]
+            k = pr[P_TARGETS + j]
+            left = bal[k] - prin_paid[k]
+            if mode == AMT_DUE:
+                due_left = prin_due[k] - prin_paid[k]
+                c = due_left if due_left < left else left
+            else:
+                c = left
+            x = c if c < left_a else left_a
+            if x < 0.0:
+                x = 0.0
+            left_a -= x
+            total += x
+            prin_paid[k] += x
+        acct[src] -= total
+        if mode == AMT_COLLECTED:
+            prin_budget -= total
+    elif op == OP_PAY_PRINCIPAL:
+        mode = pr[P_AMOUNT]
+        for j in range(n):
+            k = pr[P_TARGETS + j]
             left = bal[k] - prin_paid[k]
             if mode == AMT_DUE:
                 due_left = prin_due[k] - prin_paid[k]
@@ -161,37 +220,39 @@ def run_step(d, state, s, t, acct, bal, int_due, int_paid, prin_due, prin_paid, 
         avail = acct[src]
         if mode == AMT_COLLECTED and prin_budget < avail:
             avail = prin_budget
-        paid = allocate(avail, caps, n, d.st_alloc[state, s], alloc_out)
+        paid = allocate(avail, caps, n, pr[P_ALLOC], alloc_out)
         for j in range(n):
-            prin_paid[d.st_targets[state, s, j]] += alloc_out[j]
+            prin_paid[pr[P_TARGETS + j]] += alloc_out[j]
         acct[src] -= paid
         if mode == AMT_COLLECTED:
             prin_budget -= paid
     elif op == OP_TRANSFER:
-        dst = d.st_dst[state, s]
-        mode = d.st_amount[state, s]
+        dst = pr[P_DST]
+        mode = pr[P_AMOUNT]
         x = acct[src]
         if mode == AMT_TO_TARGET:
             want = reserve_target(d, dst, bal) - acct[dst]
             x = want if want < x else x
         elif mode == AMT_SHORTFALL:
-            want = covered_due(d, state, s, int_due, int_paid, prin_due, prin_paid, fee_due, fee_paid) - acct[dst]
+            want = covered_due(pr, P_TARGETS + 2 * mt, mc, int_due, int_paid, prin_due, prin_paid, fee_due,
+                               fee_paid) - acct[dst]
             x = want if want < x else x
         if x > 0.0:
             acct[src] -= x
             acct[dst] += x
     elif op == OP_DRAW_SUPPORT:
-        sp = d.st_support[state, s]
-        dst = d.st_dst[state, s]
+        sp = pr[P_SUPPORT]
+        dst = pr[P_DST]
         if sup_def_t[sp] > t:
-            want = covered_due(d, state, s, int_due, int_paid, prin_due, prin_paid, fee_due, fee_paid) - acct[dst]
+            want = covered_due(pr, P_TARGETS + 2 * mt, mc, int_due, int_paid, prin_due, prin_paid, fee_due,
+                               fee_paid) - acct[dst]
             x = want if want < sup_left[sp] else sup_left[sp]
             if x > 0.0:
                 acct[dst] += x
                 sup_left[sp] -= x
                 sup_draw[sp] += x
     elif op == OP_PAY_RESIDUAL:
-        k = d.st_targets[state, s, 0]
+        k = pr[P_TARGETS]
         resid[k] += acct[src]
         acct[src] = 0.0
     return prin_budget
@@ -275,6 +336,7 @@ class WaterfallWork(NamedTuple):
     caps: np.ndarray  # f8[max(K, F, 1)]
     alloc_out: np.ndarray  # f8[max(K, F, 1)]
     scal: np.ndarray  # f8[3]
+    prog: np.ndarray  # i8[3·MS, W] the steps' operands, one row per (state, step) (see waterfall_work)
 
 
 @jit
@@ -284,9 +346,36 @@ def waterfall_work(d):
     n_f = d.fee_basis.shape[0]
     n_s = d.sup_cap.shape[0]
     width = max(n_k, n_f, 1)
+    n_st, ms, mt = d.st_targets.shape
+    mc = d.st_cov_kind.shape[2]
+    prog = np.zeros((n_st * ms, P_TARGETS + 2 * mt + 2 * mc), dtype=np.int64)
+    for st in range(n_st):
+        for s in range(ms):
+            r = st * ms + s
+            prog[r, P_OP] = d.st_op[st, s]
+            prog[r, P_SRC] = d.st_src[st, s]
+            prog[r, P_DST] = d.st_dst[st, s]
+            prog[r, P_ALLOC] = d.st_alloc[st, s]
+            prog[r, P_AMOUNT] = d.st_amount[st, s]
+            prog[r, P_SUPPORT] = d.st_support[st, s]
+            prog[r, P_NT] = d.st_ntargets[st, s]
+            prog[r, P_NREQ] = d.st_nreq[st, s]
+            prog[r, P_NCOV] = d.st_ncov[st, s]
+            distinct = True
+            for j in range(d.st_ntargets[st, s]):
+                for i in range(j):
+                    if d.st_targets[st, s, i] == d.st_targets[st, s, j]:
+                        distinct = False
+            prog[r, P_FUSED] = 1 if distinct and d.st_alloc[st, s] != ALLOC_PRO_RATA else 0
+            for j in range(mt):
+                prog[r, P_TARGETS + j] = d.st_targets[st, s, j]
+                prog[r, P_TARGETS + mt + j] = d.st_req[st, s, j]
+            for c in range(mc):
+                prog[r, P_TARGETS + 2 * mt + c] = d.st_cov_kind[st, s, c]
+                prog[r, P_TARGETS + 2 * mt + mc + c] = d.st_cov_idx[st, s, c]
     return WaterfallWork(np.zeros(d.acct_init.shape[0]), np.zeros(n_k), np.zeros(n_k), np.zeros(n_f),
                          np.zeros(n_s), np.zeros(n_k), np.zeros(n_k), np.zeros(n_k), np.zeros(n_k), np.zeros(n_k),
-                         np.zeros(n_f), np.zeros(n_f), np.zeros(n_s), np.zeros(width), np.zeros(width), np.zeros(3))
+                         np.zeros(n_f), np.zeros(n_f), np.zeros(n_s), np.zeros(width), np.zeros(width), np.zeros(3), prog)
 
 
 @jit_inner
@@ -395,9 +484,13 @@ def waterfall_periods(d, pf, sup_def_t, out, w, t0, t1):
         coverage = avail / need if need > EPS else -1.0
         state, latched = deal_state(d, t, cum_def, coverage, sup_def_t, latched)
         # 4. waterfall
+        ms = d.st_op.shape[1]
+        mt = d.st_targets.shape[2]
+        mc = d.st_cov_kind.shape[2]
         for s in range(d.st_n[state]):
-            prin_budget = run_step(d, state, s, t, acct, bal, int_due, int_paid, prin_due, prin_paid, fee_due,
-                                   fee_paid, resid, sup_left, sup_def_t, sup_draw, prin_budget, caps, alloc_out)
+            prin_budget = run_step(d, w.prog[state * ms + s], mt, mc, t, acct, bal, int_due, int_paid, prin_due,
+                                   prin_paid, fee_due, fee_paid, resid, sup_left, sup_def_t, sup_draw, prin_budget,
+                                   caps, alloc_out)
         # 5. record and carry
         for k in range(n_k):
             bal[k] -= prin_paid[k]
