@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_mc_paths import assert_identical
 
 from ipabs import api
 from ipabs.engine.montecarlo import prepare, simulate, trace_path
@@ -23,8 +24,6 @@ from ipabs.kernels.normal import norm_ppf
 from ipabs.kernels.rng import STREAM_REVENUE, uniform
 from ipabs.reference import pool as ref_pool
 from ipabs.reference import waterfall as twin
-
-from test_mc_paths import assert_identical
 
 ROOT = Path(__file__).resolve().parents[2]
 LICENCE = ROOT / "scenarios" / "licence_relicence_2026.toml"
