@@ -71,5 +71,9 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):  # noqa: ARG0
         w(f"first simulate in a fresh process (import + compile/load + 4,096 paths of the 50-obligor deal): "
           f"cold cache {c.get('cold', float('nan')):.1f} s, warm cache {c.get('warm', float('nan')):.2f} s "
           f"(of which loading compiled kernels {c.get('warm_first_call', float('nan')):.2f} s)")
+    m = RESULTS.get("memory", {})
+    if m:
+        w(f"1,000,000 paths of a 20-obligor, 60-period deal: {m['seconds']:.1f} s, peak resident memory "
+          f"{m['peak_mb']:,.0f} MB for the whole process ({m['before_mb']:,.0f} MB before the run; target < 2 GB)")
     w("targets (issue 3): >= 700,000 paths/s at 50 and >= 80,000 at 1,000 obligors with 2 threads, >= 2.5x numpy, "
       ">= 1.8x from 1 to 2 threads, warm start <= 1 s")
