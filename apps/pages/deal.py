@@ -517,6 +517,10 @@ def show_results() -> None:
     mcr = psum.get("min_coverage_ratio")
     cols[3].metric(ui.t("min_coverage_ratio"), "–" if mcr is None else f"{mcr:.2f}",
                    delta=ui.t("deterministic_case"), delta_color="off", delta_arrow="off")
+    if "revenue_shortfall_mean" in pool:  # sales-linked royalties: what the pool loss rate does not include
+        st.metric(ui.t("revenue_shortfall"), ui.fmt_pct(pool["revenue_shortfall_mean"], 3),
+                  delta=f"{se} ± {ui.fmt_pct(pool['revenue_shortfall_se'], 3)}", delta_color="off", delta_arrow="off",
+                  help=ui.t("revenue_shortfall_help"))
     st.markdown(f"**{ui.h('tranche_loss_stats')}**")
     with st.container(key="tranche_stats"):
         st.dataframe(tranche_table(res), hide_index=True)

@@ -127,7 +127,9 @@ def cmd_run(args: argparse.Namespace) -> int:
               .to_string(index=False))
     if mc is not None:
         print(f"Monte Carlo: {mc.n_paths:,} paths, seed {mc.seed}, {mc.elapsed_seconds:.2f} s; "
-              f"pool default rate mean {100 * mc.pool_stats()['default_rate_mean']:.2f}%")
+              f"pool default rate mean {100 * mc.pool_stats()['default_rate_mean']:.2f}%"
+              + (f", royalty shortfall mean {100 * rs:.2f}% of the pool"
+                 if (rs := mc.pool_stats().get("revenue_shortfall_mean")) is not None else ""))
     print(f"results written to {out_dir}/")
     return 0
 

@@ -251,6 +251,10 @@ TERMS: dict[str, tuple[str, str]] = {
     "ui_recovery_model": ("回收模型", "recovery model"),
     "ui_revenue_volatility": ("许可费销售波动率（年）", "royalty sales volatility (annual)"),
     "ui_revenue_floor": ("最低许可费比例", "minimum royalty (share of schedule)"),
+    "ui_revenue_shortfall": ("许可费缺口（占资产池）", "royalty shortfall (of pool)"),
+    "ui_revenue_shortfall_help": ("销售挂钩许可费低于计划的金额之和占初始资产池余额的比例（高于计划为负）；不计入资产池损失率。",
+                                  "Royalties paid below schedule, summed, over the initial pool balance (negative "
+                                  "when above schedule); not in the pool loss rate."),
     "ui_revenue_help": ("销售挂钩的许可费：各企业销售指数服从对数正态随机游走；0 且场景中未设置时不模拟收入风险。",
                         "Sales-linked royalties: each firm's sales index follows a lognormal random walk; 0 with no "
                         "table in the scenario means no revenue risk."),

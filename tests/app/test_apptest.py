@@ -301,3 +301,4 @@ def test_the_royalty_sales_volatility_and_floor_go_into_the_scenario() -> None:
     run_deal(at)
     rr = at.session_state["scn"]["simulation"]["revenue_risk"]
     assert rr["volatility"] == 0.3 and rr["floor"] == 0.5 and "rare_earth_tungsten" in rr["by_sector"]
+    assert metric(at, "许可费缺口").endswith("%")  # the royalty shortfall is shown beside the pool loss rate

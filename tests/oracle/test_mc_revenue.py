@@ -79,6 +79,9 @@ def test_a_traced_path_equals_the_twin_fed_the_same_normals_defaults_and_recover
     yfs = [float(x) for x in deal.schedule.year_fractions]
     n_t, seed = deal.n_periods, 77
     ids = deal.info.asset_ids
+    res_mc = simulate(deal, 40, seed, assumptions=a)
+    pa = prep.pa
+    sched = pa.a_int + pa.a_prin - pa.a_prepay
     with_defaults = 0
     for p in range(40):
         tr = trace_path(deal, seed, p, prepared=prep)
@@ -100,6 +103,10 @@ def test_a_traced_path_equals_the_twin_fed_the_same_normals_defaults_and_recover
             kern = tr.waterfall.tr_int_paid[:, k] + tr.waterfall.tr_prin_paid[:, k]
             assert np.allclose(kern[:len(paid)], paid, rtol=0, atol=0.01), (p, name)
             assert abs(tr.waterfall.tr_bal_end[-1, k] - res.periods[-1].balance_end[name]) <= 0.01
+        # the path's royalty shortfall against schedule, over the periods each asset performs
+        short = sum((1.0 - index[aid][t]) * sched[i, t] for i, aid in enumerate(ids)
+                    for t in range(min(int(tr.asset_default_period[i]), n_t)))
+        assert res_mc.revenue_shortfall_rate[p] == pytest.approx(short / deal.pool_balance, rel=1e-9, abs=1e-15)
         with_defaults += int(tr.asset_default_period.min() < n_t)
     assert with_defaults >= 5
 
@@ -122,6 +129,13 @@ def test_mean_royalty_collections_follow_the_drift_with_no_defaults():
         by_firm = np.bincount(obl, weights=sched)
         se = math.sqrt((by_firm**2).sum() * growth**2 * math.expm1(vol**2 * tau[t]) / n) + 0.005
         assert abs(mean_interest[t] - sched.sum() * growth) < 4.5 * se, t
+    # the pool's expected royalty shortfall: Σ_t scheduled_t (1 − e^(μ τ_t)) / B₀
+    pool = res.pool_stats()
+    sched_all = (pa.a_int + pa.a_prin - pa.a_prepay).sum(axis=0)
+    expected = float((sched_all * -np.expm1(drift * tau)).sum()) / deal.pool_balance
+    assert abs(pool["revenue_shortfall_mean"] - expected) < 4.5 * pool["revenue_shortfall_se"]
+    assert pool["revenue_shortfall_mean"] > 0 and set(pool["revenue_shortfall_quantiles_se"]) == {
+        f"q{q:g}" for q in (0.05, 0.5, 0.9, 0.95, 0.99, 0.999)}
 
 
 @pytest.mark.slow

@@ -299,6 +299,7 @@ class MCResult:
     elapsed_seconds: float = 0.0
     meta: dict[str, Any] = field(default_factory=dict)
     first_default: np.ndarray | None = None  # i2[n] first default period of any obligor or provider (T = none)
+    revenue_shortfall_rate: np.ndarray | None = None  # f8[n] sales-linked payments short of schedule / pool balance
 
     # ---- statistics ----------------------------------------------------------------------------------------------
     def tranche_stats(self) -> list[dict[str, Any]]:
@@ -335,9 +336,11 @@ class MCResult:
         return out
 
     def pool_stats(self) -> dict[str, Any]:
+        """Pool default and loss rates, support draws and defaults (and, with sales-linked royalties, the shortfall
+        of royalties against their schedule), each with its standard error."""
         n = self.n_paths
         dr, lr = self.pool_default_rate, self.pool_loss_rate
-        return {
+        out = {
             "default_rate_mean": float(dr.mean()) if n else 0.0,
             "default_rate_se": float(dr.std(ddof=1) / math.sqrt(n)) if n > 1 else 0.0,
             "loss_rate_mean": float(lr.mean()) if n else 0.0,
@@ -351,6 +354,15 @@ class MCResult:
             "support_default_probability": (sdp := float(self.support_default.mean()) if n else 0.0),
             "support_default_probability_se": math.sqrt(sdp * (1 - sdp) / n) if n else 0.0,
         }
+        rs = self.revenue_shortfall_rate
+        if self.deal.scenario.simulation.revenue_risk is not None and rs is not None:
+            out.update({
+                "revenue_shortfall_mean": float(rs.mean()) if n else 0.0,
+                "revenue_shortfall_se": _mean_se(rs) or 0.0,
+                "revenue_shortfall_quantiles": {f"q{q:g}": float(np.quantile(rs, q)) for q in QUANTILES} if n else {},
+                "revenue_shortfall_quantiles_se": _quantile_ses(rs, QUANTILES, "q"),
+            })
+        return out
 
     def quantiles(self, qs: tuple[float, ...] = QUANTILES) -> pd.DataFrame:
         """Quantiles of every per-path statistic with distribution-free standard errors.
@@ -505,7 +517,8 @@ def simulate(
     n_t = deal.n_periods
     chunk = min(2**24, max(BLOCK_SIZE, (chunk or 16 * BLOCK_SIZE) // BLOCK_SIZE * BLOCK_SIZE))
     po = PathOutputs(np.zeros((n, k)), np.zeros((n, k), dtype=np.int8), np.zeros((n, k)), np.zeros((n, k)),
-                     np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n, dtype=np.int8), np.zeros(n, dtype=np.int16))
+                     np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n, dtype=np.int8), np.zeros(n, dtype=np.int16),
+                     np.zeros(n))
     h_bal = np.zeros((n_t, k, N_BINS), dtype=np.int64)
     h_cash = np.zeros((n_t, k, N_BINS), dtype=np.int64)
     s_int = [[0] * k for _ in range(n_t)]
@@ -590,7 +603,7 @@ def simulate(
             "paths_per_second": n / elapsed if elapsed > 0 else None}
     return MCResult(deal, sd, path0, n, po.loss, po.short, po.wal, po.yld, po.pool_def, po.pool_loss, po.sup_draw,
                     po.sup_def, h_bal, h_cash, s_int, s_prin, s_bal, s_pool, prep.bal_hi, prep.cash_hi, elapsed, meta,
-                    po.first_default)
+                    po.first_default, po.rev_short)
 
 
 @dataclass(frozen=True)
@@ -678,4 +691,5 @@ def merge(parts: list[MCResult]) -> MCResult:
         sum(p.h_bal for p in parts), sum(p.h_cash for p in parts), add("s_int"), add("s_prin"), add("s_bal"),
         add("s_pool"), first.bal_hi, first.cash_hi, sum(p.elapsed_seconds for p in parts), dict(first.meta),
         cat("first_default") if all(p.first_default is not None for p in parts) else None,
+        cat("revenue_shortfall_rate") if all(p.revenue_shortfall_rate is not None for p in parts) else None,
     )

@@ -142,6 +142,7 @@ class PathOutputs(NamedTuple):
     sup_draw: np.ndarray  # f8[n] total support drawn
     sup_def: np.ndarray  # i1[n] some support provider defaulted
     first_default: np.ndarray  # i2[n] τ₀, the first default period (n_periods = none)
+    rev_short: np.ndarray  # f8[n] sales-linked payments short of schedule (surplus negative) / pool_bal0
 
 
 class BlockSums(NamedTuple):
@@ -221,9 +222,11 @@ def revenue_flows(seed, path, pa, asset_obligor, a_def, a_end, rev_asset, rev_mu
     ln S_{o,t} = ln S_{o,t−1} + μ_t + σ_t·Z_{o,t} with ``rev_mu`` μ_t = (μ − σ²/2)·Δ_t and ``rev_sig``
     σ_t = σ·√Δ_t (so E[S_t] = e^(μ·Σ Δ)), Z_{o,t} = Φ⁻¹(u), u the uniform o·T + t of stream 3 (assets of one
     obligor share its index); the index applied is min(cap, max(floor, S)). Balances are not touched: a royalty
-    below schedule is cash that never comes, not a default.
+    below schedule is cash that never comes, not a default. Returns Σ (1 − index) × scheduled payment, the
+    shortfall against the schedule (negative for a surplus).
     """
     n_t = pa.b_int.shape[0]
+    short = 0.0
     for c in range(rev_asset.shape[0]):
         a = rev_asset[c]
         o = asset_obligor[a]
@@ -237,8 +240,11 @@ def revenue_flows(seed, path, pa, asset_obligor, a_def, a_end, rev_asset, rev_mu
             if s > cap:
                 s = cap
             f = s - 1.0
+            sched = pa.a_prin[a, t] - pa.a_prepay[a, t]
             pf.interest[t] += pa.a_int[a, t] * f
-            pf.principal[t] += (pa.a_prin[a, t] - pa.a_prepay[a, t]) * f
+            pf.principal[t] += sched * f
+            short -= (pa.a_int[a, t] + sched) * f
+    return short
 
 
 # ---- per-path statistics helpers ---------------------------------------------------------------------------------
@@ -695,8 +701,9 @@ def simulate_path(seed, p, j, d, pa, ci, si, b, bpf, bout, pf, out, w, x, po, bs
         apply_defaults_into(pa, ci.packed, ci.width, x.a_def, x.rec_amt, x.rec_t, pf, ci.a_end, ci.has_prepay,
                             ci.has_frac_def, x.lf, x.dl, nd)
         if has_rev:
-            revenue_flows(seed, p, pa, ci.asset_obligor, x.a_def, ci.a_end, ci.rev_asset, ci.rev_mu, ci.rev_sig,
-                          ci.rev_floor, ci.rev_cap, pf)
+            rs = revenue_flows(seed, p, pa, ci.asset_obligor, x.a_def, ci.a_end, ci.rev_asset, ci.rev_mu, ci.rev_sig,
+                               ci.rev_floor, ci.rev_cap, pf)
+            po.rev_short[j] = rs / d.pool_bal0 if d.pool_bal0 > 0.0 else 0.0
         t_pool = tau0 if b.restart_ok and not has_rev else 0
         flows = pf
     else:
