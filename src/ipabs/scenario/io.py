@@ -16,7 +16,21 @@ from typing import Any
 from pydantic import ValidationError
 
 from ipabs.errors import Issue, ScenarioError
-from ipabs.scenario.schema import Scenario, check_references
+from ipabs.scenario.schema import (
+    Account,
+    DealTerms,
+    Fee,
+    Scenario,
+    Step,
+    Support,
+    Tranche,
+    Trigger,
+    Waterfalls,
+    check_references,
+)
+
+#: The scenario's lists of named items, and the model of an item.
+_LISTS = {"tranches": Tranche, "fees": Fee, "accounts": Account, "support": Support, "triggers": Trigger}
 
 
 @dataclass(frozen=True)
@@ -65,6 +79,47 @@ def validation_issues(err: ValidationError, file: str | None) -> list[Issue]:
     return issues
 
 
+def _part(model: Any, raw: Any) -> Any:
+    """``raw`` validated as ``model``, or (when it fails) constructed without validation, keeping its names."""
+    try:
+        return model.model_validate(raw)
+    except ValidationError:
+        return model.model_construct(**raw) if isinstance(raw, dict) else raw
+
+
+def _related(a: str, b: str) -> bool:
+    """Table ``a`` is ``b``, inside it, or contains it (``tranches`` and ``tranches[1].schedule[0]``)."""
+    return a == b or any(x.startswith(y + c) for x, y in ((a, b), (b, a)) for c in "[.")
+
+
+def _reference_issues_despite(data: dict, file: str | None, field_issues: list[Issue]) -> list[Issue]:
+    """The cross-reference problems of a scenario that also has field errors, so that one pass reports both.
+
+    Best effort: every table and list item that fails validation is taken as written (unvalidated), the
+    references are checked on the result, and only problems in tables unrelated to a field error are kept.
+    Whatever cannot be checked this way (a broken or missing ``[deal]`` or waterfall, or a check tripping over an
+    unvalidated value) is reported in the next pass, once the field errors are fixed.
+    """
+    parts: dict[str, Any] = {}
+    for key, raw in data.items():
+        if key in _LISTS and isinstance(raw, list):
+            parts[key] = [_part(_LISTS[key], x) for x in raw]
+        elif key == "waterfall" and isinstance(raw, dict):
+            parts[key] = Waterfalls.model_construct(**{
+                state: [_part(Step, x) for x in steps] if isinstance(steps, list) else steps
+                for state, steps in raw.items()})
+        elif key in Scenario.model_fields and key != "schema_version":
+            parts[key] = _part(Scenario.model_fields[key].annotation, raw)
+    if not isinstance(parts.get("deal"), DealTerms) or "waterfall" not in parts:
+        return []
+    try:
+        found = check_references(Scenario.model_construct(**parts), file)
+    except Exception:  # noqa: BLE001 - an unvalidated value the checks cannot read: left for the next pass
+        return []
+    broken = [i.table for i in field_issues if i.table]
+    return [i for i in found if not (i.table and any(_related(i.table, b) for b in broken))]
+
+
 def scenario_hash(data: dict) -> str:
     """SHA-256 of the canonical JSON of the validated scenario (provenance, cache key)."""
     blob = json.dumps(data, sort_keys=True, ensure_ascii=False, default=str, separators=(",", ":"))
@@ -78,7 +133,8 @@ def parse_scenario(data: dict, file: str | None = None) -> Scenario:
     try:
         s = Scenario.model_validate(data)
     except ValidationError as e:
-        raise ScenarioError(validation_issues(e, file)) from None
+        issues = validation_issues(e, file)
+        raise ScenarioError(issues + _reference_issues_despite(data, file, issues)) from None
     issues = check_references(s, file)
     if issues:
         raise ScenarioError(issues)
