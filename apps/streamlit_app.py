@@ -29,6 +29,7 @@ pages = {
         st.Page("pages/eligibility.py", title=ui.t("page_eligibility"), icon=":material/fact_check:",
                 url_path="eligibility"),
         st.Page("pages/budget.py", title=ui.t("page_budget"), icon=":material/savings:", url_path="budget"),
+        st.Page("pages/fund.py", title=ui.t("page_fund"), icon=":material/shield:", url_path="fund"),
     ],
 }
 st.sidebar.caption(ui.t("app_title"))

@@ -20,7 +20,7 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 ROOT = Path(__file__).resolve().parents[2]
 APPS = ROOT / "apps"
 APP = APPS / "streamlit_app.py"
-PAGES = ["pages/deal.py", "pages/compare.py", "pages/eligibility.py", "pages/budget.py"]
+PAGES = ["pages/deal.py", "pages/compare.py", "pages/eligibility.py", "pages/budget.py", "pages/fund.py"]
 BAD_TAPES = ROOT / "tests" / "data" / "bad_tapes"
 TIMEOUT = 180
 PATHS = 200
@@ -302,3 +302,33 @@ def test_the_royalty_sales_volatility_and_floor_go_into_the_scenario() -> None:
     rr = at.session_state["scn"]["simulation"]["revenue_risk"]
     assert rr["volatility"] == 0.3 and rr["floor"] == 0.5 and "rare_earth_tungsten" in rr["by_sector"]
     assert metric(at, "许可费缺口").endswith("%")  # the royalty shortfall is shown beside the pool loss rate
+
+
+@pytest.mark.slow
+def test_the_fund_page_runs_the_risk_compensation_fund_and_refuses_a_policy_without_one() -> None:
+    from ipabs.policy import api as policy_api
+
+    at = start()
+    at.switch_page("pages/fund.py").run()
+    at.number_input(key="fd_paths").set_value(500)
+    at.button(key="fd_run").click().run()
+    no_exception(at)
+    assert not at.error, [e.value for e in at.error]
+    assert metric(at, "资金池规模").endswith("万元")
+    # the same numbers as the library call (ipabs fund) with these inputs
+    ref = policy_api.run_fund(ROOT / "scenarios" / "fund-portfolio-ganzhou.csv", "zhongshan", leverage=10.0,
+                              n_paths=500, seed=20260101, rho=0.2, sector_rho=0.1)
+    exhausted = metric(at, "耗尽概率")
+    assert exhausted == ui_pct(ref.by_year()["prob_exhausted_by_year"].iloc[-1])
+    assert {b.label for b in at.get("download_button")} >= {"结果 (XLSX)"}
+    at.selectbox(key="fd_preset").set_value("ganzhou-2025")
+    at.button(key="fd_run").click().run()
+    no_exception(at)
+    assert at.error and "risk_compensation" in at.error[0].value
+
+
+def ui_pct(x: float) -> str:
+    sys.path.insert(0, str(APPS))
+    import ui_common
+
+    return ui_common.fmt_pct(float(x), 2)
