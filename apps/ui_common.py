@@ -9,9 +9,11 @@ from __future__ import annotations
 import contextvars
 import datetime as dt
 import hashlib
+import io
 import math
 import re
 import tempfile
+import zipfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -197,6 +199,22 @@ def show_issues_warning(head: str, issues: list) -> None:
 
 UPLOAD_ROOT = Path(tempfile.gettempdir()) / "ipabs-uploads"
 _UPLOAD_PATH = re.compile(re.escape(str(UPLOAD_ROOT)) + r"[/\\][0-9a-f]{24}[/\\]")
+
+def written_files(write: Callable[[Path], Path], zip_name: str, zip_suffix: str = "") -> dict[str, bytes]:
+    """Run a library writer (``write(folder) -> the folder written``, given a path that does not exist yet) in a
+    temporary folder and return its files as bytes by name, plus ``zip_name``: a zip of those ending in
+    ``zip_suffix`` (all by default) — the app's downloads of what the CLI's ``--out`` writes."""
+    with tempfile.TemporaryDirectory(prefix="ipabs-out-") as tmp:
+        folder = write(Path(tmp) / "out")
+        files = {p.name: p.read_bytes() for p in sorted(Path(folder).iterdir()) if p.is_file()}
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in files.items():
+            if name.endswith(zip_suffix):
+                z.writestr(name, data)
+    files[zip_name] = buf.getvalue()
+    return files
+
 
 def save_upload(uploaded: Any) -> Path:
     """Write an uploaded file to a content-addressed temporary path (the path changes when the content does).

@@ -6,16 +6,14 @@ content-addressed path for uploads), the seed and the number of paths. Arguments
 
 from __future__ import annotations
 
-import io
 import json
-import tempfile
 import time
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import streamlit as st
+import ui_common as ui
 
 from ipabs.api import compile_scenario, load_scenario, run_deterministic, simulate
 from ipabs.defaults import BLOCK_SIZE
@@ -93,14 +91,9 @@ def deal_exports(key: str, seed: int, n_paths: int, lang: str, _run: DealRun) ->
     Parquet files. Written by :func:`ipabs.report.writer.write_run` into a temporary folder and read back."""
     from ipabs.report.writer import write_run
 
-    with tempfile.TemporaryDirectory(prefix="ipabs-export-") as tmp:
-        folder = Path(tmp)
+    def write(folder: Path) -> Path:
+        folder.mkdir()
         write_run(folder, _run.det, _run.mc, _run.tape, lang=lang)
-        files = {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-        for name, data in files.items():
-            if name.endswith(".parquet"):
-                z.writestr(name, data)
-    files["parquet.zip"] = buf.getvalue()
-    return files
+        return folder
+
+    return ui.written_files(write, "parquet.zip", ".parquet")

@@ -6,11 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import io
 import json
-import tempfile
-import zipfile
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -53,15 +49,7 @@ def run_budget(key: str, n_paths: int, seed: int, lpr: float | None, rho: float,
 @st.cache_data(show_spinner=False, max_entries=16)
 def budget_files(key: str, _result: Any) -> dict[str, bytes]:
     """The outputs of ``ipabs subsidy`` (:func:`ipabs.policy.api.write_budget`) as bytes, plus a zip of them all."""
-    with tempfile.TemporaryDirectory(prefix="ipabs-budget-") as tmp:
-        folder = policy_api.write_budget(_result, Path(tmp) / "budget")
-        files = {p.name: p.read_bytes() for p in sorted(Path(folder).iterdir()) if p.is_file()}
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-        for name, data in files.items():
-            z.writestr(name, data)
-    files["budget.zip"] = buf.getvalue()
-    return files
+    return ui.written_files(lambda folder: policy_api.write_budget(_result, folder), "budget.zip")
 
 
 @st.cache_data(show_spinner=False)

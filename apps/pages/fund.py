@@ -5,10 +5,6 @@ ipabs.policy's (``ipabs fund`` on the command line); this page collects inputs."
 
 from __future__ import annotations
 
-import io
-import tempfile
-import zipfile
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -40,15 +36,7 @@ def run_fund(path: str, preset: str, fund_wan: float, leverage: float, cap_wan: 
 
 def fund_files(result: Any) -> dict[str, bytes]:
     """The outputs of ``ipabs fund --out`` as bytes, and a zip of them all."""
-    with tempfile.TemporaryDirectory(prefix="ipabs-fund-") as tmp:
-        folder = policy_api.write_fund(result, Path(tmp) / "fund")
-        files = {p.name: p.read_bytes() for p in sorted(Path(folder).iterdir()) if p.is_file()}
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-        for name, data in files.items():
-            z.writestr(name, data)
-    files["fund.zip"] = buf.getvalue()
-    return files
+    return ui.written_files(lambda folder: policy_api.write_fund(result, folder), "fund.zip")
 
 
 def show_results(res: Any) -> None:
