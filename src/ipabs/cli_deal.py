@@ -29,6 +29,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--sample-paths", type=int, default=0, metavar="N",
                    help="also write the full cash flows of the first N Monte Carlo paths to path_sample.parquet")
+    p.add_argument("--statistics", choices=["full", "losses"], default=None,
+                   help="full: losses, WAL, yield and expected cash flows with bands; losses: tranche losses, "
+                        "shortfalls and pool rates only, faster (default: the scenario's simulation.statistics)")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("schema", help="print the JSON Schema of scenario files")
@@ -103,7 +106,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     mc = None
     if n_paths > 0:
         progress = None if args.quiet or not sys.stderr.isatty() else _progress_bar()
-        mc = api.simulate(deal, n_paths=n_paths, seed=seed, threads=args.threads, progress=progress)
+        mc = api.simulate(deal, n_paths=n_paths, seed=seed, threads=args.threads, progress=progress,
+                          statistics=args.statistics)
         if progress is not None:
             print(file=sys.stderr)
     sample = None
@@ -126,7 +130,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(tranche_table(det.tranche_summary(), mc.tranche_stats() if mc is not None else None)
               .to_string(index=False))
     if mc is not None:
-        print(f"Monte Carlo: {mc.n_paths:,} paths, seed {mc.seed}, {mc.elapsed_seconds:.2f} s; "
+        print(f"Monte Carlo: {mc.n_paths:,} paths, seed {mc.seed}, {mc.elapsed_seconds:.2f} s"
+              + ("" if mc.has_cashflow_statistics else " (losses only: no WAL, yield or cash-flow bands)") + "; "
               f"pool default rate mean {100 * mc.pool_stats()['default_rate_mean']:.2f}%"
               + (f", royalty shortfall mean {100 * rs:.2f}% of the pool"
                  if (rs := mc.pool_stats().get("revenue_shortfall_mean")) is not None else ""))

@@ -39,10 +39,11 @@ def path_ranges(path0: int, n_paths: int, n_chunks: int) -> list[tuple[int, int]
     return out
 
 
-def _run_range(payload: tuple[CompiledDeal, PreparedMC], seed: int, path0: int, n: int) -> MCResult:
+def _run_range(payload: tuple[CompiledDeal, PreparedMC], seed: int, path0: int, n: int,
+               statistics: str | None = None) -> MCResult:
     """Worker task: one path range with numba's threads of the worker, returned without the deal (the client has it)."""
     deal, prep = payload
-    res = simulate(deal, n, seed, path0=path0, prepared=prep)
+    res = simulate(deal, n, seed, path0=path0, prepared=prep, statistics=statistics)
     return dataclasses.replace(res, deal=None)
 
 
@@ -57,6 +58,7 @@ def simulate_distributed(
     assumptions: Assumptions | None = None,
     n_workers: int = 2,
     progress: Callable[[int, int], None] | None = None,
+    statistics: str | None = None,
 ) -> MCResult:
     """Simulate paths ``[path0, path0 + n_paths)`` as tasks on a dask cluster and merge them.
 
@@ -73,6 +75,8 @@ def simulate_distributed(
     progress : callable(done, total), optional
         Called as tasks finish with the number of paths done; raise :class:`ipabs.errors.Cancelled` to stop
         (pending tasks are cancelled).
+    statistics : {"full", "losses"}, optional
+        As in :func:`ipabs.engine.montecarlo.simulate`.
 
     The compiled deal and its prepared credit model are scattered once to every worker; each task runs
     :func:`ipabs.engine.montecarlo.simulate` on its range.
@@ -86,7 +90,7 @@ def simulate_distributed(
         raise ValueError("n_paths must be >= 0")
     prep = prepare(deal, assumptions)
     if n == 0:
-        return simulate(deal, 0, sd, path0=path0, prepared=prep)
+        return simulate(deal, 0, sd, path0=path0, prepared=prep, statistics=statistics)
     cluster = None
     own = client is None
     if own:
@@ -99,7 +103,7 @@ def simulate_distributed(
         workers = max(1, len(client.scheduler_info().get("workers", {})) or n_workers)
         ranges = path_ranges(path0, n, n_chunks or 4 * workers)
         payload = client.scatter((deal, prep), broadcast=True)
-        futures = [client.submit(_run_range, payload, sd, p0, m, pure=False) for p0, m in ranges]
+        futures = [client.submit(_run_range, payload, sd, p0, m, statistics, pure=False) for p0, m in ranges]
         parts: list[MCResult] = []
         done = 0
         for fut in as_completed(futures):

@@ -45,6 +45,8 @@ from ipabs.kernels.pool import asset_activity, pack_performing
 from ipabs.scenario.schema import Assumptions
 
 N_BINS = 1000
+#: Levels of ``simulation.statistics`` (decision 012).
+STATISTICS = ("full", "losses")
 #: Paths after which a thread's uint16 histogram counts are flushed into the int64 totals (a count never exceeds it).
 _HIST_FLUSH = 2**16 - 1
 assert BLOCK_SIZE <= _HIST_FLUSH
@@ -300,6 +302,17 @@ class MCResult:
     meta: dict[str, Any] = field(default_factory=dict)
     first_default: np.ndarray | None = None  # i2[n] first default period of any obligor or provider (T = none)
     revenue_shortfall_rate: np.ndarray | None = None  # f8[n] sales-linked payments short of schedule / pool balance
+    statistics: str = "full"  # "losses": no WAL, yield (NaN) or per-period sums and histograms (zero)
+
+    @property
+    def has_cashflow_statistics(self) -> bool:
+        """True when WAL, yields and the expected cash flows by period were computed (``statistics = "full"``)."""
+        return self.statistics == "full"
+
+    def _need_full(self, what: str) -> None:
+        if not self.has_cashflow_statistics:
+            raise ValueError(f"{what} needs the full statistics: this run used statistics = '{self.statistics}' "
+                             "(set simulation.statistics = \"full\" or run with --statistics full)")
 
     # ---- statistics ----------------------------------------------------------------------------------------------
     def tranche_stats(self) -> list[dict[str, Any]]:
@@ -312,7 +325,8 @@ class MCResult:
             el_se = float(loss.std(ddof=1) / math.sqrt(n)) if n > 1 else 0.0
             pdef = float((loss > 1e-12).mean()) if n else 0.0
             psh = float(self.short[:, k].mean()) if n else 0.0
-            wal, yld = self.wal[:, k], self.yld[:, k]
+            full = self.has_cashflow_statistics
+            wal, yld = (self.wal[:, k], self.yld[:, k]) if full else (np.empty(0), np.empty(0))
             row = {
                 "name": name,
                 "expected_loss": el,
@@ -323,11 +337,11 @@ class MCResult:
                 "interest_shortfall_probability_se": math.sqrt(psh * (1 - psh) / n) if n else 0.0,
                 "loss_quantiles": {f"q{q:g}": float(np.quantile(loss, q)) for q in QUANTILES} if n else {},
                 "loss_quantiles_se": _quantile_ses(loss, QUANTILES, "q"),
-                "wal_mean": float(wal.mean()) if n else None,
+                "wal_mean": float(wal.mean()) if n and full else None,
                 "wal_mean_se": _mean_se(wal),
                 "wal_percentiles": _pct(wal),
                 "wal_percentiles_se": _quantile_ses(wal, PERCENTILES, "p"),
-                "yield_mean": float(yld.mean()) if n else None,
+                "yield_mean": float(yld.mean()) if n and full else None,
                 "yield_mean_se": _mean_se(yld),
                 "yield_percentiles": _pct(yld),
                 "yield_percentiles_se": _quantile_ses(yld, PERCENTILES, "p"),
@@ -375,7 +389,9 @@ class MCResult:
         """
         series: list[tuple[str, str, np.ndarray]] = []
         for k, name in enumerate(self.deal.names.tranches):
-            series += [(name, "loss", self.loss[:, k]), (name, "wal", self.wal[:, k]), (name, "yield", self.yld[:, k])]
+            series.append((name, "loss", self.loss[:, k]))
+            if self.has_cashflow_statistics:
+                series += [(name, "wal", self.wal[:, k]), (name, "yield", self.yld[:, k])]
         series += [("pool", "default_rate", self.pool_default_rate), ("pool", "loss_rate", self.pool_loss_rate)]
         rows = []
         for name, stat, x in series:
@@ -402,6 +418,7 @@ class MCResult:
     def expected_cashflows(self) -> pd.DataFrame:
         """Mean interest, principal and balance per period and tranche, with 5/50/95% bands of the balance and of
         the total payment (from 1,000-bin histograms: band resolution 0.1% of the tranche's face for balances, 0.12% for payments)."""
+        self._need_full("expected cash flows by period")
         n = max(self.n_paths, 1)
         rows = []
         dates = self.deal.schedule.payment_dates
@@ -419,6 +436,8 @@ class MCResult:
         return pd.DataFrame(rows)
 
     def pool_expected_flows(self) -> pd.DataFrame:
+        """Mean pool interest, principal, defaults, recoveries and balance per period."""
+        self._need_full("expected pool flows by period")
         n = max(self.n_paths, 1)
         names = ["interest", "principal", "defaults", "recoveries", "balance_end"]
         return pd.DataFrame({"period": np.arange(1, self.deal.n_periods + 1),
@@ -489,6 +508,7 @@ def simulate(
     progress: Callable[[int, int], None] | None = None,
     assumptions: Assumptions | None = None,
     prepared: PreparedMC | None = None,
+    statistics: str | None = None,
 ) -> MCResult:
     """Simulate paths ``[path0, path0 + n_paths)``.
 
@@ -506,6 +526,10 @@ def simulate(
     progress : callable(done, total), optional
         Called every ``chunk`` paths and at the end; raise :class:`ipabs.errors.Cancelled` in it to stop the run
         (blocks not yet started are cancelled).
+    statistics : {"full", "losses"}, optional
+        Default: the scenario's ``simulation.statistics``. ``"losses"`` computes only the per-path losses,
+        shortfall flags, support and pool rates (bit-identical to ``"full"``); WAL and yield are NaN and there are
+        no per-period sums or bands (decision 012).
     """
     sim = deal.scenario.simulation
     n = sim.n_paths if n_paths is None else int(n_paths)
@@ -513,6 +537,10 @@ def simulate(
     if n < 0:
         raise ValueError("n_paths must be >= 0")
     prep = prepared or prepare(deal, assumptions)
+    stats_level = sim.statistics if statistics is None else statistics
+    if stats_level not in STATISTICS:
+        raise ValueError(f"statistics must be one of {', '.join(STATISTICS)}, not {stats_level!r}")
+    lean = stats_level == "losses"
     k = len(deal.names.tranches)
     n_t = deal.n_periods
     chunk = min(2**24, max(BLOCK_SIZE, (chunk or 16 * BLOCK_SIZE) // BLOCK_SIZE * BLOCK_SIZE))
@@ -564,7 +592,7 @@ def simulate(
         try:
             simulate_block(seed64, np.int64(path0 + lo), np.int64(path0 + hi), np.int64(0), prep.d, prep.pa,
                            prep.credit, prep.stats, prep.base, prep.base_pf, prep.base_out,
-                           PathOutputs(*(x[lo:hi] for x in po)), acc[0])
+                           PathOutputs(*(x[lo:hi] for x in po)), acc[0], lean)
             acc[1] += hi - lo
             # int64 sums are exact while a flush holds < 9.2e18 fen; uint16 counts while it holds < 2^16 paths
             if acc[1] >= chunk or acc[1] + BLOCK_SIZE > _HIST_FLUSH:
@@ -600,10 +628,10 @@ def simulate(
             "copula": prep.copula, "degrees_of_freedom": prep.dof or None,
             "correlation": sim.correlation, "sector_correlation": sim.sector_correlation,
             "recovery_model": sim.recovery_model, "rating_table": prep.rating_table,
-            "paths_per_second": n / elapsed if elapsed > 0 else None}
+            "paths_per_second": n / elapsed if elapsed > 0 else None, "statistics": stats_level}
     return MCResult(deal, sd, path0, n, po.loss, po.short, po.wal, po.yld, po.pool_def, po.pool_loss, po.sup_draw,
                     po.sup_def, h_bal, h_cash, s_int, s_prin, s_bal, s_pool, prep.bal_hi, prep.cash_hi, elapsed, meta,
-                    po.first_default, po.rev_short)
+                    po.first_default, po.rev_short, stats_level)
 
 
 @dataclass(frozen=True)
@@ -672,6 +700,8 @@ def merge(parts: list[MCResult]) -> MCResult:
     for a, b in zip(parts, parts[1:], strict=False):
         if a.path0 + a.n_paths != b.path0 or a.seed != b.seed:
             raise ValueError("parts must be consecutive path ranges of one seed")
+        if a.statistics != b.statistics:
+            raise ValueError("parts must use the same statistics (full or losses)")
     first = parts[0]
 
     def cat(name: str) -> np.ndarray:
@@ -692,4 +722,5 @@ def merge(parts: list[MCResult]) -> MCResult:
         add("s_pool"), first.bal_hi, first.cash_hi, sum(p.elapsed_seconds for p in parts), dict(first.meta),
         cat("first_default") if all(p.first_default is not None for p in parts) else None,
         cat("revenue_shortfall_rate") if all(p.revenue_shortfall_rate is not None for p in parts) else None,
+        first.statistics,
     )

@@ -42,7 +42,7 @@ from ipabs.kernels.rng import (
     gamma_draw,
     uniform,
 )
-from ipabs.kernels.waterfall import EPS, waterfall_periods, waterfall_start, waterfall_work
+from ipabs.kernels.waterfall import EPS, REC_ALL, REC_NONE, REC_TRANCHES, waterfall_periods, waterfall_start, waterfall_work
 
 __all__ = ["gamma_draw", "beta_draw", "path_yield", "ip_recoveries", "revenue_flows", "simulate_block", "base_path",
            "trace_path"]
@@ -538,7 +538,7 @@ def base_path(d, pa, ci, si, b, bpf, bout, nb):
     waterfall_start(d, w)
     for t in range(n_t):
         save_state(w, b, t)
-        waterfall_periods(d, bpf, sup_def_t, bout, w, t, t + 1)
+        waterfall_periods(d, bpf, sup_def_t, bout, w, t, t + 1, REC_ALL)
     save_state(w, b, n_t)
     wound = n_t
     for t in range(n_t - 1):
@@ -663,8 +663,13 @@ def row_stats(t, k, ip, pp, rs, sh, be, face, si, b, bout, x, bs, nb):
 
 
 @jit_inline
-def simulate_path(seed, p, j, d, pa, ci, si, b, bpf, bout, pf, out, w, x, po, bs):
-    """Path ``p`` (row ``j`` of the per-path outputs): defaults, recoveries, pool flows, waterfall, statistics."""
+def simulate_path(seed, p, j, d, pa, ci, si, b, bpf, bout, pf, out, w, x, po, bs, lean):
+    """Path ``p`` (row ``j`` of the per-path outputs): defaults, recoveries, pool flows, waterfall, statistics.
+
+    With ``lean`` (the losses-only statistics, decision 012) the waterfall records nothing
+    (:data:`~ipabs.kernels.waterfall.REC_NONE`); the path's losses, shortfall flags, support drawn and pool rates
+    are the same numbers, bit for bit, and the per-period sums, histograms, WAL and yield are not computed (WAL
+    and yield are NaN)."""
     n_t = d.yf.shape[0]
     n_k = d.tr_bal0.shape[0]
     n_s = d.sup_cap.shape[0]
@@ -715,16 +720,24 @@ def simulate_path(seed, p, j, d, pa, ci, si, b, bpf, bout, pf, out, w, x, po, bs
     else:
         t_wf = tau0 if b.restart_ok and not has_rev else 0
         load_state(w, b, t_wf)
-        waterfall_periods(d, pf, x.sup_def_t, out, w, t_wf, n_t)
-    x.cnt_wf[t_wf] += 1
-    x.cnt_pool[t_pool] += 1
+        if lean:
+            for k in range(n_k):
+                w.track[k] = 1.0 if b.short_pre[t_wf, k] else 0.0
+            w.track[n_k] = b.draw_pre[t_wf]
+            waterfall_periods(d, pf, x.sup_def_t, out, w, t_wf, n_t, REC_NONE)
+        else:
+            waterfall_periods(d, pf, x.sup_def_t, out, w, t_wf, n_t, REC_TRANCHES)
+    if not lean:
+        x.cnt_wf[t_wf] += 1
+        x.cnt_pool[t_pool] += 1
     # pool statistics
     dsum = b.def_pre[t_pool]
     rsum = b.rec_pre[t_pool]
     for t in range(t_pool, n_t):
         dsum += flows.defaults[t]
         rsum += flows.recoveries[t]
-        pool_period_sums(flows, t, bs.s_pool)
+        if not lean:
+            pool_period_sums(flows, t, bs.s_pool)
     po.pool_def[j] = dsum / d.pool_bal0 if d.pool_bal0 > 0.0 else 0.0
     po.pool_loss[j] = (dsum - rsum) / d.pool_bal0 if d.pool_bal0 > 0.0 else 0.0
     # tranche statistics
@@ -732,9 +745,18 @@ def simulate_path(seed, p, j, d, pa, ci, si, b, bpf, bout, pf, out, w, x, po, bs
         for k in range(n_k):
             po.loss[j, k] = bout.tr_bal_end[n_t - 1, k] / d.tr_bal0[k] if d.tr_bal0[k] > 0.0 else 0.0
             po.short[j, k] = b.short_pre[n_t, k]
-            po.wal[j, k] = b.wal[k]
-            po.yld[j, k] = b.yld[k]
+            po.wal[j, k] = math.nan if lean else b.wal[k]
+            po.yld[j, k] = math.nan if lean else b.yld[k]
         po.sup_draw[j] = b.draw_pre[n_t]
+        return
+    if lean:
+        # w holds the state after the last period: its balances are the last row the waterfall would record
+        for k in range(n_k):
+            po.loss[j, k] = w.bal[k] / d.tr_bal0[k] if d.tr_bal0[k] > 0.0 else 0.0
+            po.short[j, k] = 1 if w.track[k] != 0.0 else 0
+            po.wal[j, k] = math.nan
+            po.yld[j, k] = math.nan
+        po.sup_draw[j] = w.track[n_k]
         return
     draw = b.draw_pre[t_wf]
     for t in range(t_wf, n_t):
@@ -795,7 +817,7 @@ def trace_path(seed, p, d, pa, ci, si, pf, out, x):
                   ci.rev_cap, pf)
     w = waterfall_work(d)
     waterfall_start(d, w)
-    waterfall_periods(d, pf, x.sup_def_t, out, w, 0, n_t)
+    waterfall_periods(d, pf, x.sup_def_t, out, w, 0, n_t, REC_ALL)
 
 
 @jit
@@ -844,8 +866,9 @@ def add_base_counts(b, x, bs):
 
 
 @jit_nogil
-def simulate_block(seed, p_start, p_end, j0, d, pa, ci, si, b, bpf, bout, po, bs):
-    """Paths [p_start, p_end) into per-path rows from ``j0`` and this block's sums ``bs`` (allocates scratch once)."""
+def simulate_block(seed, p_start, p_end, j0, d, pa, ci, si, b, bpf, bout, po, bs, lean):
+    """Paths [p_start, p_end) into per-path rows from ``j0`` and this block's sums ``bs`` (allocates scratch once);
+    ``lean``: losses-only statistics (see :func:`simulate_path`; ``bs`` is left untouched)."""
     n_t = d.yf.shape[0]
     n_k = d.tr_bal0.shape[0]
     n_f = d.fee_basis.shape[0]
@@ -860,12 +883,13 @@ def simulate_block(seed, p_start, p_end, j0, d, pa, ci, si, b, bpf, bout, po, bs
                        np.zeros(n_t, dtype=np.int64), np.zeros(n_t), np.zeros(n_t), np.zeros(n_t),
                        np.zeros(n_t, dtype=np.int64))
     w = waterfall_work(d)
-    run_block(seed, p_start, p_end, j0, d, pa, ci, si, b, bpf, bout, pf, out, w, x, po, bs)
+    run_block(seed, p_start, p_end, j0, d, pa, ci, si, b, bpf, bout, pf, out, w, x, po, bs, lean)
 
 
 @jit_inner
-def run_block(seed, p_start, p_end, j0, d, pa, ci, si, b, bpf, bout, pf, out, w, x, po, bs):
+def run_block(seed, p_start, p_end, j0, d, pa, ci, si, b, bpf, bout, pf, out, w, x, po, bs, lean):
     """The path loop of :func:`simulate_block` (no allocation, no reference counting)."""
     for p in range(p_start, p_end):
-        simulate_path(seed, p, j0 + p - p_start, d, pa, ci, si, b, bpf, bout, pf, out, w, x, po, bs)
-    add_base_counts(b, x, bs)
+        simulate_path(seed, p, j0 + p - p_start, d, pa, ci, si, b, bpf, bout, pf, out, w, x, po, bs, lean)
+    if not lean:
+        add_base_counts(b, x, bs)

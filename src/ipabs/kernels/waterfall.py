@@ -55,6 +55,11 @@ from ipabs.kernels._jit import (
 #: Balances below half a fen count as zero (clean-up test, "repaid" tests).
 EPS = 0.005
 
+#: What :func:`waterfall_periods` writes to its output (see there).
+REC_NONE = 0
+REC_TRANCHES = 1
+REC_ALL = 2
+
 # columns of WaterfallWork.prog
 P_OP = 0
 P_SRC = 1
@@ -104,15 +109,15 @@ def allocate(available, caps, n, alloc, out):
 
 
 @jit_inline
-def covered_due(pr, ct, mc, int_due, int_paid, prin_due, prin_paid, fee_due, fee_paid):
+def covered_due(prog, r0, ct, mc, int_due, int_paid, prin_due, prin_paid, fee_due, fee_paid):
     """Sum of the still-unpaid amounts a step covers (``fees``, ``fee:X``, ``interest:X``, ``principal:X``);
-    ``pr`` is the step's row of the program, ``ct`` the column of its first cover kind, ``mc`` the number of
+    ``prog[r0]`` is the step's row of the program, ``ct`` the column of its first cover kind, ``mc`` the number of
     cover columns (the indices follow the kinds)."""
     need = 0.0
-    nc = pr[P_NCOV]
+    nc = prog[r0, P_NCOV]
     for c in range(nc):
-        kind = pr[ct + c]
-        i = pr[ct + mc + c]
+        kind = prog[r0, ct + c]
+        i = prog[r0, ct + mc + c]
         x = 0.0
         if kind == COVER_FEE:
             x = fee_due[i] - fee_paid[i]
@@ -138,36 +143,37 @@ def reserve_target(d, a, bal):
 
 
 @jit_inline
-def run_step(d, pr, mt, mc, t, acct, bal, int_due, int_paid, prin_due, prin_paid, fee_due, fee_paid, resid,
+def run_step(d, prog, r0, mt, mc, t, acct, bal, int_due, int_paid, prin_due, prin_paid, fee_due, fee_paid, resid,
              sup_left, sup_def_t, sup_draw, prin_budget, caps, alloc_out):
-    """Execute the step whose row of :attr:`WaterfallWork.prog` is ``pr`` (``mt`` target and ``mc`` cover columns);
-    returns the updated principal-collections budget.
+    """Execute the step in row ``r0`` of :attr:`WaterfallWork.prog` (``mt`` target and ``mc`` cover columns);
+    returns the updated principal-collections budget. (The row is read element by element, not as a view: no array
+    struct is built per step.)
 
     Interest and principal steps with sequential allocation over distinct targets (``P_FUSED``) pay each target as
     its cap is computed, without the ``caps``/``alloc_out`` round trip of :func:`allocate`: a target's cap does not
     depend on what the step paid the others, and each amount goes through the same operations in the same order,
     so the results are bit-identical.
     """
-    op = pr[P_OP]
-    src = pr[P_SRC]
-    n = pr[P_NT]
-    for r in range(pr[P_NREQ]):
-        k = pr[P_TARGETS + mt + r]
+    op = prog[r0, P_OP]
+    src = prog[r0, P_SRC]
+    n = prog[r0, P_NT]
+    for r in range(prog[r0, P_NREQ]):
+        k = prog[r0, P_TARGETS + mt + r]
         if bal[k] - prin_paid[k] > EPS:  # outstanding after this period's principal paid so far
             return prin_budget
     if op == OP_PAY_FEES:
         for j in range(n):
-            f = pr[P_TARGETS + j]
+            f = prog[r0, P_TARGETS + j]
             caps[j] = fee_due[f] - fee_paid[f]
-        paid = allocate(acct[src], caps, n, pr[P_ALLOC], alloc_out)
+        paid = allocate(acct[src], caps, n, prog[r0, P_ALLOC], alloc_out)
         for j in range(n):
-            fee_paid[pr[P_TARGETS + j]] += alloc_out[j]
+            fee_paid[prog[r0, P_TARGETS + j]] += alloc_out[j]
         acct[src] -= paid
-    elif op == OP_PAY_INTEREST and pr[P_FUSED]:
+    elif op == OP_PAY_INTEREST and prog[r0, P_FUSED]:
         left = acct[src]
         total = 0.0
         for j in range(n):
-            k = pr[P_TARGETS + j]
+            k = prog[r0, P_TARGETS + j]
             c = int_due[k] - int_paid[k]
             x = c if c < left else left
             if x < 0.0:
@@ -178,20 +184,20 @@ def run_step(d, pr, mt, mc, t, acct, bal, int_due, int_paid, prin_due, prin_paid
         acct[src] -= total
     elif op == OP_PAY_INTEREST:
         for j in range(n):
-            k = pr[P_TARGETS + j]
+            k = prog[r0, P_TARGETS + j]
             caps[j] = int_due[k] - int_paid[k]
-        paid = allocate(acct[src], caps, n, pr[P_ALLOC], alloc_out)
+        paid = allocate(acct[src], caps, n, prog[r0, P_ALLOC], alloc_out)
         for j in range(n):
-            int_paid[pr[P_TARGETS + j]] += alloc_out[j]
+            int_paid[prog[r0, P_TARGETS + j]] += alloc_out[j]
         acct[src] -= paid
-    elif op == OP_PAY_PRINCIPAL and pr[P_FUSED]:
-        mode = pr[P_AMOUNT]
+    elif op == OP_PAY_PRINCIPAL and prog[r0, P_FUSED]:
+        mode = prog[r0, P_AMOUNT]
         left_a = acct[src]
         if mode == AMT_COLLECTED and prin_budget < left_a:
             left_a = prin_budget
         total = 0.0
         for j in range(n):
-            k = pr[P_TARGETS + j]
+            k = prog[r0, P_TARGETS + j]
             left = bal[k] - prin_paid[k]
             if mode == AMT_DUE:
                 due_left = prin_due[k] - prin_paid[k]
@@ -208,9 +214,9 @@ def run_step(d, pr, mt, mc, t, acct, bal, int_due, int_paid, prin_due, prin_paid
         if mode == AMT_COLLECTED:
             prin_budget -= total
     elif op == OP_PAY_PRINCIPAL:
-        mode = pr[P_AMOUNT]
+        mode = prog[r0, P_AMOUNT]
         for j in range(n):
-            k = pr[P_TARGETS + j]
+            k = prog[r0, P_TARGETS + j]
             left = bal[k] - prin_paid[k]
             if mode == AMT_DUE:
                 due_left = prin_due[k] - prin_paid[k]
@@ -220,31 +226,31 @@ def run_step(d, pr, mt, mc, t, acct, bal, int_due, int_paid, prin_due, prin_paid
         avail = acct[src]
         if mode == AMT_COLLECTED and prin_budget < avail:
             avail = prin_budget
-        paid = allocate(avail, caps, n, pr[P_ALLOC], alloc_out)
+        paid = allocate(avail, caps, n, prog[r0, P_ALLOC], alloc_out)
         for j in range(n):
-            prin_paid[pr[P_TARGETS + j]] += alloc_out[j]
+            prin_paid[prog[r0, P_TARGETS + j]] += alloc_out[j]
         acct[src] -= paid
         if mode == AMT_COLLECTED:
             prin_budget -= paid
     elif op == OP_TRANSFER:
-        dst = pr[P_DST]
-        mode = pr[P_AMOUNT]
+        dst = prog[r0, P_DST]
+        mode = prog[r0, P_AMOUNT]
         x = acct[src]
         if mode == AMT_TO_TARGET:
             want = reserve_target(d, dst, bal) - acct[dst]
             x = want if want < x else x
         elif mode == AMT_SHORTFALL:
-            want = covered_due(pr, P_TARGETS + 2 * mt, mc, int_due, int_paid, prin_due, prin_paid, fee_due,
+            want = covered_due(prog, r0, P_TARGETS + 2 * mt, mc, int_due, int_paid, prin_due, prin_paid, fee_due,
                                fee_paid) - acct[dst]
             x = want if want < x else x
         if x > 0.0:
             acct[src] -= x
             acct[dst] += x
     elif op == OP_DRAW_SUPPORT:
-        sp = pr[P_SUPPORT]
-        dst = pr[P_DST]
+        sp = prog[r0, P_SUPPORT]
+        dst = prog[r0, P_DST]
         if sup_def_t[sp] > t:
-            want = covered_due(pr, P_TARGETS + 2 * mt, mc, int_due, int_paid, prin_due, prin_paid, fee_due,
+            want = covered_due(prog, r0, P_TARGETS + 2 * mt, mc, int_due, int_paid, prin_due, prin_paid, fee_due,
                                fee_paid) - acct[dst]
             x = want if want < sup_left[sp] else sup_left[sp]
             if x > 0.0:
@@ -252,7 +258,7 @@ def run_step(d, pr, mt, mc, t, acct, bal, int_due, int_paid, prin_due, prin_paid
                 sup_left[sp] -= x
                 sup_draw[sp] += x
     elif op == OP_PAY_RESIDUAL:
-        k = pr[P_TARGETS]
+        k = prog[r0, P_TARGETS]
         resid[k] += acct[src]
         acct[src] = 0.0
     return prin_budget
@@ -266,13 +272,13 @@ def accrue_fees(d, t, bal, pool_bal_start, interest_collected, fee_carry, fee_du
     repaid the plan is wound up and charges nothing more.
     """
     yf = d.yf[t]
-    live = False
-    for k in range(bal.shape[0]):
-        if bal[k] > EPS:
-            live = True
     for f in range(d.fee_basis.shape[0]):
         b = d.fee_basis[f]
         if b == FEE_FIXED:
+            live = False
+            for k in range(bal.shape[0]):
+                if bal[k] > EPS:
+                    live = True
             acc = d.fee_amount[f] * yf if live else 0.0
         elif b == FEE_POOL_BALANCE:
             acc = d.fee_rate[f] * pool_bal_start * yf
@@ -337,6 +343,7 @@ class WaterfallWork(NamedTuple):
     alloc_out: np.ndarray  # f8[max(K, F, 1)]
     scal: np.ndarray  # f8[3]
     prog: np.ndarray  # i8[3·MS, W] the steps' operands, one row per (state, step) (see waterfall_work)
+    track: np.ndarray  # f8[K+1] with rec = REC_NONE: 1.0 once tranche k had an interest shortfall; Σ support drawn
 
 
 @jit
@@ -375,7 +382,8 @@ def waterfall_work(d):
                 prog[r, P_TARGETS + 2 * mt + mc + c] = d.st_cov_idx[st, s, c]
     return WaterfallWork(np.zeros(d.acct_init.shape[0]), np.zeros(n_k), np.zeros(n_k), np.zeros(n_f),
                          np.zeros(n_s), np.zeros(n_k), np.zeros(n_k), np.zeros(n_k), np.zeros(n_k), np.zeros(n_k),
-                         np.zeros(n_f), np.zeros(n_f), np.zeros(n_s), np.zeros(width), np.zeros(width), np.zeros(3), prog)
+                         np.zeros(n_f), np.zeros(n_f), np.zeros(n_s), np.zeros(width), np.zeros(width), np.zeros(3), prog,
+                         np.zeros(n_k + 1))
 
 
 @jit_inner
@@ -403,15 +411,22 @@ def run_waterfall(d, pf, sup_def_t, out):
     """
     w = waterfall_work(d)
     waterfall_start(d, w)
-    waterfall_periods(d, pf, sup_def_t, out, w, 0, d.yf.shape[0])
+    waterfall_periods(d, pf, sup_def_t, out, w, 0, d.yf.shape[0], REC_ALL)
 
 
 @jit_inner
-def waterfall_periods(d, pf, sup_def_t, out, w, t0, t1):
+def waterfall_periods(d, pf, sup_def_t, out, w, t0, t1, rec):
     """Run periods ``t0 .. t1 - 1`` from the state held in ``w`` (which is left at the start of ``t1``).
 
     Running [0, n) in one call or in several consecutive calls gives bit-identical results; the Monte Carlo
     restarts paths from the no-default path's state (docs/performance.md). Nothing is allocated.
+
+    ``rec`` says what is written to ``out`` (the state and every payment are computed the same way in each case):
+    ``REC_ALL`` every row of every field; ``REC_TRANCHES`` the tranche rows the Monte Carlo statistics read
+    (interest and principal paid, shortfall carried, balance at the end, residual) and the support draws;
+    ``REC_NONE`` nothing: ``w.track[k]`` becomes 1.0 once tranche k carries an interest shortfall (> EPS) and
+    ``w.track[K]`` accumulates the support drawn, period by period and provider by provider (the Monte Carlo's
+    loss-only statistics). The coverage ratio is computed only when it is recorded or a trigger tests it.
     """
     n_t = d.yf.shape[0]
     n_k = d.tr_bal0.shape[0]
@@ -419,6 +434,10 @@ def waterfall_periods(d, pf, sup_def_t, out, w, t0, t1):
     n_s = d.sup_cap.shape[0]
     if w.scal[2] != 0.0:
         return
+    use_cov = rec == REC_ALL
+    for g in range(d.trg_cond.shape[0]):
+        if d.trg_cond[g] == TRG_COVERAGE:
+            use_cov = True
     acct = w.acct
     bal = w.bal
     short = w.short
@@ -450,7 +469,6 @@ def waterfall_periods(d, pf, sup_def_t, out, w, t0, t1):
             cash_in += pf.bal_end[t]
             called = True
             final = True
-        out.called[t] = 1 if called else 0
         prin_budget = pf.principal[t] + pf.recoveries[t] + (pf.bal_end[t] if called else 0.0)
         # 2. amounts due
         for k in range(n_k):
@@ -469,26 +487,28 @@ def waterfall_periods(d, pf, sup_def_t, out, w, t0, t1):
         for sp in range(n_s):
             sup_draw[sp] = 0.0
         # 3. triggers
-        avail = 0.0
-        for a in range(acct.shape[0]):
-            if d.acct_reserve[a] == 0:
-                avail += acct[a]
-        need = 0.0
-        for f in range(n_f):
-            need += fee_due[f]
-        for k in range(n_k):
-            if d.tr_senior[k]:
-                need += int_due[k] + prin_due[k]
-        if avail < 0.0:  # rounding dust: no cash is zero cash (a negative ratio would read as "nothing due")
+        coverage = -1.0
+        if use_cov:
             avail = 0.0
-        coverage = avail / need if need > EPS else -1.0
+            for a in range(acct.shape[0]):
+                if d.acct_reserve[a] == 0:
+                    avail += acct[a]
+            need = 0.0
+            for f in range(n_f):
+                need += fee_due[f]
+            for k in range(n_k):
+                if d.tr_senior[k]:
+                    need += int_due[k] + prin_due[k]
+            if avail < 0.0:  # rounding dust: no cash is zero cash (a negative ratio would read as "nothing due")
+                avail = 0.0
+            coverage = avail / need if need > EPS else -1.0
         state, latched = deal_state(d, t, cum_def, coverage, sup_def_t, latched)
         # 4. waterfall
         ms = d.st_op.shape[1]
         mt = d.st_targets.shape[2]
         mc = d.st_cov_kind.shape[2]
         for s in range(d.st_n[state]):
-            prin_budget = run_step(d, w.prog[state * ms + s], mt, mc, t, acct, bal, int_due, int_paid, prin_due,
+            prin_budget = run_step(d, w.prog, state * ms + s, mt, mc, t, acct, bal, int_due, int_paid, prin_due,
                                    prin_paid, fee_due, fee_paid, resid, sup_left, sup_def_t, sup_draw, prin_budget,
                                    caps, alloc_out)
         # 5. record and carry
@@ -497,28 +517,41 @@ def waterfall_periods(d, pf, sup_def_t, out, w, t0, t1):
             if bal[k] < 0.0:
                 bal[k] = 0.0
             short[k] = int_due[k] - int_paid[k]
-            out.tr_int_due[t, k] = int_due[k]
-            out.tr_int_paid[t, k] = int_paid[k]
-            out.tr_int_short[t, k] = short[k]
-            out.tr_prin_due[t, k] = prin_due[k]
-            out.tr_prin_paid[t, k] = prin_paid[k]
-            out.tr_bal_end[t, k] = bal[k]
-            out.tr_resid[t, k] = resid[k]
         for f in range(n_f):
             fee_carry[f] = fee_due[f] - fee_paid[f]
-            out.fee_due[t, f] = fee_due[f]
-            out.fee_paid[t, f] = fee_paid[f]
-        for a in range(acct.shape[0]):
-            out.acct_bal[t, a] = acct[a]
-        for sp in range(n_s):
-            out.sup_draw[t, sp] = sup_draw[sp]
-        out.state[t] = state
-        out.coverage[t] = coverage
-        out.cum_def_ratio[t] = cum_def / d.pool_bal0 if d.pool_bal0 > 0.0 else 0.0
-        out.cash_in[t] = cash_in
+        if rec == REC_NONE:
+            for k in range(n_k):
+                if short[k] > EPS:
+                    w.track[k] = 1.0
+            for sp in range(n_s):
+                w.track[n_k] += sup_draw[sp]
+        else:
+            for k in range(n_k):
+                out.tr_int_paid[t, k] = int_paid[k]
+                out.tr_int_short[t, k] = short[k]
+                out.tr_prin_paid[t, k] = prin_paid[k]
+                out.tr_bal_end[t, k] = bal[k]
+                out.tr_resid[t, k] = resid[k]
+            for sp in range(n_s):
+                out.sup_draw[t, sp] = sup_draw[sp]
+        if rec == REC_ALL:
+            for k in range(n_k):
+                out.tr_int_due[t, k] = int_due[k]
+                out.tr_prin_due[t, k] = prin_due[k]
+            for f in range(n_f):
+                out.fee_due[t, f] = fee_due[f]
+                out.fee_paid[t, f] = fee_paid[f]
+            for a in range(acct.shape[0]):
+                out.acct_bal[t, a] = acct[a]
+            out.state[t] = state
+            out.coverage[t] = coverage
+            out.cum_def_ratio[t] = cum_def / d.pool_bal0 if d.pool_bal0 > 0.0 else 0.0
+            out.cash_in[t] = cash_in
+            out.called[t] = 1 if called else 0
         if final and t < n_t - 1:
             # after a clean-up call the deal is wound up: later periods carry the final balances
-            wind_up(out, t, bal, short, acct, state)
+            if rec != REC_NONE:
+                wind_up(out, t, bal, short, acct, state)
             w.scal[2] = 1.0
             break
     w.scal[0] = cum_def

@@ -18,7 +18,7 @@ def run_summary(det, mc=None, tape=None) -> dict[str, Any]:
     if mc is not None:
         for row, st in zip(tranches, mc.tranche_stats(), strict=True):
             row.update({k: v for k, v in st.items() if k != "name"})
-        prov.update({"n_paths": mc.n_paths, "seed": mc.seed, "mc_engine": mc.meta})
+        prov.update({"n_paths": mc.n_paths, "seed": mc.seed, "statistics": mc.statistics, "mc_engine": mc.meta})
     doc: dict[str, Any] = {
         "deal": {
             "name": s.deal.name,
@@ -59,12 +59,15 @@ def write_run(folder: Path, det, mc=None, tape=None, lang: str = "en", path_samp
     sheets["accounts"] = det.accounts_frame()
     if tape is not None and tape.rejected:
         sheets["rejected_rows"] = pd.DataFrame([i.to_dict() for i in tape.rejected])
+    full = mc is not None and mc.has_cashflow_statistics
     if mc is not None:
         sheets["mc_tranches"] = pd.DataFrame(mc.tranche_stats())
-        sheets["mc_expected_cashflows"] = mc.expected_cashflows()
+        if full:
+            sheets["mc_expected_cashflows"] = mc.expected_cashflows()
     write_xlsx(folder / "cashflows.xlsx", sheets, lang=lang)
     if mc is not None:
         write_parquet(folder / "loss_distribution.parquet", mc.loss_distribution())
-        write_parquet(folder / "expected_cashflows.parquet", mc.expected_cashflows())
+        if full:  # losses-only statistics (decision 012) have no expected cash flows by period
+            write_parquet(folder / "expected_cashflows.parquet", mc.expected_cashflows())
     if path_sample is not None:
         write_parquet(folder / "path_sample.parquet", path_sample)

@@ -402,6 +402,11 @@ class Simulation(_Model):
         None, description="sales-linked royalties with firm-level lognormal sales shocks (omit = the scheduled "
         "royalties are paid in full while the firm performs)",
     )
+    statistics: Literal["full", "losses"] = Field(
+        "full", description="what each Monte Carlo path reports: full = tranche losses, shortfalls, WAL, yield and "
+        "the expected cash flows with 5/50/95% bands by period; losses = tranche losses, shortfall flags, support "
+        "and pool rates only (the same numbers bit for bit, faster: for sizing loops and stress grids; decision 012)",
+    )
 
     @model_validator(mode="after")
     def _copula(self) -> Simulation:

@@ -1,0 +1,126 @@
+"""Losses-only statistics (``simulation.statistics = "losses"``, decision 012): the waterfall records nothing and the
+per-period statistics, WAL and yields are skipped; every number that is reported must equal the full run's, bit for
+bit, on every path."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from dealgen import deals, examples
+from hypothesis import HealthCheck, given, settings
+
+from ipabs.api import compile_scenario, load_scenario
+from ipabs.cli import main
+from ipabs.credit.synthetic import synthetic_deal
+from ipabs.engine.montecarlo import merge, prepare, simulate
+from ipabs.errors import ScenarioError
+from ipabs.scenario.io import parse_scenario
+
+ROOT = Path(__file__).resolve().parents[2]
+#: What a losses-only run reports, per path.
+SAME = ("loss", "short", "pool_default_rate", "pool_loss_rate", "support_draw", "support_default", "first_default",
+        "revenue_shortfall_rate")
+
+
+def deal_scenarios() -> list[Path]:
+    return sorted(p for p in (ROOT / "scenarios").glob("*.toml") if "deal" in tomllib.loads(p.read_text("utf-8")))
+
+
+def assert_same_losses(full, lean) -> None:
+    assert lean.statistics == "losses" and full.statistics == "full"
+    for name in SAME:
+        x, y = getattr(full, name), getattr(lean, name)
+        assert x.dtype == y.dtype and np.array_equal(x.view(np.uint8), y.view(np.uint8)), name
+    assert np.isnan(lean.wal).all() and np.isnan(lean.yld).all()
+    assert not lean.h_bal.any() and not lean.h_cash.any()
+    assert all(v == 0 for rows in (lean.s_int, lean.s_prin, lean.s_bal, lean.s_pool) for row in rows for v in row)
+
+
+@pytest.mark.parametrize("path", deal_scenarios(), ids=lambda p: p.stem)
+def test_every_sample_scenario_reports_the_same_losses_bit_for_bit(path):
+    deal = compile_scenario(load_scenario(path))
+    prep = prepare(deal)
+    full = simulate(deal, 3_000, 11, prepared=prep, statistics="full")
+    lean = simulate(deal, 3_000, 11, prepared=prep, statistics="losses")
+    assert_same_losses(full, lean)
+    assert [r["expected_loss"] for r in full.tranche_stats()] == [r["expected_loss"] for r in lean.tranche_stats()]
+
+
+@pytest.mark.parametrize("kw", [{"fees": True, "cleanup": 0.1}, {"amortization": "bullet"},
+                                {"copula": "student_t", "degrees_of_freedom": 4.0, "recovery_model": "ip_disposal"}],
+                         ids=["fees+cleanup", "bullet", "student_t+ip"])
+def test_synthetic_deals_with_and_without_the_restart_shortcut(kw):
+    deal = synthetic_deal(n_obligors=30, **kw)
+    prep = prepare(deal)
+    no_restart = dataclasses.replace(prep, base=prep.base._replace(restart_ok=0, wound_up=deal.n_periods))
+    for p in (prep, no_restart):
+        assert_same_losses(simulate(deal, 4_000, 3, prepared=p), simulate(deal, 4_000, 3, prepared=p,
+                                                                          statistics="losses"))
+
+
+@settings(max_examples=examples(25), deadline=None, suppress_health_check=list(HealthCheck))
+@given(deals())
+def test_random_deals_with_triggers_support_and_clean_up_report_the_same_losses(rd):
+    data = {**rd.scenario, "simulation": {**rd.scenario.get("simulation", {}), "default_pd": 0.08,
+                                          "recovery_model": "fixed_rate"}}
+    from ipabs.compile.lower import compile_deal
+
+    deal = compile_deal(parse_scenario(data), rd.tape)
+    prep = prepare(deal)
+    assert_same_losses(simulate(deal, 600, 5, prepared=prep), simulate(deal, 600, 5, prepared=prep,
+                                                                        statistics="losses"))
+
+
+def test_losses_only_results_do_not_depend_on_threads_chunks_or_path_splits():
+    deal = synthetic_deal(n_obligors=40, fees=True, cleanup=0.1)
+    runs = [simulate(deal, 20_000, 9, threads=1, statistics="losses"),
+            simulate(deal, 20_000, 9, threads=2, chunk=4096, statistics="losses"),
+            merge([simulate(deal, 7_000, 9, statistics="losses"),
+                   simulate(deal, 13_000, 9, path0=7_000, statistics="losses")])]
+    for r in runs[1:]:
+        for name in SAME:
+            assert np.array_equal(getattr(runs[0], name), getattr(r, name)), name
+    with pytest.raises(ValueError, match="same statistics"):
+        merge([runs[0], simulate(deal, 10, 9, path0=20_000)])
+
+
+def test_what_a_losses_only_run_cannot_give_is_refused_with_a_reason():
+    deal = synthetic_deal(n_obligors=10)
+    lean = simulate(deal, 500, 1, statistics="losses")
+    for call in (lean.expected_cashflows, lean.pool_expected_flows):
+        with pytest.raises(ValueError, match="full statistics"):
+            call()
+    row = lean.tranche_stats()[0]
+    assert row["wal_mean"] is None and row["yield_mean"] is None and row["wal_percentiles"] == {}
+    assert set(lean.quantiles()["statistic"]) == {"loss", "default_rate", "loss_rate"}
+    with pytest.raises(ValueError, match="statistics must be one of"):
+        simulate(deal, 10, 1, statistics="some")
+
+
+def test_the_scenario_key_is_validated_and_used(tmp_path):
+    src = (ROOT / "scenarios" / "ganzhou_pledge_2026.toml").read_text(encoding="utf-8")
+    src = src.replace('tape = "tapes/', f'tape = "{(ROOT / "scenarios" / "tapes").as_posix()}/')
+    bad = tmp_path / "bad.toml"
+    bad.write_text(src.replace("[simulation]", '[simulation]\nstatistics = "some"'), encoding="utf-8")
+    with pytest.raises(ScenarioError, match="statistics"):
+        load_scenario(bad)
+    good = tmp_path / "good.toml"
+    good.write_text(src.replace("[simulation]", '[simulation]\nstatistics = "losses"'), encoding="utf-8")
+    assert simulate(compile_scenario(load_scenario(good)), 100, 1).statistics == "losses"
+
+
+def test_cli_run_with_losses_only_writes_no_cash_flow_bands(tmp_path, capsys):
+    out = tmp_path / "out"
+    rc = main(["run", str(ROOT / "scenarios" / "ganzhou_pledge_2026.toml"), "--paths", "2000", "--seed", "3",
+               "--statistics", "losses", "--out", str(out), "--quiet"])
+    assert rc == 0
+    assert "losses only" in capsys.readouterr().out
+    doc = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert doc["provenance"]["statistics"] == "losses"
+    assert doc["tranches"][0]["expected_loss"] is not None and doc["tranches"][0]["wal_mean"] is None
+    assert (out / "loss_distribution.parquet").exists() and not (out / "expected_cashflows.parquet").exists()
