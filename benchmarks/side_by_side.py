@@ -1,6 +1,7 @@
 """Side-by-side timing and bit-identity check of the Monte Carlo engine against an earlier commit, in one process.
 
-    python benchmarks/side_by_side.py 6b311e1 --sizes 50,1000 --threads 1,2 --rounds 5
+    python benchmarks/side_by_side.py 6b311e1 --sizes 50,1000 --threads 1,2 --rounds 5 [--statistics losses]
+        [--samples 5000]
 
 The earlier commit's ``src/ipabs`` is extracted with ``git archive`` into a temporary directory and imported as the
 package ``ipabs_old`` (its imports rewritten), so both engines run on the same benchmark deal
@@ -59,6 +60,10 @@ def main() -> None:
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--paths", default="50:200000,1000:40000", help="paths per round by number of obligors")
+    ap.add_argument("--statistics", default="full", choices=["full", "losses"],
+                    help="statistics of both engines (losses needs an old commit that has it)")
+    ap.add_argument("--samples", type=int, default=0, metavar="N",
+                    help="also compare N paths of every sample deal scenario bit for bit (no timing)")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="ipabs-old-"))
     extract(args.commit, tmp)
@@ -70,7 +75,23 @@ def main() -> None:
     import ipabs.engine.montecarlo as new_mc
     from conftest import BASE_CASE, base_case
 
+    kw = {} if args.statistics == "full" else {"statistics": args.statistics}
     paths = {int(k): int(v) for k, v in (x.split(":") for x in args.paths.split(","))}
+    if args.samples:
+        import tomllib
+
+        from ipabs.api import compile_scenario, load_scenario
+        from ipabs_old.api import compile_scenario as old_compile
+        from ipabs_old.api import load_scenario as old_load
+
+        for path in sorted((ROOT / "scenarios").glob("*.toml")):
+            if "deal" not in tomllib.loads(path.read_text("utf-8")):
+                continue
+            a = new_mc.simulate(compile_scenario(load_scenario(path)), args.samples, 5, **kw)
+            b = old_mc.simulate(old_compile(old_load(path)), args.samples, 5, **kw)
+            bad = identical(a, b)
+            print(f"{path.stem}: {args.samples:,} paths {'bit-identical' if not bad else 'DIFFERENT: ' + ', '.join(bad)}",
+                  flush=True)
     print(f"new: {new_mc.__file__}\nold: {args.commit} ({old_mc.__file__})")
     for n_ob in (int(s) for s in args.sizes.split(",")):
         deal = base_case(n_ob)
@@ -82,11 +103,11 @@ def main() -> None:
             best = {"new": np.inf, "old": np.inf}
             res = {}
             for mod, d, p in ((new_mc, deal, prep_new), (old_mc, old_deal, prep_old)):
-                mod.simulate(d, 4096, 1, prepared=p, threads=th)  # compiled and warm
+                mod.simulate(d, 4096, 1, prepared=p, threads=th, **kw)  # compiled and warm
             for _ in range(args.rounds):
                 for mod, d, p, key in ((new_mc, deal, prep_new, "new"), (old_mc, old_deal, prep_old, "old")):
                     t0 = clock()
-                    res[key] = mod.simulate(d, n, 1, prepared=p, threads=th)
+                    res[key] = mod.simulate(d, n, 1, prepared=p, threads=th, **kw)
                     best[key] = min(best[key], clock() - t0)
             bad = identical(res["new"], res["old"])
             print(f"{n_ob:>5} obligors, {th} thread{'s' if th > 1 else ' '}, {n:,} paths: "

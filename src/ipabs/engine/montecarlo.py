@@ -179,6 +179,16 @@ def revenue_inputs(deal: CompiledDeal, a_end: np.ndarray) -> tuple[np.ndarray, n
             float(rr.cap) if rr.cap is not None else math.inf)
 
 
+def obligor_assets(asset_obligor: np.ndarray, n_obligors: int) -> tuple[np.ndarray, np.ndarray]:
+    """The assets of each obligor as (ptr, assets): obligor o's assets are ``assets[ptr[o]:ptr[o + 1]]``, in
+    increasing order (obligors beyond the tape's, the support providers, have none)."""
+    ao = np.asarray(asset_obligor, dtype=np.int64)
+    order = np.argsort(ao, kind="stable").astype(np.int64)
+    ptr = np.zeros(n_obligors + 1, dtype=np.int64)
+    np.cumsum(np.bincount(ao, minlength=n_obligors)[:n_obligors], out=ptr[1:])
+    return ptr, order
+
+
 def prepare(deal: CompiledDeal, assumptions: Assumptions | None = None) -> PreparedMC:
     """Compile the credit model: thresholds, copula groups, recovery parameters, the base path (pure, cacheable)."""
     s = deal.scenario
@@ -253,7 +263,7 @@ def prepare(deal: CompiledDeal, assumptions: Assumptions | None = None) -> Prepa
         sim.recovery_model == "ip_disposal", a_end, packed, width, int(flags[0]), int(flags[1]),
         float(sim.recovery_downturn),
         int(sim.recovery_lag_max_periods - a.recovery_lag_periods) if sim.recovery_lag_max_periods is not None else 0,
-        rev_asset, rev_mu, rev_sig, rev_floor, rev_cap,
+        rev_asset, rev_mu, rev_sig, rev_floor, rev_cap, *obligor_assets(deal.info.asset_obligor, len(th_row)),
     )
     d = deal.waterfall
     freq = float(_FREQ[s.deal.payment_frequency])

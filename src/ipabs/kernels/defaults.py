@@ -105,7 +105,7 @@ def default_periods_one_path(seed, path, thresholds, th_row, group, g_a, g_s, g_
     Returns
     -------
     int
-        The earliest default period on the path (n_periods when no obligor defaults).
+        The number m of obligors that default within the deal; ``cand[:m]`` lists them in increasing order.
 
     The uniforms of stream 1 are generated first in one loop (independent Philox calls overlap in the CPU), then
     screened without branches into a candidate list; only candidates pay for Φ⁻¹ and the search over periods.
@@ -126,7 +126,7 @@ def default_periods_one_path(seed, path, thresholds, th_row, group, g_a, g_s, g_
         out[i] = n_periods
         cand[nc] = i
         nc += 1 if ubuf[i] < screen[group[i]] else 0
-    first = n_periods
+    nd = 0
     for c in range(nc):
         i = cand[c]
         g = group[i]
@@ -135,9 +135,9 @@ def default_periods_one_path(seed, path, thresholds, th_row, group, g_a, g_s, g_
             y = y / r
         tau = first_crossing(y, thresholds, th_row[i])
         out[i] = tau
-        if tau < first:
-            first = tau
-    return first
+        cand[nd] = i  # nd <= c: the defaulted candidates, compacted in place
+        nd += 1 if tau < n_periods else 0
+    return nd
 
 
 @jit_parallel

@@ -85,6 +85,8 @@ class CreditInputs(NamedTuple):
     rev_sig: np.ndarray  # f8[NR, T] σ·√Δ_t
     rev_floor: float  # minimum of the sales index applied to the scheduled payment
     rev_cap: float  # maximum (inf = none)
+    ob_ptr: np.ndarray  # i8[O+1] assets of obligor o: ob_assets[ob_ptr[o]:ob_ptr[o+1]] (support providers: none)
+    ob_assets: np.ndarray  # i8[N] asset indices grouped by obligor, increasing within an obligor
 
 
 class StatInputs(NamedTuple):
@@ -631,6 +633,7 @@ class PathScratch(NamedTuple):
     k_same: np.ndarray  # i8[K] 1 while the cash flows equal the base path's
     pw2: np.ndarray  # f8[J] second yield's discount steps (path_yield2)
     cnt_same: np.ndarray  # i8[T, K] paths whose row (t, k) equals the base path's (statistics added per block)
+    n_dl: np.ndarray  # i8[1] number of entries of dl written by the previous path (their a_def is reset)
 
 
 @jit_inline
@@ -674,18 +677,37 @@ def simulate_path(seed, p, j, d, pa, ci, si, b, bpf, bout, pf, out, w, x, po, bs
     n_k = d.tr_bal0.shape[0]
     n_s = d.sup_cap.shape[0]
     nb = bs.h_bal.shape[2]
-    default_periods_one_path(seed, p, ci.thresholds, ci.th_row, ci.group, ci.g_a, ci.g_s, ci.g_b, ci.g_sector, ci.g_cmax,
-                             ci.dof, x.factors, x.screen, x.ubuf, x.cand, x.ob_def)
-    # τ₀: the first period in which an asset's obligor or a support provider defaults
+    n_dob = default_periods_one_path(seed, p, ci.thresholds, ci.th_row, ci.group, ci.g_a, ci.g_s, ci.g_b, ci.g_sector,
+                                     ci.g_cmax, ci.dof, x.factors, x.screen, x.ubuf, x.cand, x.ob_def)
+    # the defaulted assets (x.dl, increasing) and their default periods (x.a_def; n_t for every other asset, which
+    # holds between paths: only the previous path's defaulted assets are reset); τ₀, the first period in which an
+    # asset's obligor or a support provider defaults
+    for c in range(x.n_dl[0]):
+        x.a_def[x.dl[c]] = n_t
     tau0 = n_t
     nd = 0
-    for a in range(ci.asset_obligor.shape[0]):
-        ta = x.ob_def[ci.asset_obligor[a]]
-        x.a_def[a] = ta
-        x.dl[nd] = a
-        nd += 1 if ta < n_t else 0
-        if ta < tau0:
-            tau0 = ta
+    ordered = True
+    for c in range(n_dob):
+        o = x.cand[c]
+        ta = x.ob_def[o]
+        for q in range(ci.ob_ptr[o], ci.ob_ptr[o + 1]):
+            a = ci.ob_assets[q]
+            x.a_def[a] = ta
+            if nd > 0 and a < x.dl[nd - 1]:
+                ordered = False
+            x.dl[nd] = a
+            nd += 1
+            if ta < tau0:
+                tau0 = ta
+    if not ordered:  # obligors listed out of asset order on the tape: sort the (short) list
+        for c in range(1, nd):
+            a = x.dl[c]
+            q = c - 1
+            while q >= 0 and x.dl[q] > a:
+                x.dl[q + 1] = x.dl[q]
+                q -= 1
+            x.dl[q + 1] = a
+    x.n_dl[0] = nd
     sdef = 0
     for sp in range(n_s):
         ts = x.ob_def[ci.sup_obligor[sp]] if ci.sup_obligor[sp] >= 0 else n_t
@@ -809,6 +831,7 @@ def trace_path(seed, p, d, pa, ci, si, pf, out, x):
     n_a = ci.asset_obligor.shape[0]
     for a in range(n_a):
         x.dl[a] = a
+    x.n_dl[0] = n_a
     ip_recoveries(seed, p, pa, x.a_def, x.dl, n_a, ci.appraisal, ci.hc_mean, ci.hc_std, ci.cost_rate,
                   ci.fixed_rate, ci.lag, ci.use_ip, x.factors[0], ci.downturn, ci.lag_extra, x.rec_amt, x.rec_t)
     apply_defaults_into(pa, ci.packed, ci.width, x.a_def, x.rec_amt, x.rec_t, pf, ci.a_end, ci.has_prepay, ci.has_frac_def,
@@ -828,14 +851,17 @@ def path_scratch(d, ci, si):
     n_s = d.sup_cap.shape[0]
     n_k = d.tr_bal0.shape[0]
     n_ob = ci.th_row.shape[0]
-    return PathScratch(np.empty(1 + ci.n_sectors), np.empty(ci.g_a.shape[0]), np.empty(n_ob + (n_ob & 1)),
+    x = PathScratch(np.empty(1 + ci.n_sectors), np.empty(ci.g_a.shape[0]), np.empty(n_ob + (n_ob & 1)),
                        np.empty(n_ob, dtype=np.int64), np.empty(n_ob, dtype=np.int64), np.empty(n_a, dtype=np.int64),
                        np.empty(n_a), np.empty(n_a, dtype=np.int64), np.empty(n_s, dtype=np.int64), np.empty(n_t),
                        np.empty(si.inc_val.shape[0]), np.empty(4 * n_t), np.empty(n_a, dtype=np.int64),
                        np.zeros(n_t + 1, dtype=np.int64),
                        np.zeros(n_t + 1, dtype=np.int64), np.empty((n_k, n_t)), np.empty(n_k, dtype=np.int64),
                        np.empty(n_k), np.empty(n_k), np.empty(n_k, dtype=np.int64), np.empty(si.inc_val.shape[0]),
-                       np.zeros((n_t, n_k), dtype=np.int64))
+                       np.zeros((n_t, n_k), dtype=np.int64), np.zeros(1, dtype=np.int64))
+    for a in range(n_a):
+        x.a_def[a] = n_t
+    return x
 
 
 @jit_inner
