@@ -81,7 +81,9 @@ def run_deal(key: str, seed: int, n_paths: int, _data: dict, _base_dir: str, _na
     det = run_deterministic(deal)
     per_step = -(-max(n_paths, 1) // PROGRESS_STEPS)
     chunk = max(BLOCK_SIZE, -(-per_step // BLOCK_SIZE) * BLOCK_SIZE)
-    mc = simulate(deal, n_paths=n_paths, seed=seed, progress=_progress, chunk=chunk)
+    # the pages show WAL, yields and the expected cash flows with bands: always the full statistics, whatever the
+    # scenario's simulation.statistics says (losses-only runs are for sizing loops; decision 012)
+    mc = simulate(deal, n_paths=n_paths, seed=seed, progress=_progress, chunk=chunk, statistics="full")
     return DealRun(det, mc, loaded.tape, time.perf_counter() - t0)
 
 

@@ -25,8 +25,14 @@ from ipabs.engine.montecarlo import simulate
 ROUNDS = 5
 
 
+#: Implementations: the numpy baseline, the engine with full statistics (numba1/numba2: 1 and 2 threads) and with
+#: losses-only statistics (losses1/losses2; decision 012), which compute what the baseline computes.
+IMPLS = {"numpy": None, "numba1": (1, "full"), "numba2": (2, "full"), "losses1": (1, "losses"),
+         "losses2": (2, "losses")}
+
+
 @pytest.mark.parametrize("n_obligors", sorted(SIZES))
-@pytest.mark.parametrize("impl", ["numpy", "numba1", "numba2"])
+@pytest.mark.parametrize("impl", list(IMPLS))
 def test_throughput(benchmark, deals, n_obligors, impl):
     deal, prep = deals[n_obligors]
     n_engine, n_numpy = SIZES[n_obligors]
@@ -36,10 +42,10 @@ def test_throughput(benchmark, deals, n_obligors, impl):
             return simulate_numpy(deal, prep, n, 1)
     else:
         n = n_engine
-        threads = 1 if impl == "numba1" else 2
-        simulate(deal, 4096, 1, prepared=prep, threads=threads)  # compiled and warm
+        threads, statistics = IMPLS[impl]
+        simulate(deal, 4096, 1, prepared=prep, threads=threads, statistics=statistics)  # compiled and warm
         def run():
-            return simulate(deal, n, 1, prepared=prep, threads=threads)
+            return simulate(deal, n, 1, prepared=prep, threads=threads, statistics=statistics)
     result = benchmark.pedantic(run, rounds=ROUNDS, iterations=1, warmup_rounds=0)
     best = benchmark.stats.stats.min
     benchmark.extra_info.update({"paths": n, "paths_per_second": n / best,
