@@ -332,3 +332,17 @@ def ui_pct(x: float) -> str:
     import ui_common
 
     return ui_common.fmt_pct(float(x), 2)
+
+
+def test_the_app_runs_full_statistics_even_for_a_losses_only_scenario() -> None:
+    """The deal page shows WAL, yields and bands: a scenario that asks for losses-only statistics (decision 012)
+    must not leave the page without them."""
+    sys.path.insert(0, str(APPS))
+    import ui_runs
+
+    path = ROOT / "scenarios" / "ganzhou_pledge_2026.toml"
+    data = read_toml(path)
+    data["simulation"] = {**data.get("simulation", {}), "statistics": "losses"}
+    run = ui_runs.run_deal("losses-only-test", 1, 500, data, str(path.parent), path.name)
+    assert run.mc.statistics == "full"
+    assert len(run.mc.expected_cashflows()) > 0
