@@ -40,7 +40,7 @@ from ipabs.kernels.rng import (
 def systematic_factors(seed, path, out):
     """Fill ``out`` with the path's systematic normals: out[0] = M, out[1 + k] = S_k (stream 0)."""
     for k in range(out.shape[0]):
-        out[k] = norm_ppf(uniform(seed, path, STREAM_FACTORS, k))
+        out[k] = norm_ppf(uniform(seed, path, np.int64(STREAM_FACTORS), k))
 
 
 @jit_inner
@@ -48,7 +48,7 @@ def mixing_scale(seed, path, dof):
     """r = sqrt(W/ν) with W ~ χ²_ν = 2·Gamma(ν/2) from stream 4 (Student-t copula); 1 when ``dof`` ≤ 0 (Gaussian)."""
     if dof <= 0.0:
         return 1.0
-    w = 2.0 * gamma_draw(seed, path, STREAM_MIXING, 0, 0.5 * dof)
+    w = 2.0 * gamma_draw(seed, path, np.int64(STREAM_MIXING), np.int64(0), 0.5 * dof)
     return math.sqrt(w / dof)
 
 

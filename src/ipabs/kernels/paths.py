@@ -197,7 +197,7 @@ def ip_recoveries(seed, path, pa, asset_default_t, which, n_which, appraisal, hc
             continue
         exposure = pa.a_bal_start[a, tau]
         if use_ip and appraisal[a] > 0.0:
-            h = beta_draw(seed, path, STREAM_RECOVERY, a * 4 * MAX_GAMMA_TRIES, hc_mean[a], hc_std[a])
+            h = beta_draw(seed, path, np.int64(STREAM_RECOVERY), a * 4 * MAX_GAMMA_TRIES, hc_mean[a], hc_std[a])
             if downturn > 0.0:
                 h = h - downturn * m
                 h = 0.0 if h < 0.0 else (1.0 if h > 1.0 else h)
@@ -209,7 +209,7 @@ def ip_recoveries(seed, path, pa, asset_default_t, which, n_which, appraisal, hc
             rec_amount[a] = fixed_rate * exposure
         extra = 0
         if lag_extra > 0:
-            extra = int(uniform(seed, path, STREAM_LAG, a) * (lag_extra + 1))
+            extra = int(uniform(seed, path, np.int64(STREAM_LAG), a) * (lag_extra + 1))
             if extra > lag_extra:
                 extra = lag_extra
         rec_t[a] = tau + lag + extra
@@ -235,7 +235,7 @@ def revenue_flows(seed, path, pa, asset_obligor, a_def, a_end, rev_asset, rev_mu
         end = a_def[a] if a_def[a] < a_end[a] else a_end[a]
         ls = 0.0
         for t in range(end):
-            ls += rev_mu[c, t] + rev_sig[c, t] * norm_ppf(uniform(seed, path, STREAM_REVENUE, o * n_t + t))
+            ls += rev_mu[c, t] + rev_sig[c, t] * norm_ppf(uniform(seed, path, np.int64(STREAM_REVENUE), o * n_t + t))
             s = math.exp(ls)
             if s < floor:
                 s = floor
@@ -534,13 +534,13 @@ def base_path(d, pa, ci, si, b, bpf, bout, nb):
     rec_amt = np.zeros(n_a)
     rec_t = np.full(n_a, n_t, dtype=np.int64)
     apply_defaults_into(pa, ci.packed, ci.width, never, rec_amt, rec_t, bpf, ci.a_end, ci.has_prepay, ci.has_frac_def,
-                        np.empty(4 * n_t), np.arange(n_a), 0)
+                        np.empty(4 * n_t), np.arange(n_a), np.int64(0))
     sup_def_t = np.full(d.sup_cap.shape[0], n_t, dtype=np.int64)
     w = waterfall_work(d)
     waterfall_start(d, w)
     for t in range(n_t):
         save_state(w, b, t)
-        waterfall_periods(d, bpf, sup_def_t, bout, w, t, t + 1, REC_ALL)
+        waterfall_periods(d, bpf, sup_def_t, bout, w, t, t + 1, np.int64(REC_ALL))
     save_state(w, b, n_t)
     wound = n_t
     for t in range(n_t - 1):
@@ -685,7 +685,7 @@ def simulate_path(seed, p, j, d, pa, ci, si, b, bpf, bout, pf, out, w, x, po, bs
     for c in range(x.n_dl[0]):
         x.a_def[x.dl[c]] = n_t
     tau0 = n_t
-    nd = 0
+    nd = np.int64(0)  # int64 from the start: a literal 0 would compile the callees a second time
     ordered = True
     for c in range(n_dob):
         o = x.cand[c]
@@ -746,9 +746,8 @@ def simulate_path(seed, p, j, d, pa, ci, si, b, bpf, bout, pf, out, w, x, po, bs
             for k in range(n_k):
                 w.track[k] = 1.0 if b.short_pre[t_wf, k] else 0.0
             w.track[n_k] = b.draw_pre[t_wf]
-            waterfall_periods(d, pf, x.sup_def_t, out, w, t_wf, n_t, REC_NONE)
-        else:
-            waterfall_periods(d, pf, x.sup_def_t, out, w, t_wf, n_t, REC_TRANCHES)
+        # one call site (two would compile the waterfall into this kernel twice)
+        waterfall_periods(d, pf, x.sup_def_t, out, w, t_wf, n_t, REC_NONE if lean else REC_TRANCHES)
     if not lean:
         x.cnt_wf[t_wf] += 1
         x.cnt_pool[t_pool] += 1
@@ -794,7 +793,7 @@ def simulate_path(seed, p, j, d, pa, ci, si, b, bpf, bout, pf, out, w, x, po, bs
         for t in range(t_wf, n_t):
             row_stats(t, k, out.tr_int_paid[t, k], out.tr_prin_paid[t, k], out.tr_resid[t, k], out.tr_int_short[t, k],
                       out.tr_bal_end[t, k], face, si, b, bout, x, bs, nb)
-    pending = -1  # a tranche whose yield waits for a second one (two yields are solved at once)
+    pending = np.int64(-1)  # a tranche whose yield waits for a second one (two yields are solved at once)
     for k in range(n_k):
         face = d.tr_bal0[k]
         po.loss[j, k] = out.tr_bal_end[n_t - 1, k] / face if face > 0.0 else 0.0
@@ -840,7 +839,7 @@ def trace_path(seed, p, d, pa, ci, si, pf, out, x):
                   ci.rev_cap, pf)
     w = waterfall_work(d)
     waterfall_start(d, w)
-    waterfall_periods(d, pf, x.sup_def_t, out, w, 0, n_t, REC_ALL)
+    waterfall_periods(d, pf, x.sup_def_t, out, w, 0, n_t, np.int64(REC_ALL))
 
 
 @jit

@@ -411,7 +411,7 @@ def run_waterfall(d, pf, sup_def_t, out):
     """
     w = waterfall_work(d)
     waterfall_start(d, w)
-    waterfall_periods(d, pf, sup_def_t, out, w, 0, d.yf.shape[0], REC_ALL)
+    waterfall_periods(d, pf, sup_def_t, out, w, 0, d.yf.shape[0], np.int64(REC_ALL))  # int64, not a literal: one compiled version
 
 
 @jit_inner
