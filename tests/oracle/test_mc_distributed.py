@@ -37,3 +37,14 @@ def test_distributed_results_are_bit_identical_to_the_single_process_run():
     for name in ("s_int", "s_prin", "s_bal", "s_pool"):
         assert getattr(single, name) == getattr(dist, name), name
     assert dist.deal is deal and dist.n_paths == 40_000 and dist.path0 == 5
+
+
+@pytest.mark.slow
+def test_distributed_losses_only_statistics_equal_the_single_process_run():
+    deal = compile_scenario(load_scenario(ROOT / "scenarios" / "ganzhou_pledge_2026.toml"))
+    single = simulate(deal, 20_000, 7, statistics="losses")
+    dist = simulate_distributed(deal, 20_000, 7, n_chunks=3, statistics="losses")
+    assert dist.statistics == "losses"
+    for name in ("loss", "short", "pool_default_rate", "pool_loss_rate", "support_draw", "support_default",
+                 "first_default"):
+        assert np.array_equal(getattr(single, name).view(np.uint8), getattr(dist, name).view(np.uint8)), name
