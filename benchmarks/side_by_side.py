@@ -80,9 +80,10 @@ def main() -> None:
     if args.samples:
         import tomllib
 
-        from ipabs.api import compile_scenario, load_scenario
         from ipabs_old.api import compile_scenario as old_compile
         from ipabs_old.api import load_scenario as old_load
+
+        from ipabs.api import compile_scenario, load_scenario
 
         for path in sorted((ROOT / "scenarios").glob("*.toml")):
             if "deal" not in tomllib.loads(path.read_text("utf-8")):

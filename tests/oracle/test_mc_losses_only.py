@@ -11,9 +11,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from dealgen import deals, examples
 from hypothesis import HealthCheck, given, settings
 
+from dealgen import deals, examples
 from ipabs.api import compile_scenario, load_scenario
 from ipabs.cli import main
 from ipabs.credit.synthetic import synthetic_deal

@@ -42,7 +42,15 @@ from ipabs.kernels.rng import (
     gamma_draw,
     uniform,
 )
-from ipabs.kernels.waterfall import EPS, REC_ALL, REC_NONE, REC_TRANCHES, waterfall_periods, waterfall_start, waterfall_work
+from ipabs.kernels.waterfall import (
+    EPS,
+    REC_ALL,
+    REC_NONE,
+    REC_TRANCHES,
+    waterfall_periods,
+    waterfall_start,
+    waterfall_work,
+)
 
 __all__ = ["gamma_draw", "beta_draw", "path_yield", "ip_recoveries", "revenue_flows", "simulate_block", "base_path",
            "trace_path"]
