@@ -55,8 +55,9 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):  # noqa: ARG0
     w(f"machine: {platform.processor() or platform.machine()}, numba {numba.__version__}, numpy {np.__version__}, "
       f"{numba.config.NUMBA_NUM_THREADS} threads available")
     w("full = losses, shortfalls, WAL, yield and per-period bands; losses = losses-only statistics (decision 012), "
-      "what the numpy baseline computes")
-    head = (f"{'obligors':>8} | {'statistics':>10} | {'numpy paths/s':>13} | {'numba 1T paths/s':>16} | "
+      "what the numpy baseline computes; gen. = the same with the general waterfall kernel instead of the one "
+      "generated for the deal (decision 013), one thread only")
+    head = (f"{'obligors':>8} | {'statistics':>11} | {'numpy paths/s':>13} | {'numba 1T paths/s':>16} | "
             f"{'numba 2T paths/s':>16} | {'2T obligor-periods/s':>20} | {'2T/numpy':>8} | {'2T/1T':>6} | "
             f"{'target 2T':>9}")
     w(head)
@@ -65,14 +66,21 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):  # noqa: ARG0
     for n in sorted(k for k in RESULTS if isinstance(k, int)):
         r = RESULTS[n]
         npy = r.get("numpy", nan)
-        for label, k1, k2 in (("full", "numba1", "numba2"), ("losses", "losses1", "losses2")):
+        for label, k1, k2 in (("full", "numba1", "numba2"), ("losses", "losses1", "losses2"),
+                              ("full gen.", "general1", "general2"), ("losses gen.", "glosses1", "glosses2")):
             one, two = r.get(k1, nan), r.get(k2, nan)
             if np.isnan(one) and np.isnan(two):
                 continue
             target = TARGETS.get(n)
             flag = "" if target is None or np.isnan(two) else (" met" if two >= target else " not met")
-            w(f"{n:>8} | {label:>10} | {npy:>13,.0f} | {one:>16,.0f} | {two:>16,.0f} | {two * n * 60:>20,.0f} | "
+            w(f"{n:>8} | {label:>11} | {npy:>13,.0f} | {one:>16,.0f} | {two:>16,.0f} | {two * n * 60:>20,.0f} | "
               f"{two / npy:>7.1f}x | {two / one:>5.2f}x | {target:>9,}{flag}")
+    for n in sorted(k for k in RESULTS if isinstance(k, int)):
+        r = RESULTS[n]
+        if "general1" in r or "glosses1" in r:
+            w(f"{n:>8} obligors, one thread, generated / general waterfall: full "
+              f"{r.get('numba1', nan) / r.get('general1', nan):.2f}x, losses "
+              f"{r.get('losses1', nan) / r.get('glosses1', nan):.2f}x")
     c = RESULTS.get("compile", {})
     if c:
         w("")

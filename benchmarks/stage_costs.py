@@ -1,6 +1,6 @@
 """Cost of each stage of a Monte Carlo path (losses-only statistics), and of the waterfall per period.
 
-    python benchmarks/stage_costs.py [--obligors 50] [--paths 200000]
+    python benchmarks/stage_costs.py [--obligors 50] [--paths 200000] [--waterfall specialised|general]
 
 Runs the engine's own kernels on the benchmark deal (benchmarks/conftest.py) in a loop that stops after each stage
 in turn — default periods; defaulted assets; recoveries; pool flows; the waterfall restarted at the first default
@@ -23,7 +23,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from conftest import base_case  # noqa: E402
 from ipabs.compile.arrays import empty_pool_flows, empty_waterfall_out  # noqa: E402
+from ipabs.compile.codegen import specialised_waterfall  # noqa: E402
 from ipabs.engine.montecarlo import prepare, trace_path  # noqa: E402
+from ipabs.kernels.callptr import call_waterfall  # noqa: E402
 from ipabs.kernels.paths import (  # noqa: E402
     apply_defaults_into,
     default_periods_one_path,
@@ -37,7 +39,7 @@ STAGES = ("default periods", "defaulted assets", "recoveries", "pool flows", "wa
 
 
 @nb.njit
-def _run(seed, n, d, pa, ci, b, pf, out, w, x, stop):
+def _run(seed, n, d, pa, ci, b, pf, out, w, x, stop, wf_addr, wf_par):
     n_t = d.yf.shape[0]
     acc = 0.0
     for p in range(n):
@@ -66,21 +68,33 @@ def _run(seed, n, d, pa, ci, b, pf, out, w, x, stop):
         if stop == 2:
             continue
         apply_defaults_into(pa, ci.packed, ci.width, x.a_def, x.rec_amt, x.rec_t, pf, ci.a_end, ci.has_prepay,
-                            ci.has_frac_def, x.lf, x.dl, nd)
+                            ci.has_frac_def, x.lf, x.dl, nd, tau0)
         if stop == 3:
             continue
         load_state(w, b, tau0)
-        waterfall_periods(d, pf, x.sup_def_t, out, w, tau0, n_t, np.int64(REC_NONE))
+        if wf_addr != 0:
+            call_waterfall(wf_addr, pf.interest, pf.principal, pf.recoveries, pf.defaults, pf.bal_start, pf.bal_end,
+                           wf_par, w.acct, w.bal, w.short, w.fee_carry, w.sup_left, w.scal, w.track, x.sup_def_t,
+                           out.tr_int_paid, out.tr_int_short, out.tr_prin_paid, out.tr_bal_end, out.tr_resid,
+                           out.sup_draw, tau0, n_t, np.int64(REC_NONE))
+        else:
+            waterfall_periods(d, pf, x.sup_def_t, out, w, tau0, n_t, np.int64(REC_NONE))
         acc += w.bal[0]
     return acc
 
 
 @nb.njit
-def _waterfall_loop(d, pf, sup, out, w, n):
+def _waterfall_loop(d, pf, sup, out, w, n, wf_addr, wf_par):
     s = 0.0
     for _ in range(n):
         waterfall_start(d, w)
-        waterfall_periods(d, pf, sup, out, w, 0, d.yf.shape[0], np.int64(REC_NONE))
+        if wf_addr != 0:
+            call_waterfall(wf_addr, pf.interest, pf.principal, pf.recoveries, pf.defaults, pf.bal_start, pf.bal_end,
+                           wf_par, w.acct, w.bal, w.short, w.fee_carry, w.sup_left, w.scal, w.track, sup,
+                           out.tr_int_paid, out.tr_int_short, out.tr_prin_paid, out.tr_bal_end, out.tr_resid,
+                           out.sup_draw, 0, d.yf.shape[0], np.int64(REC_NONE))
+        else:
+            waterfall_periods(d, pf, sup, out, w, 0, d.yf.shape[0], np.int64(REC_NONE))
         s += w.bal[0]
     return s
 
@@ -98,6 +112,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--obligors", type=int, default=50)
     ap.add_argument("--paths", type=int, default=200_000)
+    ap.add_argument("--waterfall", choices=("specialised", "general"), default="specialised",
+                    help="the waterfall generated for the deal (decision 013, the engine's default) or the general one")
     args = ap.parse_args()
     deal = base_case(args.obligors)
     prep = prepare(deal)
@@ -110,18 +126,24 @@ def main() -> None:
                               len(deal.names.supports))
     w = waterfall_work(d)
     seed = np.uint64(1)
-    print(f"{args.obligors} obligors, {args.paths:,} paths, one thread (CPU time, best of 5), µs per path:")
+    if args.waterfall == "specialised":
+        sw = specialised_waterfall(d)
+        wf = (np.int64(sw.address), sw.params)
+    else:
+        wf = (np.int64(0), np.zeros(1))
+    print(f"{args.obligors} obligors, {args.paths:,} paths, one thread (CPU time, best of 5), {args.waterfall} "
+          "waterfall, µs per path:")
     prev = 0.0
     for stop, name in enumerate(STAGES):
-        _run(seed, 100, d, pa, ci, b, pf, out, w, x, stop)
-        us = _best(_run, seed, args.paths, d, pa, ci, b, pf, out, w, x, stop) / args.paths * 1e6
+        _run(seed, 100, d, pa, ci, b, pf, out, w, x, stop, *wf)
+        us = _best(_run, seed, args.paths, d, pa, ci, b, pf, out, w, x, stop, *wf) / args.paths * 1e6
         print(f"  {name:<34} {us - prev:6.2f}   (cumulative {us:.2f})")
         prev = us
     tr = next(tr for p in range(100) if (tr := trace_path(deal, 1, p, prepared=prep)).asset_default_period.min() < n_t)
     sup = tr.support_default_period.astype(np.int64)
-    _waterfall_loop(d, tr.pool, sup, out, w, 10)
+    _waterfall_loop(d, tr.pool, sup, out, w, 10, *wf)
     n = 100_000
-    ns = _best(_waterfall_loop, d, tr.pool, sup, out, w, n, rounds=5) / n / n_t * 1e9
+    ns = _best(_waterfall_loop, d, tr.pool, sup, out, w, n, *wf, rounds=5) / n / n_t * 1e9
     print(f"waterfall alone, all {n_t} periods of path {tr.path} (REC_NONE): {ns:.1f} ns per period")
 
 

@@ -26,9 +26,12 @@ ROUNDS = 5
 
 
 #: Implementations: the numpy baseline, the engine with full statistics (numba1/numba2: 1 and 2 threads) and with
-#: losses-only statistics (losses1/losses2; decision 012), which compute what the baseline computes.
-IMPLS = {"numpy": None, "numba1": (1, "full"), "numba2": (2, "full"), "losses1": (1, "losses"),
-         "losses2": (2, "losses")}
+#: losses-only statistics (losses1/losses2; decision 012), which compute what the baseline computes — each path's
+#: waterfall in the code generated for the deal (decision 013) — and, side by side on one thread, the same engine
+#: with the general waterfall kernel (general1, glosses1).
+IMPLS = {"numpy": None, "numba1": (1, "full", "specialised"), "numba2": (2, "full", "specialised"),
+         "losses1": (1, "losses", "specialised"), "losses2": (2, "losses", "specialised"),
+         "general1": (1, "full", "general"), "glosses1": (1, "losses", "general")}
 
 
 @pytest.mark.parametrize("n_obligors", sorted(SIZES))
@@ -42,10 +45,11 @@ def test_throughput(benchmark, deals, n_obligors, impl):
             return simulate_numpy(deal, prep, n, 1)
     else:
         n = n_engine
-        threads, statistics = IMPLS[impl]
-        simulate(deal, 4096, 1, prepared=prep, threads=threads, statistics=statistics)  # compiled and warm
+        threads, statistics, kernel = IMPLS[impl]
+        kw = {"threads": threads, "statistics": statistics, "waterfall_kernel": kernel}
+        simulate(deal, 4096, 1, prepared=prep, **kw)  # compiled and warm
         def run():
-            return simulate(deal, n, 1, prepared=prep, threads=threads, statistics=statistics)
+            return simulate(deal, n, 1, prepared=prep, **kw)
     result = benchmark.pedantic(run, rounds=ROUNDS, iterations=1, warmup_rounds=0)
     best = benchmark.stats.stats.min
     benchmark.extra_info.update({"paths": n, "paths_per_second": n / best,

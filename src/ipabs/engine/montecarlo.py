@@ -14,6 +14,7 @@ import math
 import queue
 import threading
 import time
+import warnings
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from ipabs.compile.arrays import PoolFlows, WaterfallOut, empty_pool_flows, empty_waterfall_out
+from ipabs.compile.codegen import specialised_waterfall
 from ipabs.compile.lower import CompiledDeal, performing_flows
 from ipabs.credit.defaults import copula_layout, group_cmax, threshold_rows, thresholds_from_cumulative_pd
 from ipabs.credit.pd_curves import RatingTable, load_rating_table, stressed_cumulative
@@ -47,6 +49,8 @@ from ipabs.scenario.schema import Assumptions
 N_BINS = 1000
 #: Levels of ``simulation.statistics`` (decision 012).
 STATISTICS = ("full", "losses")
+#: Waterfall implementations a run can use (bit-identical results; decision 013).
+WATERFALL_KERNELS = ("specialised", "general")
 #: Paths after which a thread's uint16 histogram counts are flushed into the int64 totals (a count never exceeds it).
 _HIST_FLUSH = 2**16 - 1
 assert BLOCK_SIZE <= _HIST_FLUSH
@@ -519,6 +523,7 @@ def simulate(
     assumptions: Assumptions | None = None,
     prepared: PreparedMC | None = None,
     statistics: str | None = None,
+    waterfall_kernel: str = "specialised",
 ) -> MCResult:
     """Simulate paths ``[path0, path0 + n_paths)``.
 
@@ -540,6 +545,10 @@ def simulate(
         Default: the scenario's ``simulation.statistics``. ``"losses"`` computes only the per-path losses,
         shortfall flags, support and pool rates (bit-identical to ``"full"``); WAL and yield are NaN and there are
         no per-period sums or bands (decision 012).
+    waterfall_kernel : {"specialised", "general"}
+        ``"specialised"`` (default) runs each path's waterfall in code generated for this deal's structure
+        (:mod:`ipabs.compile.codegen`, decision 013); ``"general"`` in the general kernel. The results are
+        bit-identical; only the speed differs. ``meta["waterfall_kernel"]`` says which one ran.
     """
     sim = deal.scenario.simulation
     n = sim.n_paths if n_paths is None else int(n_paths)
@@ -551,6 +560,16 @@ def simulate(
     if stats_level not in STATISTICS:
         raise ValueError(f"statistics must be one of {', '.join(STATISTICS)}, not {stats_level!r}")
     lean = stats_level == "losses"
+    if waterfall_kernel not in WATERFALL_KERNELS:
+        raise ValueError(f"waterfall_kernel must be one of {', '.join(WATERFALL_KERNELS)}, not {waterfall_kernel!r}")
+    wf_addr, wf_par, wf_key, wf_note = np.int64(0), np.zeros(1), None, None
+    if waterfall_kernel == "specialised" and n > 0:
+        try:
+            sw = specialised_waterfall(prep.d)
+            wf_addr, wf_par, wf_key = np.int64(sw.address), sw.params, sw.key
+        except Exception as e:  # noqa: BLE001 — an optimisation: the general kernel gives the same numbers
+            wf_note = f"generated waterfall unavailable ({type(e).__name__}: {e}); ran the general kernel"
+            warnings.warn(wf_note, RuntimeWarning, stacklevel=2)
     k = len(deal.names.tranches)
     n_t = deal.n_periods
     chunk = min(2**24, max(BLOCK_SIZE, (chunk or 16 * BLOCK_SIZE) // BLOCK_SIZE * BLOCK_SIZE))
@@ -602,7 +621,7 @@ def simulate(
         try:
             simulate_block(seed64, np.int64(path0 + lo), np.int64(path0 + hi), np.int64(0), prep.d, prep.pa,
                            prep.credit, prep.stats, prep.base, prep.base_pf, prep.base_out,
-                           PathOutputs(*(x[lo:hi] for x in po)), acc[0], lean)
+                           PathOutputs(*(x[lo:hi] for x in po)), acc[0], lean, wf_addr, wf_par)
             acc[1] += hi - lo
             # int64 sums are exact while a flush holds < 9.2e18 fen; uint16 counts while it holds < 2^16 paths
             if acc[1] >= chunk or acc[1] + BLOCK_SIZE > _HIST_FLUSH:
@@ -638,7 +657,10 @@ def simulate(
             "copula": prep.copula, "degrees_of_freedom": prep.dof or None,
             "correlation": sim.correlation, "sector_correlation": sim.sector_correlation,
             "recovery_model": sim.recovery_model, "rating_table": prep.rating_table,
-            "paths_per_second": n / elapsed if elapsed > 0 else None, "statistics": stats_level}
+            "paths_per_second": n / elapsed if elapsed > 0 else None, "statistics": stats_level,
+            "waterfall_kernel": "specialised" if wf_key else "general", "waterfall_key": wf_key}
+    if wf_note:
+        meta["waterfall_note"] = wf_note
     return MCResult(deal, sd, path0, n, po.loss, po.short, po.wal, po.yld, po.pool_def, po.pool_loss, po.sup_draw,
                     po.sup_def, h_bal, h_cash, s_int, s_prin, s_bal, s_pool, prep.bal_hi, prep.cash_hi, elapsed, meta,
                     po.first_default, po.rev_short, stats_level)

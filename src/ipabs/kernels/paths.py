@@ -31,6 +31,7 @@ import numpy as np
 
 from ipabs.compile.arrays import PoolFlows, WaterfallOut
 from ipabs.kernels._jit import jit, jit_inline, jit_inner, jit_nogil
+from ipabs.kernels.callptr import call_waterfall
 from ipabs.kernels.defaults import default_periods_one_path
 from ipabs.kernels.normal import norm_ppf
 from ipabs.kernels.pool import DUST, apply_defaults_into
@@ -542,7 +543,7 @@ def base_path(d, pa, ci, si, b, bpf, bout, nb):
     rec_amt = np.zeros(n_a)
     rec_t = np.full(n_a, n_t, dtype=np.int64)
     apply_defaults_into(pa, ci.packed, ci.width, never, rec_amt, rec_t, bpf, ci.a_end, ci.has_prepay, ci.has_frac_def,
-                        np.empty(4 * n_t), np.arange(n_a), np.int64(0))
+                        np.empty(4 * n_t), np.arange(n_a), np.int64(0), np.int64(0))
     sup_def_t = np.full(d.sup_cap.shape[0], n_t, dtype=np.int64)
     w = waterfall_work(d)
     waterfall_start(d, w)
@@ -674,7 +675,7 @@ def row_stats(t, k, ip, pp, rs, sh, be, face, si, b, bout, x, bs, nb):
 
 
 @jit_inline
-def simulate_path(seed, p, j, d, pa, ci, si, b, bpf, bout, pf, out, w, x, po, bs, lean):
+def simulate_path(seed, p, j, d, pa, ci, si, b, bpf, bout, pf, out, w, x, po, bs, lean, wf_addr, wf_par):
     """Path ``p`` (row ``j`` of the per-path outputs): defaults, recoveries, pool flows, waterfall, statistics.
 
     With ``lean`` (the losses-only statistics, decision 012) the waterfall records nothing
@@ -733,13 +734,14 @@ def simulate_path(seed, p, j, d, pa, ci, si, b, bpf, bout, pf, out, w, x, po, bs
             ip_recoveries(seed, p, pa, x.a_def, x.dl, nd, ci.appraisal, ci.hc_mean, ci.hc_std, ci.cost_rate,
                           ci.fixed_rate, ci.lag, ci.use_ip, x.factors[0], ci.downturn, ci.lag_extra, x.rec_amt,
                           x.rec_t)
+        # the path restarts at τ₀ (pool statistics and waterfall): earlier periods of pf are not written or read
+        t_pool = tau0 if b.restart_ok and not has_rev else 0
         apply_defaults_into(pa, ci.packed, ci.width, x.a_def, x.rec_amt, x.rec_t, pf, ci.a_end, ci.has_prepay,
-                            ci.has_frac_def, x.lf, x.dl, nd)
+                            ci.has_frac_def, x.lf, x.dl, nd, t_pool)
         if has_rev:
             rs = revenue_flows(seed, p, pa, ci.asset_obligor, x.a_def, ci.a_end, ci.rev_asset, ci.rev_mu, ci.rev_sig,
                                ci.rev_floor, ci.rev_cap, pf)
             po.rev_short[j] = rs / d.pool_bal0 if d.pool_bal0 > 0.0 else 0.0
-        t_pool = tau0 if b.restart_ok and not has_rev else 0
         flows = pf
     else:
         t_pool = n_t
@@ -754,8 +756,15 @@ def simulate_path(seed, p, j, d, pa, ci, si, b, bpf, bout, pf, out, w, x, po, bs
             for k in range(n_k):
                 w.track[k] = 1.0 if b.short_pre[t_wf, k] else 0.0
             w.track[n_k] = b.draw_pre[t_wf]
-        # one call site (two would compile the waterfall into this kernel twice)
-        waterfall_periods(d, pf, x.sup_def_t, out, w, t_wf, n_t, REC_NONE if lean else REC_TRANCHES)
+        rec = REC_NONE if lean else REC_TRANCHES
+        if wf_addr != 0:  # the waterfall generated for this deal's structure (bit-identical, compile/codegen.py)
+            call_waterfall(wf_addr, pf.interest, pf.principal, pf.recoveries, pf.defaults, pf.bal_start, pf.bal_end,
+                           wf_par, w.acct, w.bal, w.short, w.fee_carry, w.sup_left, w.scal, w.track, x.sup_def_t,
+                           out.tr_int_paid, out.tr_int_short, out.tr_prin_paid, out.tr_bal_end, out.tr_resid,
+                           out.sup_draw, t_wf, n_t, rec)
+        else:
+            # one call site (two would compile the waterfall into this kernel twice)
+            waterfall_periods(d, pf, x.sup_def_t, out, w, t_wf, n_t, rec)
     if not lean:
         x.cnt_wf[t_wf] += 1
         x.cnt_pool[t_pool] += 1
@@ -842,7 +851,7 @@ def trace_path(seed, p, d, pa, ci, si, pf, out, x):
     ip_recoveries(seed, p, pa, x.a_def, x.dl, n_a, ci.appraisal, ci.hc_mean, ci.hc_std, ci.cost_rate,
                   ci.fixed_rate, ci.lag, ci.use_ip, x.factors[0], ci.downturn, ci.lag_extra, x.rec_amt, x.rec_t)
     apply_defaults_into(pa, ci.packed, ci.width, x.a_def, x.rec_amt, x.rec_t, pf, ci.a_end, ci.has_prepay, ci.has_frac_def,
-                        x.lf, x.dl, n_a)
+                        x.lf, x.dl, n_a, np.int64(0))
     revenue_flows(seed, p, pa, ci.asset_obligor, x.a_def, ci.a_end, ci.rev_asset, ci.rev_mu, ci.rev_sig, ci.rev_floor,
                   ci.rev_cap, pf)
     w = waterfall_work(d)
@@ -899,7 +908,7 @@ def add_base_counts(b, x, bs):
 
 
 @jit_nogil
-def simulate_block(seed, p_start, p_end, j0, d, pa, ci, si, b, bpf, bout, po, bs, lean):
+def simulate_block(seed, p_start, p_end, j0, d, pa, ci, si, b, bpf, bout, po, bs, lean, wf_addr, wf_par):
     """Paths [p_start, p_end) into per-path rows from ``j0`` and this block's sums ``bs`` (allocates scratch once);
     ``lean``: losses-only statistics (see :func:`simulate_path`; ``bs`` is left untouched)."""
     n_t = d.yf.shape[0]
@@ -916,13 +925,14 @@ def simulate_block(seed, p_start, p_end, j0, d, pa, ci, si, b, bpf, bout, po, bs
                        np.zeros(n_t, dtype=np.int64), np.zeros(n_t), np.zeros(n_t), np.zeros(n_t),
                        np.zeros(n_t, dtype=np.int64))
     w = waterfall_work(d)
-    run_block(seed, p_start, p_end, j0, d, pa, ci, si, b, bpf, bout, pf, out, w, x, po, bs, lean)
+    run_block(seed, p_start, p_end, j0, d, pa, ci, si, b, bpf, bout, pf, out, w, x, po, bs, lean, wf_addr, wf_par)
 
 
 @jit_inner
-def run_block(seed, p_start, p_end, j0, d, pa, ci, si, b, bpf, bout, pf, out, w, x, po, bs, lean):
+def run_block(seed, p_start, p_end, j0, d, pa, ci, si, b, bpf, bout, pf, out, w, x, po, bs, lean, wf_addr, wf_par):
     """The path loop of :func:`simulate_block` (no allocation, no reference counting)."""
     for p in range(p_start, p_end):
-        simulate_path(seed, p, j0 + p - p_start, d, pa, ci, si, b, bpf, bout, pf, out, w, x, po, bs, lean)
+        simulate_path(seed, p, j0 + p - p_start, d, pa, ci, si, b, bpf, bout, pf, out, w, x, po, bs, lean, wf_addr,
+                      wf_par)
     if not lean:
         add_base_counts(b, x, bs)

@@ -50,7 +50,7 @@ def apply_defaults(pa, asset_default_t, rec_amount, rec_t, pf):
     packed = np.empty(n_a * n_t * width)
     pack_performing(pa, packed, width)
     apply_defaults_into(pa, packed, width, asset_default_t, rec_amount, rec_t, pf, a_end, flags[0], flags[1],
-                        np.empty(4 * n_t), np.arange(n_a), n_a)
+                        np.empty(4 * n_t), np.arange(n_a), n_a, np.int64(0))
 
 
 @jit_inner
@@ -115,7 +115,7 @@ def asset_activity(pa, a_end, flags):
 
 @jit_inner
 def apply_defaults_into(pa, packed, width, asset_default_t, rec_amount, rec_t, pf, a_end, has_prepay, has_frac_def,
-                        lf, which, n_which):
+                        lf, which, n_which, t_from):
     """:func:`apply_defaults` with precomputed work bounds (:func:`asset_activity`), the per-asset flows
     interleaved (``packed`` = :func:`pack_performing` flattened to 1-D) and scratch ``lf`` of length 4T — the
     per-path kernel.
@@ -129,19 +129,33 @@ def apply_defaults_into(pa, packed, width, asset_default_t, rec_amount, rec_t, p
     :func:`apply_defaults`, so the result is bit-identical; only the memory layout differs. Only the assets
     ``which[:n_which]`` (increasing; every defaulted asset among them) are visited: the Monte Carlo passes the
     defaulted ones, :func:`apply_defaults` all of them.
+
+    Only periods ``t ≥ t_from`` of ``pf`` are written, which requires every defaulted asset to default at or after
+    ``t_from``: the Monte Carlo passes its first default period when it restarts the path there (the earlier
+    periods are the base path's and are not read); 0 writes every period.
     """
     n_t = pa.b_int.shape[0]
     w = width
     stride = w * n_t
-    for t in range(n_t):
-        lf[w * t] = pa.b_int[t]
-        lf[w * t + 1] = pa.b_prin[t]
-        lf[w * t + 2] = pa.b_bal_end[t]
-        if w == 4:
-            lf[w * t + 3] = pa.b_bal_start[t]
+    t_lo = t_from - 1 if t_from > 0 else 0
+    # base totals (one loop per array, with the stride a constant: the copies vectorise; 0.14 → 0.075 µs at T=60)
+    for t in range(t_lo, n_t):
         pf.prepayment[t] = pa.b_prepay[t]
+    for t in range(t_lo, n_t):
         pf.defaults[t] = pa.b_def[t]
+    for t in range(t_lo, n_t):
         pf.recoveries[t] = pa.b_rec[t]
+    if w == 3:
+        for t in range(t_lo, n_t):
+            lf[3 * t] = pa.b_int[t]
+            lf[3 * t + 1] = pa.b_prin[t]
+            lf[3 * t + 2] = pa.b_bal_end[t]
+    else:
+        for t in range(t_lo, n_t):
+            lf[4 * t] = pa.b_int[t]
+            lf[4 * t + 1] = pa.b_prin[t]
+            lf[4 * t + 2] = pa.b_bal_end[t]
+            lf[4 * t + 3] = pa.b_bal_start[t]
     any_default = False
     lag = pa.frac_rec_lag
     for c in range(n_which):
@@ -171,23 +185,22 @@ def apply_defaults_into(pa, packed, width, asset_default_t, rec_amount, rec_t, p
         pf.defaults[tau] += pa.a_bal_start[a, tau]
         if rec_t[a] < n_t:
             pf.recoveries[rec_t[a]] += rec_amount[a]
-    for t in range(n_t):
-        pf.interest[t] = lf[w * t]
-        pf.principal[t] = lf[w * t + 1]
-        pf.bal_end[t] = lf[w * t + 2]
-        if w == 4:
-            pf.bal_start[t] = lf[w * t + 3]
-        else:
-            pf.bal_start[t] = lf[w * t - 1] if t > 0 else pa.b_bal_start[0]
-    if any_default:
-        for t in range(n_t):
-            pf.interest[t] = _clean(pf.interest[t])
-            pf.principal[t] = _clean(pf.principal[t])
+    # copy out (and clean rounding dust when an asset defaulted) in one pass
+    for t in range(t_from, n_t):
+        bs = lf[w * t + 3] if w == 4 else (lf[w * t - 1] if t > 0 else pa.b_bal_start[0])
+        if any_default:
+            pf.interest[t] = _clean(lf[w * t])
+            pf.principal[t] = _clean(lf[w * t + 1])
             pf.prepayment[t] = _clean(pf.prepayment[t])
             pf.defaults[t] = _clean(pf.defaults[t])
             pf.recoveries[t] = _clean(pf.recoveries[t])
-            pf.bal_start[t] = _clean(pf.bal_start[t])
-            pf.bal_end[t] = _clean(pf.bal_end[t])
+            pf.bal_start[t] = _clean(bs)
+            pf.bal_end[t] = _clean(lf[w * t + 2])
+        else:
+            pf.interest[t] = lf[w * t]
+            pf.principal[t] = lf[w * t + 1]
+            pf.bal_start[t] = bs
+            pf.bal_end[t] = lf[w * t + 2]
 
 
 @jit_inner

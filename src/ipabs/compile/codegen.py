@@ -1,0 +1,611 @@
+"""A waterfall specialised to one deal's structure: generated Python source, compiled by numba as a C function.
+
+The general kernel (:func:`ipabs.kernels.waterfall.waterfall_periods`) interprets the step program: every period
+it loops over the steps, branches on each step's operation, reads its operands from a table and keeps every amount
+in arrays. That costs about 40 ns per period on the benchmark deal, most of a Monte Carlo path (docs/performance.md).
+This module writes the same algorithm out for one deal: the steps of each reachable deal state in order, the
+operations and operands as constants, the amounts in local variables, and only the features the deal uses. numba
+compiles it once per *structure* (the source names no amount: balances, coupons, schedules, thresholds and rates are
+read from a packed parameter vector), so a sizing loop that changes balances reuses the compiled function.
+
+**One rule, two implementations.** Every floating-point operation of the general kernel is written out in the same
+order with the same operands (``a - b`` stays ``a - b``, a sum that starts at ``0.0`` still starts there; numba
+compiles without ``fastmath``, so LLVM keeps IEEE semantics): the results are bit-identical. The general kernel stays
+the reference (the deterministic engine, the base path and traces run it); tests compare the two on every sample
+deal and on random deals with every feature (tests/oracle/test_specialised_waterfall.py).
+
+What the generated function computes is the general kernel's ``REC_NONE`` and ``REC_TRANCHES`` modes (the Monte
+Carlo's two statistics levels). With ``REC_TRANCHES`` it writes the rows the Monte Carlo reads — tranche interest
+and principal paid, shortfall carried, balance at the end, residual, support drawn — including the rows after a
+clean-up call; the other fields of :class:`~ipabs.compile.arrays.WaterfallOut` are not written (the general
+kernel's ``REC_TRANCHES`` leaves them stale too, except after a clean-up call).
+
+The generated source goes to a file named by its hash (beside numba's cache), so numba caches the compiled function
+across processes like every other kernel; the Monte Carlo calls it through its address
+(:func:`ipabs.kernels.callptr.call_waterfall`), so the path kernels themselves are compiled once for all deals.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import sys
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numba
+import numpy as np
+
+from ipabs.kernels import _jit as K
+from ipabs.kernels.waterfall import EPS
+
+#: Bump when the generated code's conventions change (it is part of every generated file's hash).
+CODEGEN_VERSION = 1
+
+#: The C signature of every generated waterfall (argument order of :func:`ipabs.kernels.callptr.call_waterfall`):
+#: pool flows (interest, principal, recoveries, defaults, balance at start, balance at end), the packed parameters,
+#: the carried state (accounts, balances, shortfalls, unpaid fees, support left, scal, track), the support default
+#: periods, the recorded rows (interest paid, shortfall, principal paid, balance at end, residual, support drawn),
+#: then t0, t1 and the recording mode.
+N_F8_IN = 14
+N_F8_OUT = 6
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Offsets of the deal's amounts in the packed parameter vector (see :func:`pack_parameters`)."""
+
+    n_t: int
+    n_k: int
+    n_f: int
+    n_a: int
+    n_g: int
+    yf: int
+    cpn: int
+    tgt: int
+    fee_amt: int
+    fee_rate: int
+    fee_mask: int
+    thr: int
+    acct_amt: int
+    acct_rate: int
+    acct_mask: int
+    cleanup: int
+    pool0: int
+    size: int
+
+
+def layout(d) -> Layout:
+    n_t, n_k = d.yf.shape[0], d.tr_bal0.shape[0]
+    n_f, n_a, n_g = d.fee_basis.shape[0], d.acct_init.shape[0], d.trg_cond.shape[0]
+    off = 0
+    offs = {}
+    for name, size in (("yf", n_t), ("cpn", n_k), ("tgt", n_k * n_t), ("fee_amt", n_f), ("fee_rate", n_f),
+                       ("fee_mask", n_f * n_k), ("thr", n_g), ("acct_amt", n_a), ("acct_rate", n_a),
+                       ("acct_mask", n_a * n_k), ("cleanup", 1), ("pool0", 1)):
+        offs[name] = off
+        off += size
+    return Layout(n_t=n_t, n_k=n_k, n_f=n_f, n_a=n_a, n_g=n_g, size=off, **offs)
+
+
+def pack_parameters(d) -> np.ndarray:
+    """The amounts the generated waterfall reads, in :class:`Layout` order (float64, C order)."""
+    lay = layout(d)
+    p = np.empty(lay.size)
+    p[lay.yf:lay.yf + lay.n_t] = d.yf
+    p[lay.cpn:lay.cpn + lay.n_k] = d.tr_coupon
+    p[lay.tgt:lay.tgt + lay.n_k * lay.n_t] = np.ascontiguousarray(d.tr_target, dtype=np.float64).ravel()
+    p[lay.fee_amt:lay.fee_amt + lay.n_f] = d.fee_amount
+    p[lay.fee_rate:lay.fee_rate + lay.n_f] = d.fee_rate
+    p[lay.fee_mask:lay.fee_mask + lay.n_f * lay.n_k] = np.ascontiguousarray(d.fee_tr_mask, dtype=np.float64).ravel()
+    p[lay.thr:lay.thr + lay.n_g] = d.trg_thr
+    p[lay.acct_amt:lay.acct_amt + lay.n_a] = d.acct_target_amt
+    p[lay.acct_rate:lay.acct_rate + lay.n_a] = d.acct_target_rate
+    p[lay.acct_mask:lay.acct_mask + lay.n_a * lay.n_k] = np.ascontiguousarray(d.acct_target_mask,
+                                                                              dtype=np.float64).ravel()
+    p[lay.cleanup] = d.cleanup
+    p[lay.pool0] = d.pool_bal0
+    return p
+
+
+class _Src:
+    """Lines of generated code with indentation and fresh names."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.ind = 1
+        self.n = 0
+
+    def __call__(self, line: str) -> None:
+        self.lines.append("    " * self.ind + line)
+
+    def fresh(self, stem: str) -> str:
+        self.n += 1
+        return f"{stem}_{self.n}"
+
+
+def _allocate(c: _Src, avail: str, caps: list[str], alloc: int) -> tuple[list[str], str]:
+    """:func:`ipabs.kernels.waterfall.allocate` written out: returns the names of the amounts and of the total."""
+    outs = [c.fresh("out") for _ in caps]
+    paid = c.fresh("paid")
+    if alloc == K.ALLOC_PRO_RATA:
+        s = c.fresh("s")
+        c(f"{s} = 0.0")
+        for cap in caps:
+            c(f"if {cap} < 0.0:")
+            c(f"    {cap} = 0.0")
+            c(f"{s} += {cap}")
+        c(f"if {s} <= 0.0 or {avail} <= 0.0:")
+        for o in outs:
+            c(f"    {o} = 0.0")
+        c(f"    {paid} = 0.0")
+        c("else:")
+        c.ind += 1
+        f = c.fresh("f")
+        c(f"{f} = {avail} / {s} if {avail} < {s} else 1.0")
+        c(f"{paid} = 0.0")
+        for cap, o in zip(caps, outs, strict=True):
+            c(f"{o} = {cap} * {f}")
+            c(f"{paid} += {o}")
+        c.ind -= 1
+        return outs, paid
+    left = c.fresh("left")
+    c(f"{left} = {avail}")
+    c(f"{paid} = 0.0")
+    for cap, o in zip(caps, outs, strict=True):
+        c(f"{o} = {cap} if {cap} < {left} else {left}")
+        c(f"if {o} < 0.0:")
+        c(f"    {o} = 0.0")
+        c(f"{left} -= {o}")
+        c(f"{paid} += {o}")
+    return outs, paid
+
+
+def _covered_due(c: _Src, kinds: list[int], idx: list[int]) -> str:
+    """:func:`ipabs.kernels.waterfall.covered_due` written out; returns the name of the sum."""
+    need = c.fresh("need")
+    c(f"{need} = 0.0")
+    for kind, i in zip(kinds, idx, strict=True):
+        if kind == K.COVER_FEE:
+            expr = f"fdue{i} - fpaid{i}"
+        elif kind == K.COVER_INTEREST:
+            expr = f"idue{i} - ipaid{i}"
+        elif kind == K.COVER_PRINCIPAL:
+            expr = f"pdue{i} - ppaid{i}"
+        else:
+            expr = "0.0"
+        x = c.fresh("cx")
+        c(f"{x} = {expr}")
+        c(f"if {x} > 0.0:")
+        c(f"    {need} += {x}")
+    return need
+
+
+def _step(c: _Src, d, lay: Layout, st: int, s: int) -> None:
+    """One step of the program (:func:`ipabs.kernels.waterfall.run_step` for row (st, s))."""
+    op = int(d.st_op[st, s])
+    src = int(d.st_src[st, s])
+    dst = int(d.st_dst[st, s])
+    alloc = int(d.st_alloc[st, s])
+    mode = int(d.st_amount[st, s])
+    n = int(d.st_ntargets[st, s])
+    tg = [int(x) for x in d.st_targets[st, s, :n]]
+    req = [int(x) for x in d.st_req[st, s, :int(d.st_nreq[st, s])]]
+    ncov = int(d.st_ncov[st, s])
+    kinds = [int(x) for x in d.st_cov_kind[st, s, :ncov]]
+    cidx = [int(x) for x in d.st_cov_idx[st, s, :ncov]]
+    fused = len(set(tg)) == len(tg) and alloc != K.ALLOC_PRO_RATA
+    c(f"# step {s}: op {op}")
+    if req:
+        c("if not (" + " or ".join(f"bal{k} - ppaid{k} > {EPS!r}" for k in req) + "):")
+        c.ind += 1
+    a_src = f"acct{src}"
+    if op == K.OP_PAY_FEES:
+        caps = [c.fresh("cap") for _ in tg]
+        for cap, f in zip(caps, tg, strict=True):
+            c(f"{cap} = fdue{f} - fpaid{f}")
+        outs, paid = _allocate(c, a_src, caps, alloc)
+        for o, f in zip(outs, tg, strict=True):
+            c(f"fpaid{f} += {o}")
+        c(f"{a_src} -= {paid}")
+    elif op == K.OP_PAY_INTEREST and fused:
+        left, total = c.fresh("left"), c.fresh("total")
+        c(f"{left} = {a_src}")
+        c(f"{total} = 0.0")
+        for k in tg:
+            cc, x = c.fresh("c"), c.fresh("x")
+            c(f"{cc} = idue{k} - ipaid{k}")
+            c(f"{x} = {cc} if {cc} < {left} else {left}")
+            c(f"if {x} < 0.0:")
+            c(f"    {x} = 0.0")
+            c(f"{left} -= {x}")
+            c(f"{total} += {x}")
+            c(f"ipaid{k} += {x}")
+        c(f"{a_src} -= {total}")
+    elif op == K.OP_PAY_INTEREST:
+        caps = [c.fresh("cap") for _ in tg]
+        for cap, k in zip(caps, tg, strict=True):
+            c(f"{cap} = idue{k} - ipaid{k}")
+        outs, paid = _allocate(c, a_src, caps, alloc)
+        for o, k in zip(outs, tg, strict=True):
+            c(f"ipaid{k} += {o}")
+        c(f"{a_src} -= {paid}")
+    elif op == K.OP_PAY_PRINCIPAL and fused:
+        left_a, total = c.fresh("left_a"), c.fresh("total")
+        c(f"{left_a} = {a_src}")
+        if mode == K.AMT_COLLECTED:
+            c(f"if prin_budget < {left_a}:")
+            c(f"    {left_a} = prin_budget")
+        c(f"{total} = 0.0")
+        for k in tg:
+            left, cc, x = c.fresh("left"), c.fresh("c"), c.fresh("x")
+            c(f"{left} = bal{k} - ppaid{k}")
+            if mode == K.AMT_DUE:
+                dl = c.fresh("due_left")
+                c(f"{dl} = pdue{k} - ppaid{k}")
+                c(f"{cc} = {dl} if {dl} < {left} else {left}")
+            else:
+                c(f"{cc} = {left}")
+            c(f"{x} = {cc} if {cc} < {left_a} else {left_a}")
+            c(f"if {x} < 0.0:")
+            c(f"    {x} = 0.0")
+            c(f"{left_a} -= {x}")
+            c(f"{total} += {x}")
+            c(f"ppaid{k} += {x}")
+        c(f"{a_src} -= {total}")
+        if mode == K.AMT_COLLECTED:
+            c(f"prin_budget -= {total}")
+    elif op == K.OP_PAY_PRINCIPAL:
+        caps = [c.fresh("cap") for _ in tg]
+        for cap, k in zip(caps, tg, strict=True):
+            left = c.fresh("left")
+            c(f"{left} = bal{k} - ppaid{k}")
+            if mode == K.AMT_DUE:
+                dl = c.fresh("due_left")
+                c(f"{dl} = pdue{k} - ppaid{k}")
+                c(f"{cap} = {dl} if {dl} < {left} else {left}")
+            else:
+                c(f"{cap} = {left}")
+        avail = c.fresh("avail")
+        c(f"{avail} = {a_src}")
+        if mode == K.AMT_COLLECTED:
+            c(f"if prin_budget < {avail}:")
+            c(f"    {avail} = prin_budget")
+        outs, paid = _allocate(c, avail, caps, alloc)
+        for o, k in zip(outs, tg, strict=True):
+            c(f"ppaid{k} += {o}")
+        c(f"{a_src} -= {paid}")
+        if mode == K.AMT_COLLECTED:
+            c(f"prin_budget -= {paid}")
+    elif op == K.OP_TRANSFER:
+        x = c.fresh("x")
+        c(f"{x} = {a_src}")
+        if mode == K.AMT_TO_TARGET:
+            rt = c.fresh("rt")
+            c(f"{rt} = par[{lay.acct_amt + dst}]")
+            c(f"if par[{lay.acct_rate + dst}] > 0.0:")
+            c.ind += 1
+            sm = c.fresh("s")
+            c(f"{sm} = 0.0")
+            for k in range(lay.n_k):
+                c(f"{sm} += par[{lay.acct_mask + dst * lay.n_k + k}] * bal{k}")
+            c(f"{rt} += par[{lay.acct_rate + dst}] * {sm}")
+            c.ind -= 1
+            want = c.fresh("want")
+            c(f"{want} = {rt} - acct{dst}")
+            c(f"{x} = {want} if {want} < {x} else {x}")
+        elif mode == K.AMT_SHORTFALL:
+            need = _covered_due(c, kinds, cidx)
+            want = c.fresh("want")
+            c(f"{want} = {need} - acct{dst}")
+            c(f"{x} = {want} if {want} < {x} else {x}")
+        c(f"if {x} > 0.0:")
+        c(f"    {a_src} -= {x}")
+        c(f"    acct{dst} += {x}")
+    elif op == K.OP_DRAW_SUPPORT:
+        sp = int(d.st_support[st, s])
+        c(f"if sdt[{sp}] > t:")
+        c.ind += 1
+        need = _covered_due(c, kinds, cidx)
+        want, x = c.fresh("want"), c.fresh("x")
+        c(f"{want} = {need} - acct{dst}")
+        c(f"{x} = {want} if {want} < sl{sp} else sl{sp}")
+        c(f"if {x} > 0.0:")
+        c(f"    acct{dst} += {x}")
+        c(f"    sl{sp} -= {x}")
+        c(f"    sd{sp} += {x}")
+        c.ind -= 1
+    elif op == K.OP_PAY_RESIDUAL:
+        k = tg[0]
+        c(f"rs{k} += {a_src}")
+        c(f"{a_src} = 0.0")
+    else:
+        c("pass")
+    if req:
+        c.ind -= 1
+
+
+def waterfall_source(d) -> str:
+    """Python source of the waterfall specialised to deal ``d``'s structure (see the module docstring)."""
+    lay = layout(d)
+    n_t, n_k, n_f, n_a = lay.n_t, lay.n_k, lay.n_f, lay.n_a
+    n_s = d.sup_cap.shape[0]
+    n_g = lay.n_g
+    eps = repr(EPS)
+    c = _Src()
+    out = c.lines
+    c.ind = 0
+    c(f"# Generated by ipabs.compile.codegen (version {CODEGEN_VERSION}) from a deal's step program; do not edit.")
+    c("import numpy as np")
+    c("from numba import cfunc, types")
+    c("F8P = types.CPointer(types.float64)")
+    c(f"SIG = types.void(*([F8P] * {N_F8_IN} + [types.CPointer(types.int64)] + [F8P] * {N_F8_OUT} "
+      "+ [types.int64] * 3))")
+    c("")
+    c("")
+    c('@cfunc(SIG, cache=True, error_model="numpy")')
+    c("def waterfall(pi, pp, pr, pdf, pbs, pbe, par, s_acct, s_bal, s_short, s_fc, s_sl, s_scal, s_track, sdt, o_ip, "
+      "o_ish, o_pp, o_be, o_rs, o_sd, t0, t1, rec):")
+    c.ind = 1
+    c("if s_scal[2] != 0.0:")
+    c("    return")
+    for a in range(n_a):
+        c(f"acct{a} = s_acct[{a}]")
+    for k in range(n_k):
+        c(f"bal{k} = s_bal[{k}]")
+        c(f"sh{k} = s_short[{k}]")
+        c(f"tk{k} = s_track[{k}]")
+    c(f"tks = s_track[{n_k}]")
+    for f in range(n_f):
+        c(f"fc{f} = s_fc[{f}]")
+    for sp in range(n_s):
+        c(f"sl{sp} = s_sl[{sp}]")
+    c("cum_def = s_scal[0]")
+    c("latched = np.int64(s_scal[1])")
+    c("wound = 0.0")
+    c("for t in range(t0, t1):")
+    c.ind = 2
+    c("# 1. collections")
+    c(f"acct{d.route_int} += pi[t]")
+    c(f"acct{d.route_prin} += pp[t]")
+    c(f"acct{d.route_rec} += pr[t]")
+    c("cum_def += pdf[t]")
+    c(f"final = t == {n_t - 1}")
+    c("called = False")
+    if d.cleanup > 0.0:
+        c(f"if pbe[t] > {eps} and pbe[t] < par[{lay.cleanup}] * par[{lay.pool0}]:")
+        c(f"    acct{d.route_prin} += pbe[t]")
+        c("    called = True")
+        c("    final = True")
+    c("prin_budget = pp[t] + pr[t] + (pbe[t] if called else 0.0)")
+    c("# 2. amounts due")
+    c(f"y = par[{lay.yf} + t]")
+    for k in range(n_k):
+        c(f"accrued = bal{k} * par[{lay.cpn + k}] * y")
+        if d.tr_ios[k]:
+            c(f"accrued += sh{k} * par[{lay.cpn + k}] * y")
+        c(f"idue{k} = sh{k} + accrued")
+        c(f"ipaid{k} = 0.0")
+        c(f"target = 0.0 if final else par[{lay.tgt + k * n_t} + t]")
+        c(f"pdue{k} = bal{k} - target if bal{k} > target else 0.0")
+        c(f"ppaid{k} = 0.0")
+        c(f"rs{k} = 0.0")
+    for f in range(n_f):
+        b = int(d.fee_basis[f])
+        if b == K.FEE_FIXED:
+            live = " or ".join(f"bal{k} > {eps}" for k in range(n_k)) or "False"
+            c(f"acc = par[{lay.fee_amt + f}] * y if ({live}) else 0.0")
+        elif b == K.FEE_POOL_BALANCE:
+            c(f"acc = par[{lay.fee_rate + f}] * pbs[t] * y")
+        elif b == K.FEE_TRANCHE_BALANCE:
+            c("sfee = 0.0")
+            for k in range(n_k):
+                c(f"sfee += par[{lay.fee_mask + f * n_k + k}] * bal{k}")
+            c(f"acc = par[{lay.fee_rate + f}] * sfee * y")
+        elif b == K.FEE_INTEREST_COLLECTIONS:
+            c(f"acc = par[{lay.fee_rate + f}] * pi[t]")
+        else:
+            c("acc = 0.0")
+        c(f"fdue{f} = fc{f} + acc")
+        c(f"fpaid{f} = 0.0")
+    for sp in range(n_s):
+        c(f"sd{sp} = 0.0")
+    c("# 3. triggers")
+    conds = [int(x) for x in d.trg_cond]
+    if K.TRG_COVERAGE in conds:
+        c("avail = 0.0")
+        for a in range(n_a):
+            if d.acct_reserve[a] == 0:
+                c(f"avail += acct{a}")
+        c("need = 0.0")
+        for f in range(n_f):
+            c(f"need += fdue{f}")
+        for k in range(n_k):
+            if d.tr_senior[k]:
+                c(f"need += idue{k} + pdue{k}")
+        c("if avail < 0.0:")
+        c("    avail = 0.0")
+        c(f"coverage = avail / need if need > {eps} else -1.0")
+    c("state = latched")
+    for g in range(n_g):
+        cond = conds[g]
+        if cond == K.TRG_CUM_DEFAULT:
+            hit = f"par[{lay.pool0}] > 0.0 and cum_def / par[{lay.pool0}] >= par[{lay.thr + g}]"
+        elif cond == K.TRG_COVERAGE:
+            hit = f"coverage >= 0.0 and coverage < par[{lay.thr + g}]"
+        elif cond == K.TRG_SUPPORT_DEFAULT:
+            hit = f"sdt[{int(d.trg_sup[g])}] <= t"
+        elif cond == K.TRG_ON_DATE:
+            hit = f"t >= {int(d.trg_period[g])}"
+        else:
+            hit = "False"
+        e = int(d.trg_effect[g])
+        c(f"if {hit}:")
+        c(f"    if {e} > state:")
+        c(f"        state = {e}")
+        if d.trg_curable[g] == 0:
+            c(f"    if {e} > latched:")
+            c(f"        latched = {e}")
+    c("# 4. waterfall")
+    reachable = sorted({0} | {int(e) for e in d.trg_effect})
+    programs: dict[tuple, list[int]] = {}
+    for st in reachable:
+        key = tuple(tuple(int(v) for v in row) for row in _program_rows(d, st))
+        programs.setdefault(key, []).append(st)
+    groups = list(programs.values())
+    for gi, states in enumerate(groups):
+        if len(groups) > 1:
+            test = " or ".join(f"state == {st}" for st in states)
+            c(("if " if gi == 0 else "elif ") + f"{test}:")
+            c.ind += 1
+        st = states[0]
+        for s in range(int(d.st_n[st])):
+            _step(c, d, lay, st, s)
+        if int(d.st_n[st]) == 0:
+            c("pass")
+        if len(groups) > 1:
+            c.ind -= 1
+    c("# 5. record and carry")
+    for k in range(n_k):
+        c(f"bal{k} -= ppaid{k}")
+        c(f"if bal{k} < 0.0:")
+        c(f"    bal{k} = 0.0")
+        c(f"sh{k} = idue{k} - ipaid{k}")
+    for f in range(n_f):
+        c(f"fc{f} = fdue{f} - fpaid{f}")
+    c(f"if rec == {K_REC_NONE}:")
+    for k in range(n_k):
+        c(f"    if sh{k} > {eps}:")
+        c(f"        tk{k} = 1.0")
+    for sp in range(n_s):
+        c(f"    tks += sd{sp}")
+    c("    pass")
+    c("else:")
+    for k in range(n_k):
+        c(f"    o_ip[t * {n_k} + {k}] = ipaid{k}")
+        c(f"    o_ish[t * {n_k} + {k}] = sh{k}")
+        c(f"    o_pp[t * {n_k} + {k}] = ppaid{k}")
+        c(f"    o_be[t * {n_k} + {k}] = bal{k}")
+        c(f"    o_rs[t * {n_k} + {k}] = rs{k}")
+    for sp in range(n_s):
+        c(f"    o_sd[t * {n_s} + {sp}] = sd{sp}")
+    c(f"if final and t < {n_t - 1}:")
+    c(f"    if rec != {K_REC_NONE}:")
+    c(f"        for u in range(t + 1, {n_t}):")
+    for k in range(n_k):
+        c(f"            o_ip[u * {n_k} + {k}] = 0.0")
+        c(f"            o_pp[u * {n_k} + {k}] = 0.0")
+        c(f"            o_rs[u * {n_k} + {k}] = 0.0")
+        c(f"            o_be[u * {n_k} + {k}] = bal{k}")
+        c(f"            o_ish[u * {n_k} + {k}] = sh{k}")
+    for sp in range(n_s):
+        c(f"            o_sd[u * {n_s} + {sp}] = 0.0")
+    c("            pass")
+    c("    wound = 1.0")
+    c("    break")
+    c.ind = 1
+    c("# write the carried state back")
+    for a in range(n_a):
+        c(f"s_acct[{a}] = acct{a}")
+    for k in range(n_k):
+        c(f"s_bal[{k}] = bal{k}")
+        c(f"s_short[{k}] = sh{k}")
+        c(f"s_track[{k}] = tk{k}")
+    c(f"s_track[{n_k}] = tks")
+    for f in range(n_f):
+        c(f"s_fc[{f}] = fc{f}")
+    for sp in range(n_s):
+        c(f"s_sl[{sp}] = sl{sp}")
+    c("s_scal[0] = cum_def")
+    c("s_scal[1] = latched")
+    c("if wound != 0.0:")
+    c("    s_scal[2] = 1.0")
+    return "\n".join(out) + "\n"
+
+
+K_REC_NONE = 0  # ipabs.kernels.waterfall.REC_NONE (asserted below)
+
+
+def _program_rows(d, st: int) -> list[list[int]]:
+    """State ``st``'s steps as rows of integers (two states with equal rows share generated code)."""
+    rows = []
+    for s in range(int(d.st_n[st])):
+        rows.append([int(d.st_op[st, s]), int(d.st_src[st, s]), int(d.st_dst[st, s]), int(d.st_alloc[st, s]),
+                     int(d.st_amount[st, s]), int(d.st_support[st, s]), int(d.st_ntargets[st, s]),
+                     *map(int, d.st_targets[st, s]), int(d.st_nreq[st, s]), *map(int, d.st_req[st, s]),
+                     int(d.st_ncov[st, s]), *map(int, d.st_cov_kind[st, s]), *map(int, d.st_cov_idx[st, s])])
+    return rows
+
+
+# ---- compiling and loading ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SpecialisedWaterfall:
+    """A compiled specialised waterfall: ``address`` of the C function (valid in this process), its ``params``
+    (:func:`pack_parameters`) and ``key`` (hash of the source)."""
+
+    address: int
+    params: np.ndarray
+    key: str
+
+
+_loaded: dict[str, object] = {}
+_lock = threading.Lock()
+
+
+def _source_dir() -> Path:
+    """Where generated sources live: beside numba's cache (so they share its lifetime), else a temp directory."""
+    base = numba.config.CACHE_DIR
+    candidates = [Path(base) / "ipabs-waterfalls"] if base else []
+    candidates.append(Path.home() / ".cache" / "ipabs" / "waterfalls")
+    candidates.append(Path(tempfile.gettempdir()) / f"ipabs-waterfalls-{os.getuid() if hasattr(os, 'getuid') else 0}")
+    for p in candidates:
+        try:
+            p.mkdir(parents=True, exist_ok=True)
+            probe = p / f".probe-{os.getpid()}-{threading.get_ident()}"
+            probe.write_bytes(b"")
+            probe.unlink()
+            return p
+        except OSError:
+            continue
+    raise OSError("no writable directory for generated waterfall sources")
+
+
+def _load(key: str, src: str):
+    """Write ``src`` to ``wf_<key>.py`` (atomically, once: its modification time keys numba's cache) and import it."""
+    path = _source_dir() / f"wf_{key}.py"
+    if not path.exists() or path.read_text("utf-8") != src:
+        tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
+        tmp.write_text(src, "utf-8")
+        os.replace(tmp, path)
+    name = f"ipabs_generated_wf_{key}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[name] = mod
+    spec.loader.exec_module(mod)
+    return mod.waterfall
+
+
+def specialised_waterfall(d) -> SpecialisedWaterfall:
+    """Generate, compile (or load from numba's cache) and return the waterfall specialised to ``d``'s structure."""
+    src = waterfall_source(d)
+    key = hashlib.sha256(src.encode()).hexdigest()[:20]
+    with _lock:
+        fn = _loaded.get(key)
+        if fn is None:
+            fn = _load(key, src)
+            _loaded[key] = fn
+    return SpecialisedWaterfall(address=int(fn.address), params=pack_parameters(d), key=key)
+
+
+def _check_constants() -> None:
+    from ipabs.kernels.waterfall import REC_NONE
+
+    assert REC_NONE == K_REC_NONE
+
+
+_check_constants()
