@@ -32,6 +32,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--statistics", choices=["full", "losses"], default=None,
                    help="full: losses, WAL, yield and expected cash flows with bands; losses: tranche losses, "
                         "shortfalls and pool rates only, faster (default: the scenario's simulation.statistics)")
+    p.add_argument("--waterfall-kernel", choices=["specialised", "general"], default="specialised",
+                   help="Monte Carlo waterfall: code generated for this deal (default) or the general reference "
+                        "kernel (the same numbers, slower; decision 013)")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("schema", help="print the JSON Schema of scenario files")
@@ -107,7 +110,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if n_paths > 0:
         progress = None if args.quiet or not sys.stderr.isatty() else _progress_bar()
         mc = api.simulate(deal, n_paths=n_paths, seed=seed, threads=args.threads, progress=progress,
-                          statistics=args.statistics)
+                          statistics=args.statistics, waterfall_kernel=args.waterfall_kernel)
         if progress is not None:
             print(file=sys.stderr)
     sample = None

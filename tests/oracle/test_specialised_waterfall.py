@@ -167,3 +167,19 @@ def test_unknown_kernel_is_refused():
     deal = synthetic_deal(n_obligors=5)
     with pytest.raises(ValueError, match="waterfall_kernel"):
         simulate(deal, 10, 1, waterfall_kernel="fast")
+
+
+def test_cli_run_records_the_waterfall_and_both_kernels_write_the_same_summary(tmp_path, capsys):
+    import json
+
+    from ipabs.cli import main
+
+    docs = {}
+    for kernel in ("specialised", "general"):
+        out = tmp_path / kernel
+        rc = main(["run", str(ROOT / "scenarios" / "ganzhou_pledge_2026.toml"), "--paths", "1500", "--seed", "4",
+                   "--waterfall-kernel", kernel, "--out", str(out), "--quiet"])
+        assert rc == 0
+        docs[kernel] = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+        assert docs[kernel]["provenance"]["mc_engine"]["waterfall_kernel"] == kernel
+    assert docs["specialised"]["tranches"] == docs["general"]["tranches"]
