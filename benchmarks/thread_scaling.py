@@ -1,0 +1,76 @@
+"""Is a 2-thread shortfall the engine's or the machine's? Times a pure-compute numba loop and the engine on 1 and 2
+threads, with the process CPU time, so the host's noise can be told from the engine's scaling.
+
+    python benchmarks/thread_scaling.py [--obligors 50] [--paths 400000] [--repeats 3] [--statistics full]
+                                        [--waterfall general]
+
+For the loop (no memory traffic, no shared data) 2 threads should take the wall time of 1: its "scaling" is what
+this machine gives at the moment. For the engine (by default losses-only statistics and the generated waterfall, on the benchmark deal) it prints paths/s,
+CPU time / wall time (≈ 2 when both threads are busy throughout) and CPU µs per path. Quoted in docs/performance.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numba as nb
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from conftest import base_case  # noqa: E402
+from ipabs.engine.montecarlo import prepare, simulate  # noqa: E402
+
+
+@nb.njit(nogil=True)
+def _spin(n, seed):
+    x = seed
+    s = 0.0
+    for _ in range(n):
+        x = (x * 6364136223846793005 + 1442695040888963407) & 0xFFFFFFFFFFFF
+        s += np.sqrt(float(x)) * 1e-3
+    return s
+
+
+def _loop(k: int, n: int = 200_000_000) -> float:
+    ths = [threading.Thread(target=_spin, args=(n, i + 1)) for i in range(k)]
+    t0 = time.perf_counter()
+    for t in ths:
+        t.start()
+    for t in ths:
+        t.join()
+    return time.perf_counter() - t0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--obligors", type=int, default=50)
+    ap.add_argument("--paths", type=int, default=400_000)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--statistics", choices=("losses", "full"), default="losses")
+    ap.add_argument("--waterfall", choices=("specialised", "general"), default="specialised")
+    args = ap.parse_args()
+    _spin(10, 1)
+    for _ in range(args.repeats):
+        t1, t2 = _loop(1), _loop(2)
+        print(f"pure-compute loop: 1 thread {t1:.2f} s, 2 threads {t2:.2f} s, scaling {2 * t1 / t2:.2f}x", flush=True)
+    deal = base_case(args.obligors)
+    prep = prepare(deal)
+    n = args.paths
+    for _ in range(args.repeats):
+        for th in (1, 2):
+            kw = {"threads": th, "statistics": args.statistics, "waterfall_kernel": args.waterfall}
+            simulate(deal, 4096, 1, prepared=prep, **kw)
+            c0, w0 = time.process_time(), time.perf_counter()
+            simulate(deal, n, 1, prepared=prep, **kw)
+            w, c = time.perf_counter() - w0, time.process_time() - c0
+            print(f"engine, {args.obligors} obligors, {th} thread{'s' if th > 1 else ' '}: {n / w:>9,.0f} paths/s, "
+                  f"CPU/wall {c / w:.2f}, CPU {c / n * 1e6:.2f} us per path", flush=True)
+
+
+if __name__ == "__main__":
+    main()
