@@ -2,16 +2,19 @@
 threads, with the process CPU time, so the host's noise can be told from the engine's scaling.
 
     python benchmarks/thread_scaling.py [--obligors 50] [--paths 400000] [--repeats 3] [--statistics full]
-                                        [--waterfall general]
+                                        [--waterfall general] [--processes]
 
 For the loop (no memory traffic, no shared data) 2 threads should take the wall time of 1: its "scaling" is what
 this machine gives at the moment. For the engine (by default losses-only statistics and the generated waterfall, on the benchmark deal) it prints paths/s,
-CPU time / wall time (≈ 2 when both threads are busy throughout) and CPU µs per path. Quoted in docs/performance.md.
+CPU time / wall time (≈ 2 when both threads are busy throughout) and CPU µs per path. With ``--processes`` it runs
+two single-threaded engine processes at the same time (nothing shared between them), then one alone, and prints
+the CPU µs per path of each. Quoted in docs/performance.md.
 """
 
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
 import threading
 import time
@@ -46,6 +49,32 @@ def _loop(k: int, n: int = 200_000_000) -> float:
     return time.perf_counter() - t0
 
 
+def _solo(start: float, n: int, obligors: int, repeats: int) -> None:
+    """One 1-thread engine process (``--solo``): waits until ``start`` (time.time), then prints CPU µs per path."""
+    deal = base_case(obligors)
+    prep = prepare(deal)
+    simulate(deal, 4096, 1, prepared=prep, threads=1, statistics="losses")
+    time.sleep(max(0.0, start - time.time()))
+    out = []
+    for _ in range(repeats):
+        c0 = time.process_time()
+        simulate(deal, n, 1, prepared=prep, threads=1, statistics="losses")
+        out.append(f"{(time.process_time() - c0) / n * 1e6:.2f}")
+    print(" ".join(out), flush=True)
+
+
+def _processes(args) -> None:
+    """Two 1-thread engine processes at once, then one alone: no data shared between them at all."""
+    cmd = [sys.executable, __file__, "--obligors", str(args.obligors), "--paths", str(args.paths), "--repeats",
+           str(args.repeats), "--solo"]
+    start = time.time() + 15.0
+    procs = [subprocess.Popen([*cmd, str(start)], stdout=subprocess.PIPE, text=True) for _ in range(2)]
+    for i, p in enumerate(procs):
+        print(f"process {i + 1} of 2 running at once, CPU us per path: {p.communicate()[0].strip()}", flush=True)
+    alone = subprocess.run([*cmd, "0"], stdout=subprocess.PIPE, text=True, check=True).stdout.strip()
+    print(f"one process alone, CPU us per path: {alone}", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--obligors", type=int, default=50)
@@ -53,7 +82,16 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--statistics", choices=("losses", "full"), default="losses")
     ap.add_argument("--waterfall", choices=("specialised", "general"), default="specialised")
+    ap.add_argument("--processes", action="store_true",
+                    help="instead: two 1-thread engine processes at once, then one alone (CPU µs per path)")
+    ap.add_argument("--solo", type=float, default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.solo is not None:
+        _solo(args.solo, args.paths, args.obligors, args.repeats)
+        return
+    if args.processes:
+        _processes(args)
+        return
     _spin(10, 1)
     for _ in range(args.repeats):
         t1, t2 = _loop(1), _loop(2)
