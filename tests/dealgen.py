@@ -52,6 +52,11 @@ class RandomDeal:
         d = {**self.scenario, **changes}
         return compile_deal(parse_scenario(d), self.tape)
 
+    def compile_mc(self, default_pd: float) -> CompiledDeal:
+        """Compile for a Monte Carlo run: every obligor with annual PD ``default_pd``, fixed-rate recoveries."""
+        return self.compile(simulation={**self.scenario.get("simulation", {}), "default_pd": default_pd,
+                                        "recovery_model": "fixed_rate"})
+
 
 def tape_frame(rows: list[dict]) -> pd.DataFrame:
     """A tape frame with the columns the compiler reads (see docs/tape-format.md)."""
@@ -354,3 +359,20 @@ def sequential_deals(draw, *, carry: bool = False, defaults: bool = True, fees: 
         "waterfall": {"normal": steps},
     }
     return RandomDeal(scenario, tape)
+
+
+#: synthetic_deal keywords of the Monte Carlo variants several oracle tests run (ids: fees+cleanup, bullet,
+#: student_t+ip).
+SYNTHETIC_MC_VARIANTS = {"fees+cleanup": {"fees": True, "cleanup": 0.1}, "bullet": {"amortization": "bullet"},
+                         "student_t+ip": {"copula": "student_t", "degrees_of_freedom": 4.0,
+                                          "recovery_model": "ip_disposal"}}
+
+
+def with_and_without_restart(deal: CompiledDeal) -> list:
+    """The deal's prepared Monte Carlo inputs as they are, and with the restart shortcut switched off."""
+    import dataclasses
+
+    from ipabs.engine.montecarlo import prepare
+
+    prep = prepare(deal)
+    return [prep, dataclasses.replace(prep, base=prep.base._replace(restart_ok=0, wound_up=deal.n_periods))]

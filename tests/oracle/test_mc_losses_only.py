@@ -4,7 +4,6 @@ bit, on every path."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import tomllib
 from pathlib import Path
@@ -13,13 +12,12 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from dealgen import deals, examples
+from dealgen import SYNTHETIC_MC_VARIANTS, deals, examples, with_and_without_restart
 from ipabs.api import compile_scenario, load_scenario
 from ipabs.cli import main
 from ipabs.credit.synthetic import synthetic_deal
 from ipabs.engine.montecarlo import merge, prepare, simulate
 from ipabs.errors import ScenarioError
-from ipabs.scenario.io import parse_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
 #: What a losses-only run reports, per path.
@@ -51,14 +49,10 @@ def test_every_sample_scenario_reports_the_same_losses_bit_for_bit(path):
     assert [r["expected_loss"] for r in full.tranche_stats()] == [r["expected_loss"] for r in lean.tranche_stats()]
 
 
-@pytest.mark.parametrize("kw", [{"fees": True, "cleanup": 0.1}, {"amortization": "bullet"},
-                                {"copula": "student_t", "degrees_of_freedom": 4.0, "recovery_model": "ip_disposal"}],
-                         ids=["fees+cleanup", "bullet", "student_t+ip"])
+@pytest.mark.parametrize("kw", list(SYNTHETIC_MC_VARIANTS.values()), ids=list(SYNTHETIC_MC_VARIANTS))
 def test_synthetic_deals_with_and_without_the_restart_shortcut(kw):
     deal = synthetic_deal(n_obligors=30, **kw)
-    prep = prepare(deal)
-    no_restart = dataclasses.replace(prep, base=prep.base._replace(restart_ok=0, wound_up=deal.n_periods))
-    for p in (prep, no_restart):
+    for p in with_and_without_restart(deal):
         assert_same_losses(simulate(deal, 4_000, 3, prepared=p), simulate(deal, 4_000, 3, prepared=p,
                                                                           statistics="losses"))
 
@@ -66,11 +60,7 @@ def test_synthetic_deals_with_and_without_the_restart_shortcut(kw):
 @settings(max_examples=examples(25), deadline=None, suppress_health_check=list(HealthCheck))
 @given(deals())
 def test_random_deals_with_triggers_support_and_clean_up_report_the_same_losses(rd):
-    data = {**rd.scenario, "simulation": {**rd.scenario.get("simulation", {}), "default_pd": 0.08,
-                                          "recovery_model": "fixed_rate"}}
-    from ipabs.compile.lower import compile_deal
-
-    deal = compile_deal(parse_scenario(data), rd.tape)
+    deal = rd.compile_mc(default_pd=0.08)
     prep = prepare(deal)
     assert_same_losses(simulate(deal, 600, 5, prepared=prep), simulate(deal, 600, 5, prepared=prep,
                                                                         statistics="losses"))

@@ -7,7 +7,6 @@ Carlo runs (every sample scenario, both statistics levels, with and without the 
 
 from __future__ import annotations
 
-import dataclasses
 import tomllib
 from pathlib import Path
 
@@ -17,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dealgen import deals, examples
+from dealgen import SYNTHETIC_MC_VARIANTS, deals, examples, with_and_without_restart
 from ipabs.api import compile_scenario, load_scenario
 from ipabs.compile.arrays import PoolFlows, empty_waterfall_out
 from ipabs.compile.codegen import pack_parameters, specialised_waterfall, waterfall_source
@@ -77,12 +76,7 @@ def perturbed_flows(pf: PoolFlows, rng: np.random.Generator) -> PoolFlows:
 @settings(max_examples=examples(30), deadline=None, suppress_health_check=list(HealthCheck))
 @given(deals(), st.integers(0, 2**31 - 1))
 def test_random_deals_period_by_period_on_perturbed_pool_flows(rd, seed):
-    data = {**rd.scenario, "simulation": {**rd.scenario.get("simulation", {}), "default_pd": 0.1,
-                                          "recovery_model": "fixed_rate"}}
-    from ipabs.compile.lower import compile_deal
-    from ipabs.scenario.io import parse_scenario
-
-    deal = compile_deal(parse_scenario(data), rd.tape)
+    deal = rd.compile_mc(default_pd=0.1)
     prep = prepare(deal)
     d = prep.d
     sw = specialised_waterfall(d)
@@ -124,14 +118,10 @@ def test_every_sample_scenario_gives_the_same_monte_carlo_bit_for_bit(path, stat
     assert_same_result(gen, spec)
 
 
-@pytest.mark.parametrize("kw", [{"fees": True, "cleanup": 0.1}, {"amortization": "bullet"},
-                                {"copula": "student_t", "degrees_of_freedom": 4.0, "recovery_model": "ip_disposal"}],
-                         ids=["fees+cleanup", "bullet", "student_t+ip"])
+@pytest.mark.parametrize("kw", list(SYNTHETIC_MC_VARIANTS.values()), ids=list(SYNTHETIC_MC_VARIANTS))
 def test_synthetic_deals_with_and_without_the_restart_shortcut(kw):
     deal = synthetic_deal(n_obligors=30, **kw)
-    prep = prepare(deal)
-    no_restart = dataclasses.replace(prep, base=prep.base._replace(restart_ok=0, wound_up=deal.n_periods))
-    for p in (prep, no_restart):
+    for p in with_and_without_restart(deal):
         for statistics in ("full", "losses"):
             assert_same_result(simulate(deal, 3_000, 3, prepared=p, statistics=statistics, waterfall_kernel="general"),
                                simulate(deal, 3_000, 3, prepared=p, statistics=statistics))
@@ -140,12 +130,7 @@ def test_synthetic_deals_with_and_without_the_restart_shortcut(kw):
 @settings(max_examples=examples(10), deadline=None, suppress_health_check=list(HealthCheck))
 @given(deals())
 def test_random_deals_give_the_same_monte_carlo(rd):
-    data = {**rd.scenario, "simulation": {**rd.scenario.get("simulation", {}), "default_pd": 0.08,
-                                          "recovery_model": "fixed_rate"}}
-    from ipabs.compile.lower import compile_deal
-    from ipabs.scenario.io import parse_scenario
-
-    deal = compile_deal(parse_scenario(data), rd.tape)
+    deal = rd.compile_mc(default_pd=0.08)
     prep = prepare(deal)
     assert_same_result(simulate(deal, 500, 5, prepared=prep, waterfall_kernel="general"),
                        simulate(deal, 500, 5, prepared=prep))

@@ -164,24 +164,46 @@ def _allocate(c: _Src, avail: str, caps: list[str], alloc: int) -> tuple[list[st
     return outs, paid
 
 
+#: Local-variable stems of the amounts a cover kind refers to (``fdue3 - fpaid3``, ``idue0 - ipaid0``, ...).
+_COVER_STEMS = {K.COVER_FEE: "f", K.COVER_INTEREST: "i", K.COVER_PRINCIPAL: "p"}
+
+
 def _covered_due(c: _Src, kinds: list[int], idx: list[int]) -> str:
     """:func:`ipabs.kernels.waterfall.covered_due` written out; returns the name of the sum."""
     need = c.fresh("need")
     c(f"{need} = 0.0")
     for kind, i in zip(kinds, idx, strict=True):
-        if kind == K.COVER_FEE:
-            expr = f"fdue{i} - fpaid{i}"
-        elif kind == K.COVER_INTEREST:
-            expr = f"idue{i} - ipaid{i}"
-        elif kind == K.COVER_PRINCIPAL:
-            expr = f"pdue{i} - ppaid{i}"
-        else:
-            expr = "0.0"
+        stem = _COVER_STEMS.get(kind)
+        expr = f"{stem}due{i} - {stem}paid{i}" if stem else "0.0"
         x = c.fresh("cx")
         c(f"{x} = {expr}")
         c(f"if {x} > 0.0:")
         c(f"    {need} += {x}")
     return need
+
+
+def _pay_allocated(c: _Src, a_src: str, targets: list[int], due: str, paid_: str, alloc: int) -> None:
+    """Fees or interest through :func:`_allocate`: caps ``due − paid`` of every target first, then the payments."""
+    caps = [c.fresh("cap") for _ in targets]
+    for cap, i in zip(caps, targets, strict=True):
+        c(f"{cap} = {due}{i} - {paid_}{i}")
+    outs, paid = _allocate(c, a_src, caps, alloc)
+    for o, i in zip(outs, targets, strict=True):
+        c(f"{paid_}{i} += {o}")
+    c(f"{a_src} -= {paid}")
+
+
+def _principal_cap(c: _Src, k: int, mode: int, cap: str) -> None:
+    """What a principal step may pay tranche k: its balance left, or with ``due`` the smaller of that and the
+    principal due left (the general kernel's ``left`` and ``due_left``)."""
+    left = c.fresh("left")
+    c(f"{left} = bal{k} - ppaid{k}")
+    if mode == K.AMT_DUE:
+        dl = c.fresh("due_left")
+        c(f"{dl} = pdue{k} - ppaid{k}")
+        c(f"{cap} = {dl} if {dl} < {left} else {left}")
+    else:
+        c(f"{cap} = {left}")
 
 
 def _step(c: _Src, d, lay: Layout, st: int, s: int) -> None:
@@ -204,13 +226,7 @@ def _step(c: _Src, d, lay: Layout, st: int, s: int) -> None:
         c.ind += 1
     a_src = f"acct{src}"
     if op == K.OP_PAY_FEES:
-        caps = [c.fresh("cap") for _ in tg]
-        for cap, f in zip(caps, tg, strict=True):
-            c(f"{cap} = fdue{f} - fpaid{f}")
-        outs, paid = _allocate(c, a_src, caps, alloc)
-        for o, f in zip(outs, tg, strict=True):
-            c(f"fpaid{f} += {o}")
-        c(f"{a_src} -= {paid}")
+        _pay_allocated(c, a_src, tg, "fdue", "fpaid", alloc)
     elif op == K.OP_PAY_INTEREST and fused:
         left, total = c.fresh("left"), c.fresh("total")
         c(f"{left} = {a_src}")
@@ -226,13 +242,7 @@ def _step(c: _Src, d, lay: Layout, st: int, s: int) -> None:
             c(f"ipaid{k} += {x}")
         c(f"{a_src} -= {total}")
     elif op == K.OP_PAY_INTEREST:
-        caps = [c.fresh("cap") for _ in tg]
-        for cap, k in zip(caps, tg, strict=True):
-            c(f"{cap} = idue{k} - ipaid{k}")
-        outs, paid = _allocate(c, a_src, caps, alloc)
-        for o, k in zip(outs, tg, strict=True):
-            c(f"ipaid{k} += {o}")
-        c(f"{a_src} -= {paid}")
+        _pay_allocated(c, a_src, tg, "idue", "ipaid", alloc)
     elif op == K.OP_PAY_PRINCIPAL and fused:
         left_a, total = c.fresh("left_a"), c.fresh("total")
         c(f"{left_a} = {a_src}")
@@ -241,14 +251,8 @@ def _step(c: _Src, d, lay: Layout, st: int, s: int) -> None:
             c(f"    {left_a} = prin_budget")
         c(f"{total} = 0.0")
         for k in tg:
-            left, cc, x = c.fresh("left"), c.fresh("c"), c.fresh("x")
-            c(f"{left} = bal{k} - ppaid{k}")
-            if mode == K.AMT_DUE:
-                dl = c.fresh("due_left")
-                c(f"{dl} = pdue{k} - ppaid{k}")
-                c(f"{cc} = {dl} if {dl} < {left} else {left}")
-            else:
-                c(f"{cc} = {left}")
+            cc, x = c.fresh("c"), c.fresh("x")
+            _principal_cap(c, k, mode, cc)
             c(f"{x} = {cc} if {cc} < {left_a} else {left_a}")
             c(f"if {x} < 0.0:")
             c(f"    {x} = 0.0")
@@ -261,14 +265,7 @@ def _step(c: _Src, d, lay: Layout, st: int, s: int) -> None:
     elif op == K.OP_PAY_PRINCIPAL:
         caps = [c.fresh("cap") for _ in tg]
         for cap, k in zip(caps, tg, strict=True):
-            left = c.fresh("left")
-            c(f"{left} = bal{k} - ppaid{k}")
-            if mode == K.AMT_DUE:
-                dl = c.fresh("due_left")
-                c(f"{dl} = pdue{k} - ppaid{k}")
-                c(f"{cap} = {dl} if {dl} < {left} else {left}")
-            else:
-                c(f"{cap} = {left}")
+            _principal_cap(c, k, mode, cap)
         avail = c.fresh("avail")
         c(f"{avail} = {a_src}")
         if mode == K.AMT_COLLECTED:
@@ -352,17 +349,14 @@ def waterfall_source(d) -> str:
     c.ind = 1
     c("if s_scal[2] != 0.0:")
     c("    return")
-    for a in range(n_a):
-        c(f"acct{a} = s_acct[{a}]")
-    for k in range(n_k):
-        c(f"bal{k} = s_bal[{k}]")
-        c(f"sh{k} = s_short[{k}]")
-        c(f"tk{k} = s_track[{k}]")
-    c(f"tks = s_track[{n_k}]")
-    for f in range(n_f):
-        c(f"fc{f} = s_fc[{f}]")
-    for sp in range(n_s):
-        c(f"sl{sp} = s_sl[{sp}]")
+    # the carried state: local variable ↔ element of the state arrays (loaded here, stored after the loop)
+    carried = ([(f"acct{a}", f"s_acct[{a}]") for a in range(n_a)]
+               + [(f"{v}{k}", f"{arr}[{k}]") for k in range(n_k) for v, arr in (("bal", "s_bal"), ("sh", "s_short"),
+                                                                                 ("tk", "s_track"))]
+               + [("tks", f"s_track[{n_k}]")] + [(f"fc{f}", f"s_fc[{f}]") for f in range(n_f)]
+               + [(f"sl{sp}", f"s_sl[{sp}]") for sp in range(n_s)])
+    for local, elem in carried:
+        c(f"{local} = {elem}")
     c("cum_def = s_scal[0]")
     c("latched = np.int64(s_scal[1])")
     c("wound = 0.0")
@@ -508,17 +502,8 @@ def waterfall_source(d) -> str:
     c("    break")
     c.ind = 1
     c("# write the carried state back")
-    for a in range(n_a):
-        c(f"s_acct[{a}] = acct{a}")
-    for k in range(n_k):
-        c(f"s_bal[{k}] = bal{k}")
-        c(f"s_short[{k}] = sh{k}")
-        c(f"s_track[{k}] = tk{k}")
-    c(f"s_track[{n_k}] = tks")
-    for f in range(n_f):
-        c(f"s_fc[{f}] = fc{f}")
-    for sp in range(n_s):
-        c(f"s_sl[{sp}] = sl{sp}")
+    for local, elem in carried:
+        c(f"{elem} = {local}")
     c("s_scal[0] = cum_def")
     c("s_scal[1] = latched")
     c("if wound != 0.0:")
