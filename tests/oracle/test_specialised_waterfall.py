@@ -168,3 +168,14 @@ def test_cli_run_records_the_waterfall_and_both_kernels_write_the_same_summary(t
         docs[kernel] = json.loads((out / "summary.json").read_text(encoding="utf-8"))
         assert docs[kernel]["provenance"]["mc_engine"]["waterfall_kernel"] == kernel
     assert docs["specialised"]["tranches"] == docs["general"]["tranches"]
+
+
+def test_call_waterfall_refuses_arrays_the_c_function_would_misread():
+    import numba
+
+    @numba.njit
+    def call(x):
+        call_waterfall(0, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, 0, 0, 0)
+
+    with pytest.raises((TypeError, numba.core.errors.TypingError), match="C-contiguous"):
+        call(np.zeros(3, dtype=np.float32))

@@ -19,6 +19,13 @@ def call_waterfall(typingctx, addr, pi, pp, pr, pdf, pbs, pbe, par, acct, bal, s
     :data:`ipabs.compile.codegen.N_F8_IN` for the order of the arguments."""
     args = (addr, pi, pp, pr, pdf, pbs, pbe, par, acct, bal, short, fee_carry, sup_left, scal, track, sup_def_t, o_ip,
             o_ish, o_pp, o_be, o_rs, o_sd, t0, t1, rec)
+    want = [types.float64] * 14 + [types.int64] + [types.float64] * 6
+    for ty, dt in zip(args[1:22], want, strict=True):  # the C function reads raw memory: refuse anything else
+        if not (isinstance(ty, types.Array) and ty.dtype == dt and ty.layout == "C"):
+            raise TypeError(f"call_waterfall: expected a C-contiguous {dt} array, got {ty}")
+    for ty in (addr, t0, t1, rec):
+        if not isinstance(ty, types.Integer):
+            raise TypeError(f"call_waterfall: expected an integer, got {ty}")
     sig = types.void(*args)
 
     def codegen(context, builder, signature, llargs):
