@@ -179,3 +179,20 @@ def test_call_waterfall_refuses_arrays_the_c_function_would_misread():
 
     with pytest.raises((TypeError, numba.core.errors.TypingError), match="C-contiguous"):
         call(np.zeros(3, dtype=np.float32))
+
+
+def test_when_the_generated_waterfall_cannot_be_built_the_run_warns_and_uses_the_general_kernel(monkeypatch):
+    import ipabs.engine.montecarlo as mc
+
+    deal = synthetic_deal(n_obligors=12, fees=True)
+    prep = prepare(deal)
+    ref = simulate(deal, 800, 2, prepared=prep, waterfall_kernel="general")
+
+    def unavailable(d):
+        raise OSError("no writable directory for generated waterfall sources")
+
+    monkeypatch.setattr(mc, "specialised_waterfall", unavailable)
+    with pytest.warns(RuntimeWarning, match="general kernel"):
+        res = simulate(deal, 800, 2, prepared=prep)
+    assert res.meta["waterfall_kernel"] == "general" and "no writable directory" in res.meta["waterfall_note"]
+    assert bits(res.loss) == bits(ref.loss) and bits(res.yld) == bits(ref.yld)
