@@ -39,7 +39,7 @@ STAGES = ("default periods", "defaulted assets", "recoveries", "pool flows", "wa
 
 
 @nb.njit
-def _run(seed, n, d, pa, ci, b, pf, out, w, x, stop, wf_addr, wf_par):
+def _run(seed, n, d, pa, ci, b, pf, out, w, x, stop, packed, width, wf_addr, wf_par):
     n_t = d.yf.shape[0]
     acc = 0.0
     for p in range(n):
@@ -67,7 +67,7 @@ def _run(seed, n, d, pa, ci, b, pf, out, w, x, stop, wf_addr, wf_par):
                       ci.fixed_rate, ci.lag, ci.use_ip, x.factors[0], ci.downturn, ci.lag_extra, x.rec_amt, x.rec_t)
         if stop == 2:
             continue
-        apply_defaults_into(pa, ci.packed, ci.width, x.a_def, x.rec_amt, x.rec_t, pf, ci.a_end, ci.has_prepay,
+        apply_defaults_into(pa, packed, width, x.a_def, x.rec_amt, x.rec_t, pf, ci.a_end, ci.has_prepay,
                             ci.has_frac_def, x.lf, x.dl, nd, tau0)
         if stop == 3:
             continue
@@ -114,6 +114,8 @@ def main() -> None:
     ap.add_argument("--paths", type=int, default=200_000)
     ap.add_argument("--waterfall", choices=("specialised", "general"), default="specialised",
                     help="the waterfall generated for the deal (decision 013, the engine's default) or the general one")
+    ap.add_argument("--pool-balances", action="store_true",
+                    help="compute the pool's balances even when the waterfall reads none (as before decision 014)")
     args = ap.parse_args()
     deal = base_case(args.obligors)
     prep = prepare(deal)
@@ -126,17 +128,21 @@ def main() -> None:
                               len(deal.names.supports))
     w = waterfall_work(d)
     seed = np.uint64(1)
+    # the pool flows the engine computes for losses-only statistics (decision 014)
+    pool = (ci.packed, np.int64(ci.width))
     if args.waterfall == "specialised":
         sw = specialised_waterfall(d)
         wf = (np.int64(sw.address), sw.params)
+        if not sw.reads_pool_balances and not args.pool_balances:
+            pool = (ci.packed2, np.int64(2))
     else:
         wf = (np.int64(0), np.zeros(1))
     print(f"{args.obligors} obligors, {args.paths:,} paths, one thread (CPU time, best of 5), {args.waterfall} "
-          "waterfall, µs per path:")
+          f"waterfall, pool flows {'with' if pool[1] > 2 else 'without'} balances, µs per path:")
     prev = 0.0
     for stop, name in enumerate(STAGES):
-        _run(seed, 100, d, pa, ci, b, pf, out, w, x, stop, *wf)
-        us = _best(_run, seed, args.paths, d, pa, ci, b, pf, out, w, x, stop, *wf) / args.paths * 1e6
+        _run(seed, 100, d, pa, ci, b, pf, out, w, x, stop, *pool, *wf)
+        us = _best(_run, seed, args.paths, d, pa, ci, b, pf, out, w, x, stop, *pool, *wf) / args.paths * 1e6
         print(f"  {name:<34} {us - prev:6.2f}   (cumulative {us:.2f})")
         prev = us
     tr = next(tr for p in range(100) if (tr := trace_path(deal, 1, p, prepared=prep)).asset_default_period.min() < n_t)

@@ -11,13 +11,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from dealgen import SYNTHETIC_MC_VARIANTS, deals, examples, with_and_without_restart
 from ipabs.api import compile_scenario, load_scenario
 from ipabs.cli import main
+from ipabs.compile.arrays import empty_pool_flows
+from ipabs.compile.codegen import specialised_waterfall, waterfall_source
 from ipabs.credit.synthetic import synthetic_deal
 from ipabs.engine.montecarlo import merge, prepare, simulate
 from ipabs.errors import ScenarioError
+from ipabs.kernels.pool import apply_defaults_into
 
 ROOT = Path(__file__).resolve().parents[2]
 #: What a losses-only run reports, per path.
@@ -114,3 +118,57 @@ def test_cli_run_with_losses_only_writes_no_cash_flow_bands(tmp_path, capsys):
     assert doc["provenance"]["statistics"] == "losses"
     assert doc["tranches"][0]["expected_loss"] is not None and doc["tranches"][0]["wal_mean"] is None
     assert (out / "loss_distribution.parquet").exists() and not (out / "expected_cashflows.parquet").exists()
+
+
+# ---- pool flows without balances (decision 014) -------------------------------------------------------------------
+
+
+def _pool_flows(prep, a_def, rec_amt, rec_t, packed, width, t_from):
+    n_t = prep.d.yf.shape[0]
+    pf = empty_pool_flows(n_t)
+    for arr in pf:
+        arr[:] = np.nan  # what the kernel leaves unwritten stays NaN
+    which = np.flatnonzero(a_def < n_t).astype(np.int64)
+    ci = prep.credit
+    apply_defaults_into(prep.pa, packed, np.int64(width), a_def, rec_amt, rec_t, pf, ci.a_end, ci.has_prepay,
+                        ci.has_frac_def, np.empty(4 * n_t), which, np.int64(len(which)), np.int64(t_from))
+    return pf
+
+
+@settings(max_examples=examples(25), deadline=None, suppress_health_check=list(HealthCheck))
+@given(deals(), st.integers(0, 2**31 - 1))
+def test_pool_flows_without_balances_are_the_same_bits_as_with_them(rd, seed):
+    """The width-2 pool kernel writes interest, principal, defaults and recoveries for t ≥ t_from with the same bits
+    as the full kernel, and nothing else."""
+    deal = rd.compile_mc(default_pd=0.08)
+    prep = prepare(deal)
+    n_t, n_a = deal.n_periods, len(deal.info.asset_ids)
+    rng = np.random.default_rng(seed)
+    for trial in range(6):
+        # trial 0: every asset defaults (base totals minus every asset's flows: rounding dust for the kernel to clean)
+        share = 1.0 if trial == 0 else 0.4
+        a_def = np.where(rng.random(n_a) < share, rng.integers(0, n_t, n_a), n_t).astype(np.int64)
+        rec_t = np.minimum(a_def + rng.integers(0, 6, n_a), n_t).astype(np.int64)
+        rec_amt = np.where(a_def < n_t, rng.uniform(0, 1e6, n_a), 0.0)
+        t_from = int(a_def.min()) if rng.random() < 0.5 and a_def.min() < n_t else 0
+        full = _pool_flows(prep, a_def, rec_amt, rec_t, prep.credit.packed, prep.credit.width, t_from)
+        lean = _pool_flows(prep, a_def, rec_amt, rec_t, prep.credit.packed2, 2, t_from)
+        for name in ("interest", "principal", "defaults", "recoveries"):
+            x, y = getattr(full, name)[t_from:], getattr(lean, name)[t_from:]
+            assert x.view(np.uint8).tobytes() == y.view(np.uint8).tobytes(), name
+        for name in ("prepayment", "bal_start", "bal_end"):
+            assert np.isnan(getattr(lean, name)).all(), name
+
+
+def test_losses_only_runs_skip_the_pool_balances_only_when_the_generated_waterfall_reads_none():
+    plain = synthetic_deal(n_obligors=20)
+    called = synthetic_deal(n_obligors=20, cleanup=0.1)  # the clean-up call tests the pool balance at end
+    fees = synthetic_deal(n_obligors=20, fees=True)  # a fee on the pool balance at start
+    skipped = {name: not simulate(deal, 512, 1, statistics="losses", waterfall_kernel=kernel).meta["pool_balances"]
+               for name, deal, kernel in (("plain", plain, "specialised"), ("clean-up", called, "specialised"),
+                                          ("fees", fees, "specialised"), ("plain, general", plain, "general"))}
+    assert skipped == {"plain": True, "clean-up": False, "fees": False, "plain, general": False}
+    assert simulate(plain, 512, 1, statistics="full").meta["pool_balances"]
+    assert [specialised_waterfall(x.waterfall).reads_pool_balances for x in (plain, called, fees)] == [False, True,
+                                                                                                       True]
+    assert "pbs[t]" in waterfall_source(fees.waterfall) and "pbe[t]" in waterfall_source(called.waterfall)

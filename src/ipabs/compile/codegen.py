@@ -30,6 +30,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import os
+import re
 import sys
 import tempfile
 import threading
@@ -43,7 +44,7 @@ from ipabs.kernels import _jit as K
 from ipabs.kernels.waterfall import EPS
 
 #: Bump when the generated code's conventions change (it is part of every generated file's hash).
-CODEGEN_VERSION = 1
+CODEGEN_VERSION = 2
 
 #: The C signature of every generated waterfall (argument order of :func:`ipabs.kernels.callptr.call_waterfall`):
 #: pool flows (interest, principal, recoveries, defaults, balance at start, balance at end), the packed parameters,
@@ -374,7 +375,10 @@ def waterfall_source(d) -> str:
         c(f"    acct{d.route_prin} += pbe[t]")
         c("    called = True")
         c("    final = True")
-    c("prin_budget = pp[t] + pr[t] + (pbe[t] if called else 0.0)")
+    if d.cleanup > 0.0:
+        c("prin_budget = pp[t] + pr[t] + (pbe[t] if called else 0.0)")
+    else:  # called is False: the same sum (adding 0.0 turns a −0.0 into +0.0, as the general kernel does)
+        c("prin_budget = pp[t] + pr[t] + 0.0")
     c("# 2. amounts due")
     c(f"y = par[{lay.yf} + t]")
     for k in range(n_k):
@@ -536,6 +540,9 @@ class SpecialisedWaterfall:
     address: int
     params: np.ndarray
     key: str
+    #: the generated code reads the pool's balance at start or end (``pbs``/``pbe``); when it does not, the Monte
+    #: Carlo's losses-only statistics skip computing them (:func:`ipabs.kernels.pool.apply_defaults_into`, width 2)
+    reads_pool_balances: bool = True
 
 
 _loaded: dict[str, object] = {}
@@ -584,7 +591,13 @@ def specialised_waterfall(d) -> SpecialisedWaterfall:
         if fn is None:
             fn = _load(key, src)
             _loaded[key] = fn
-    return SpecialisedWaterfall(address=int(fn.address), params=pack_parameters(d), key=key)
+    return SpecialisedWaterfall(address=int(fn.address), params=pack_parameters(d), key=key,
+                                reads_pool_balances=reads_pool_balances(src))
+
+
+def reads_pool_balances(src: str) -> bool:
+    """Whether generated source ``src`` reads the pool's balance at the start or end of a period."""
+    return re.search(r"\bpb[se]\[", src) is not None
 
 
 def _check_constants() -> None:

@@ -33,6 +33,9 @@ from ipabs.defaults import BLOCK_SIZE
 from ipabs.errors import Issue, ScenarioError
 from ipabs.kernels.paths import (
     N_POOL_SUMS,
+    STATS_FULL,
+    STATS_LOSSES,
+    STATS_LOSSES_NO_BALANCES,
     BasePath,
     BlockSums,
     CreditInputs,
@@ -258,13 +261,15 @@ def prepare(deal: CompiledDeal, assumptions: Assumptions | None = None) -> Prepa
     width = 3 if flags[2] else 4
     packed = np.empty(n_a * deal.n_periods * width)
     pack_performing(pa, packed, width)
+    packed2 = np.empty(n_a * deal.n_periods * 2)
+    pack_performing(pa, packed2, 2)
     th_rows, th_row = threshold_rows(th)
     rev_asset, rev_mu, rev_sig, rev_floor, rev_cap = revenue_inputs(deal, a_end)
     credit = CreditInputs(
         deal.info.asset_obligor.astype(np.int64), th_rows, th_row, lay.group, lay.g_a, lay.g_s, lay.g_b, lay.g_sector,
         group_cmax(lay, th), int(lay.n_sectors), dof, sup_obligor, deal.info.asset_appraisal.astype(np.float64),
         hc_mean, hc_std, float(sim.disposal_cost_rate), float(fixed_rate), int(a.recovery_lag_periods),
-        sim.recovery_model == "ip_disposal", a_end, packed, width, int(flags[0]), int(flags[1]),
+        sim.recovery_model == "ip_disposal", a_end, packed, width, packed2, int(flags[0]), int(flags[1]),
         float(sim.recovery_downturn),
         int(sim.recovery_lag_max_periods - a.recovery_lag_periods) if sim.recovery_lag_max_periods is not None else 0,
         rev_asset, rev_mu, rev_sig, rev_floor, rev_cap, *obligor_assets(deal.info.asset_obligor, len(th_row)),
@@ -560,6 +565,7 @@ def simulate(
     if stats_level not in STATISTICS:
         raise ValueError(f"statistics must be one of {', '.join(STATISTICS)}, not {stats_level!r}")
     lean = stats_level == "losses"
+    level = STATS_LOSSES if lean else STATS_FULL
     if waterfall_kernel not in WATERFALL_KERNELS:
         raise ValueError(f"waterfall_kernel must be one of {', '.join(WATERFALL_KERNELS)}, not {waterfall_kernel!r}")
     wf_addr, wf_par, wf_key, wf_note = np.int64(0), np.zeros(1), None, None
@@ -567,6 +573,8 @@ def simulate(
         try:
             sw = specialised_waterfall(prep.d)
             wf_addr, wf_par, wf_key = np.int64(sw.address), sw.params, sw.key
+            if lean and not sw.reads_pool_balances:
+                level = STATS_LOSSES_NO_BALANCES
         except Exception as e:  # noqa: BLE001 — an optimisation: the general kernel gives the same numbers
             wf_note = f"generated waterfall unavailable ({type(e).__name__}: {e}); ran the general kernel"
             warnings.warn(wf_note, RuntimeWarning, stacklevel=2)
@@ -621,7 +629,7 @@ def simulate(
         try:
             simulate_block(seed64, np.int64(path0 + lo), np.int64(path0 + hi), np.int64(0), prep.d, prep.pa,
                            prep.credit, prep.stats, prep.base, prep.base_pf, prep.base_out,
-                           PathOutputs(*(x[lo:hi] for x in po)), acc[0], lean, wf_addr, wf_par)
+                           PathOutputs(*(x[lo:hi] for x in po)), acc[0], np.int64(level), wf_addr, wf_par)
             acc[1] += hi - lo
             # int64 sums are exact while a flush holds < 9.2e18 fen; uint16 counts while it holds < 2^16 paths
             if acc[1] >= chunk or acc[1] + BLOCK_SIZE > _HIST_FLUSH:
@@ -658,7 +666,8 @@ def simulate(
             "correlation": sim.correlation, "sector_correlation": sim.sector_correlation,
             "recovery_model": sim.recovery_model, "rating_table": prep.rating_table,
             "paths_per_second": n / elapsed if elapsed > 0 else None, "statistics": stats_level,
-            "waterfall_kernel": "specialised" if wf_key else "general", "waterfall_key": wf_key}
+            "waterfall_kernel": "specialised" if wf_key else "general", "waterfall_key": wf_key,
+            "pool_balances": level != STATS_LOSSES_NO_BALANCES}
     if wf_note:
         meta["waterfall_note"] = wf_note
     return MCResult(deal, sd, path0, n, po.loss, po.short, po.wal, po.yld, po.pool_def, po.pool_loss, po.sup_draw,

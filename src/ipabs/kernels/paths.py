@@ -59,6 +59,13 @@ __all__ = ["gamma_draw", "beta_draw", "path_yield", "ip_recoveries", "revenue_fl
 #: Pool statistics summed per period: interest, principal, defaults, recoveries, performing balance at the end.
 N_POOL_SUMS = 5
 
+#: Statistics levels of :func:`simulate_path` (its ``lean`` argument): full; losses only (decision 012); losses only
+#: with a waterfall that reads neither pool balance, so the pool kernel computes only interest, principal, defaults
+#: and recoveries (decision 014; the same bits).
+STATS_FULL = 0
+STATS_LOSSES = 1
+STATS_LOSSES_NO_BALANCES = 2
+
 
 class CreditInputs(NamedTuple):
     """The credit model of a deal: copula, recoveries and the pool kernel's work bounds (kernel input)."""
@@ -85,6 +92,7 @@ class CreditInputs(NamedTuple):
     a_end: np.ndarray  # i8[N] pool kernel work bounds (asset_activity)
     packed: np.ndarray  # f8[N·T·width] interleaved per-asset flows (pack_performing)
     width: int  # 3 or 4 values per asset and period
+    packed2: np.ndarray  # f8[N·T·2] interest and principal only (pack_performing width 2; STATS_LOSSES_NO_BALANCES)
     has_prepay: int
     has_frac_def: int
     downturn: float  # haircut sensitivity to the global factor (0 = none)
@@ -681,7 +689,9 @@ def simulate_path(seed, p, j, d, pa, ci, si, b, bpf, bout, pf, out, w, x, po, bs
     With ``lean`` (the losses-only statistics, decision 012) the waterfall records nothing
     (:data:`~ipabs.kernels.waterfall.REC_NONE`); the path's losses, shortfall flags, support drawn and pool rates
     are the same numbers, bit for bit, and the per-period sums, histograms, WAL and yield are not computed (WAL
-    and yield are NaN)."""
+    and yield are NaN). ``lean`` is one of :data:`STATS_FULL`, :data:`STATS_LOSSES` and
+    :data:`STATS_LOSSES_NO_BALANCES`; the last, only with a generated waterfall (``wf_addr`` ≠ 0) that reads no
+    pool balance, has the pool kernel skip the balances and prepayments (decision 014)."""
     n_t = d.yf.shape[0]
     n_k = d.tr_bal0.shape[0]
     n_s = d.sup_cap.shape[0]
@@ -736,7 +746,11 @@ def simulate_path(seed, p, j, d, pa, ci, si, b, bpf, bout, pf, out, w, x, po, bs
                           x.rec_t)
         # the path restarts at τ₀ (pool statistics and waterfall): earlier periods of pf are not written or read
         t_pool = tau0 if b.restart_ok and not has_rev else 0
-        apply_defaults_into(pa, ci.packed, ci.width, x.a_def, x.rec_amt, x.rec_t, pf, ci.a_end, ci.has_prepay,
+        if lean == STATS_LOSSES_NO_BALANCES and wf_addr != 0:
+            packed, width = ci.packed2, np.int64(2)
+        else:
+            packed, width = ci.packed, np.int64(ci.width)
+        apply_defaults_into(pa, packed, width, x.a_def, x.rec_amt, x.rec_t, pf, ci.a_end, ci.has_prepay,
                             ci.has_frac_def, x.lf, x.dl, nd, t_pool)
         if has_rev:
             rs = revenue_flows(seed, p, pa, ci.asset_obligor, x.a_def, ci.a_end, ci.rev_asset, ci.rev_mu, ci.rev_sig,

@@ -63,7 +63,7 @@ def _same_bits(x, y):
 def pack_performing(pa, packed, width):
     """packed[w(a·T + t) + c] = (interest, principal, balance at end, balance at start)[c] of asset a in period t,
     for c < ``width`` (3 leaves out the balance at start, when :func:`asset_activity` found it equal to the
-    previous balance at end).
+    previous balance at end; 2 leaves out both balances).
 
     One defaulted asset's remaining flows are then one contiguous run of memory (the pool kernel of a large pool
     is bound by memory traffic, not arithmetic).
@@ -74,7 +74,8 @@ def pack_performing(pa, packed, width):
             j = width * (a * n_t + t)
             packed[j] = pa.a_int[a, t]
             packed[j + 1] = pa.a_prin[a, t]
-            packed[j + 2] = pa.a_bal_end[a, t]
+            if width >= 3:
+                packed[j + 2] = pa.a_bal_end[a, t]
             if width == 4:
                 packed[j + 3] = pa.a_bal_start[a, t]
 
@@ -133,19 +134,29 @@ def apply_defaults_into(pa, packed, width, asset_default_t, rec_amount, rec_t, p
     Only periods ``t ≥ t_from`` of ``pf`` are written, which requires every defaulted asset to default at or after
     ``t_from``: the Monte Carlo passes its first default period when it restarts the path there (the earlier
     periods are the base path's and are not read); 0 writes every period.
+
+    ``width`` 2 (``packed`` from :func:`pack_performing` with width 2: interest and principal only) writes only the
+    interest, principal, defaults and recoveries — the same bits as with width 3 or 4 — and leaves the balances and
+    prepayments of ``pf`` untouched: for the Monte Carlo's losses-only statistics with a waterfall that reads
+    neither (decision 014).
     """
     n_t = pa.b_int.shape[0]
     w = width
     stride = w * n_t
     t_lo = t_from - 1 if t_from > 0 else 0
     # base totals (one loop per array, with the stride a constant: the copies vectorise; 0.14 → 0.075 µs at T=60)
-    for t in range(t_lo, n_t):
-        pf.prepayment[t] = pa.b_prepay[t]
+    if w != 2:
+        for t in range(t_lo, n_t):
+            pf.prepayment[t] = pa.b_prepay[t]
     for t in range(t_lo, n_t):
         pf.defaults[t] = pa.b_def[t]
     for t in range(t_lo, n_t):
         pf.recoveries[t] = pa.b_rec[t]
-    if w == 3:
+    if w == 2:
+        for t in range(t_lo, n_t):
+            lf[2 * t] = pa.b_int[t]
+            lf[2 * t + 1] = pa.b_prin[t]
+    elif w == 3:
         for t in range(t_lo, n_t):
             lf[3 * t] = pa.b_int[t]
             lf[3 * t + 1] = pa.b_prin[t]
@@ -172,8 +183,8 @@ def apply_defaults_into(pa, packed, width, asset_default_t, rec_amount, rec_t, p
                 subtract_run(lf, packed, 4 * tau, 4 * tau + 3, base)
                 subtract_run(lf, packed, 4 * tau + 4, 4 * end, base)
             else:
-                subtract_run(lf, packed, 3 * tau, 3 * end, base)
-        if has_prepay:
+                subtract_run(lf, packed, w * tau, w * end, base)
+        if has_prepay and w != 2:
             for t in range(tau, end):
                 pf.prepayment[t] -= pa.a_prepay[a, t]
         if has_frac_def:
@@ -186,6 +197,17 @@ def apply_defaults_into(pa, packed, width, asset_default_t, rec_amount, rec_t, p
         if rec_t[a] < n_t:
             pf.recoveries[rec_t[a]] += rec_amount[a]
     # copy out (and clean rounding dust when an asset defaulted) in one pass
+    if w == 2:
+        for t in range(t_from, n_t):
+            if any_default:
+                pf.interest[t] = _clean(lf[2 * t])
+                pf.principal[t] = _clean(lf[2 * t + 1])
+                pf.defaults[t] = _clean(pf.defaults[t])
+                pf.recoveries[t] = _clean(pf.recoveries[t])
+            else:
+                pf.interest[t] = lf[2 * t]
+                pf.principal[t] = lf[2 * t + 1]
+        return
     for t in range(t_from, n_t):
         bs = lf[w * t + 3] if w == 4 else (lf[w * t - 1] if t > 0 else pa.b_bal_start[0])
         if any_default:
