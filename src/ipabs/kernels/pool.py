@@ -144,29 +144,30 @@ def apply_defaults_into(pa, packed, width, asset_default_t, rec_amount, rec_t, p
     w = width
     stride = w * n_t
     t_lo = t_from - 1 if t_from > 0 else 0
-    # base totals (one loop per array, with the stride a constant: the copies vectorise; 0.14 → 0.075 µs at T=60)
+    # Base totals, then out below: every loop runs over views indexed from 0 (an index the compiler cannot prove
+    # non-negative gets a wrap-around check that blocks vectorisation: 188 → 62 ns for the copies at T = 60).
     if w != 2:
-        for t in range(t_lo, n_t):
-            pf.prepayment[t] = pa.b_prepay[t]
-    for t in range(t_lo, n_t):
-        pf.defaults[t] = pa.b_def[t]
-    for t in range(t_lo, n_t):
-        pf.recoveries[t] = pa.b_rec[t]
+        copy_run(pf.prepayment, pa.b_prepay, t_lo, n_t)
+    copy_run(pf.defaults, pa.b_def, t_lo, n_t)
+    copy_run(pf.recoveries, pa.b_rec, t_lo, n_t)
+    n_lo = n_t - t_lo
+    bi, bp, be, bb = pa.b_int[t_lo:], pa.b_prin[t_lo:], pa.b_bal_end[t_lo:], pa.b_bal_start[t_lo:]
+    lv = lf[w * t_lo:]
     if w == 2:
-        for t in range(t_lo, n_t):
-            lf[2 * t] = pa.b_int[t]
-            lf[2 * t + 1] = pa.b_prin[t]
+        for j in range(n_lo):
+            lv[2 * j] = bi[j]
+            lv[2 * j + 1] = bp[j]
     elif w == 3:
-        for t in range(t_lo, n_t):
-            lf[3 * t] = pa.b_int[t]
-            lf[3 * t + 1] = pa.b_prin[t]
-            lf[3 * t + 2] = pa.b_bal_end[t]
+        for j in range(n_lo):
+            lv[3 * j] = bi[j]
+            lv[3 * j + 1] = bp[j]
+            lv[3 * j + 2] = be[j]
     else:
-        for t in range(t_lo, n_t):
-            lf[4 * t] = pa.b_int[t]
-            lf[4 * t + 1] = pa.b_prin[t]
-            lf[4 * t + 2] = pa.b_bal_end[t]
-            lf[4 * t + 3] = pa.b_bal_start[t]
+        for j in range(n_lo):
+            lv[4 * j] = bi[j]
+            lv[4 * j + 1] = bp[j]
+            lv[4 * j + 2] = be[j]
+            lv[4 * j + 3] = bb[j]
     any_default = False
     lag = pa.frac_rec_lag
     for c in range(n_which):
@@ -196,33 +197,76 @@ def apply_defaults_into(pa, packed, width, asset_default_t, rec_amount, rec_t, p
         pf.defaults[tau] += pa.a_bal_start[a, tau]
         if rec_t[a] < n_t:
             pf.recoveries[rec_t[a]] += rec_amount[a]
-    # copy out (and clean rounding dust when an asset defaulted) in one pass
+    # out (and clean rounding dust when an asset defaulted), from t_from
+    n = n_t - t_from
+    lv = lf[w * t_from:]
+    pi, pp = pf.interest[t_from:], pf.principal[t_from:]
     if w == 2:
-        for t in range(t_from, n_t):
-            if any_default:
-                pf.interest[t] = _clean(lf[2 * t])
-                pf.principal[t] = _clean(lf[2 * t + 1])
-                pf.defaults[t] = _clean(pf.defaults[t])
-                pf.recoveries[t] = _clean(pf.recoveries[t])
-            else:
-                pf.interest[t] = lf[2 * t]
-                pf.principal[t] = lf[2 * t + 1]
-        return
-    for t in range(t_from, n_t):
-        bs = lf[w * t + 3] if w == 4 else (lf[w * t - 1] if t > 0 else pa.b_bal_start[0])
-        if any_default:
-            pf.interest[t] = _clean(lf[w * t])
-            pf.principal[t] = _clean(lf[w * t + 1])
-            pf.prepayment[t] = _clean(pf.prepayment[t])
-            pf.defaults[t] = _clean(pf.defaults[t])
-            pf.recoveries[t] = _clean(pf.recoveries[t])
-            pf.bal_start[t] = _clean(bs)
-            pf.bal_end[t] = _clean(lf[w * t + 2])
+        for j in range(n):
+            pi[j] = lv[2 * j]
+            pp[j] = lv[2 * j + 1]
+    elif w == 3:
+        pe = pf.bal_end[t_from:]
+        for j in range(n):
+            pi[j] = lv[3 * j]
+            pp[j] = lv[3 * j + 1]
+            pe[j] = lv[3 * j + 2]
+    else:
+        pe, ps = pf.bal_end[t_from:], pf.bal_start[t_from:]
+        for j in range(n):
+            pi[j] = lv[4 * j]
+            pp[j] = lv[4 * j + 1]
+            pe[j] = lv[4 * j + 2]
+            ps[j] = lv[4 * j + 3]
+    if any_default:
+        clean_run(pf.interest, t_from, n_t)
+        clean_run(pf.principal, t_from, n_t)
+        clean_run(pf.defaults, t_from, n_t)
+        clean_run(pf.recoveries, t_from, n_t)
+        if w != 2:
+            clean_run(pf.prepayment, t_from, n_t)
+            clean_run(pf.bal_end, t_from, n_t)
+        if w == 4:
+            clean_run(pf.bal_start, t_from, n_t)
+    if w == 3 and n > 0:
+        # the balance at the start of t ≥ 1 is the (cleaned) balance at the end of t − 1: lf[3t − 1]
+        if t_from > 0:
+            pf.bal_start[t_from] = _clean(lf[3 * t_from - 1]) if any_default else lf[3 * t_from - 1]
         else:
-            pf.interest[t] = lf[w * t]
-            pf.principal[t] = lf[w * t + 1]
-            pf.bal_start[t] = bs
-            pf.bal_end[t] = lf[w * t + 2]
+            pf.bal_start[0] = _clean(pa.b_bal_start[0]) if any_default else pa.b_bal_start[0]
+        copy_run_shifted(pf.bal_start, pf.bal_end, t_from + 1, n_t)
+
+
+@jit_inner
+def copy_run(dst, src, t0, t1):
+    """dst[t] = src[t] for t in [t0, t1), over views indexed from 0 (vectorised; see :func:`subtract_run`)."""
+    if t1 <= t0:
+        return
+    d = dst[t0:t1]
+    s = src[t0:t1]
+    for j in range(t1 - t0):
+        d[j] = s[j]
+
+
+@jit_inner
+def copy_run_shifted(dst, src, t0, t1):
+    """dst[t] = src[t − 1] for t in [t0, t1) (t0 ≥ 1), over views indexed from 0."""
+    if t1 <= t0:
+        return
+    d = dst[t0:t1]
+    s = src[t0 - 1:t1 - 1]
+    for j in range(t1 - t0):
+        d[j] = s[j]
+
+
+@jit_inner
+def clean_run(x, t0, t1):
+    """x[t] = _clean(x[t]) for t in [t0, t1), over a view indexed from 0."""
+    if t1 <= t0:
+        return
+    v = x[t0:t1]
+    for j in range(t1 - t0):
+        v[j] = _clean(v[j])
 
 
 @jit_inner
