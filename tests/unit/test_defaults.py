@@ -17,7 +17,7 @@ from ipabs.credit.defaults import (
     thresholds_from_cumulative_pd,
 )
 from ipabs.credit.student_t import betainc, t_cdf, t_ppf
-from ipabs.kernels.defaults import first_crossing, mixing_scale
+from ipabs.kernels.defaults import first_crossing, mixing_scale, systematic_factors
 from ipabs.kernels.normal import norm_ppf
 from ipabs.kernels.rng import STREAM_FACTORS, STREAM_IDIOSYNCRATIC, uniform
 
@@ -37,6 +37,17 @@ def _reference_periods(cum_pd, layout, seed, path, dof=0.0):
             y = y / r
         out.append(next((t for t in range(n_t) if y < th[i, t]), n_t))
     return out
+
+
+@pytest.mark.parametrize("n", [1, 2, 5, 6, 9])
+def test_systematic_factors_are_the_streams_normals_whatever_the_scratch_length(n):
+    """Even lengths take the vectorised path (fill_uniforms, then Φ⁻¹), odd ones one uniform at a time: the same
+    numbers, the k-th normal of stream 0."""
+    for path in (0, 7, 2**40 + 3):
+        out = np.empty(n)
+        systematic_factors(np.uint64(5), np.int64(path), out)
+        ref = [norm_ppf(uniform(np.uint64(5), np.int64(path), STREAM_FACTORS, k)) for k in range(n)]
+        assert out.tolist() == ref
 
 
 @pytest.mark.slow
