@@ -4,8 +4,10 @@ threads, with the process CPU time, so the host's noise can be told from the eng
     python benchmarks/thread_scaling.py [--obligors 50] [--paths 400000] [--repeats 3] [--statistics full]
                                         [--waterfall general] [--processes]
 
-For the loop (no memory traffic, no shared data) 2 threads should take the wall time of 1: its "scaling" is what
-this machine gives at the moment. For the engine (by default losses-only statistics and the generated waterfall, on the benchmark deal) it prints paths/s,
+For the pure-compute loop (one dependency chain: latency-bound; no memory traffic, no shared data) 2 threads
+should take the wall time of 1: its "scaling" is what this machine gives at the moment. The throughput-bound loop
+(16 independent multiply-add chains, which fill a core's floating-point units) tells two physical cores (≈ 2×) from
+two hyperthreads of one core (≈ 1.2×: they share the units), whatever the guest's ``lscpu`` says. For the engine (by default losses-only statistics and the generated waterfall, on the benchmark deal) it prints paths/s,
 CPU time / wall time (≈ 2 when both threads are busy throughout) and CPU µs per path. With ``--processes`` it runs
 two single-threaded engine processes at the same time (nothing shared between them), then one alone, and prints
 the CPU µs per path of each. Quoted in docs/performance.md.
@@ -39,8 +41,34 @@ def _spin(n, seed):
     return s
 
 
-def _loop(k: int, n: int = 200_000_000) -> float:
-    ths = [threading.Thread(target=_spin, args=(n, i + 1)) for i in range(k)]
+@nb.njit(nogil=True)
+def _saturate(n, seed):
+    """16 independent multiply-add chains: bound by the core's floating-point throughput, not by latency. Two
+    threads on two physical cores take the time of one; on two hyperthreads of one core they share its units."""
+    x0 = x1 = x2 = x3 = x4 = x5 = x6 = x7 = float(seed)
+    y0 = y1 = y2 = y3 = y4 = y5 = y6 = y7 = float(seed)
+    for _ in range(n):
+        x0 = x0 * 1.0000001 + 1e-12
+        x1 = x1 * 1.0000002 + 1e-12
+        x2 = x2 * 1.0000003 + 1e-12
+        x3 = x3 * 1.0000004 + 1e-12
+        x4 = x4 * 1.0000005 + 1e-12
+        x5 = x5 * 1.0000006 + 1e-12
+        x6 = x6 * 1.0000007 + 1e-12
+        x7 = x7 * 1.0000008 + 1e-12
+        y0 = y0 * 0.9999999 + 1e-12
+        y1 = y1 * 0.9999998 + 1e-12
+        y2 = y2 * 0.9999997 + 1e-12
+        y3 = y3 * 0.9999996 + 1e-12
+        y4 = y4 * 0.9999995 + 1e-12
+        y5 = y5 * 0.9999994 + 1e-12
+        y6 = y6 * 0.9999993 + 1e-12
+        y7 = y7 * 0.9999992 + 1e-12
+    return x0 + x1 + x2 + x3 + x4 + x5 + x6 + x7 + y0 + y1 + y2 + y3 + y4 + y5 + y6 + y7
+
+
+def _loop(k: int, n: int = 200_000_000, fn=_spin) -> float:
+    ths = [threading.Thread(target=fn, args=(n, i + 1)) for i in range(k)]
     t0 = time.perf_counter()
     for t in ths:
         t.start()
@@ -93,9 +121,13 @@ def main() -> None:
         _processes(args)
         return
     _spin(10, 1)
+    _saturate(10, 1)
     for _ in range(args.repeats):
         t1, t2 = _loop(1), _loop(2)
         print(f"pure-compute loop: 1 thread {t1:.2f} s, 2 threads {t2:.2f} s, scaling {2 * t1 / t2:.2f}x", flush=True)
+        t1, t2 = _loop(1, 100_000_000, _saturate), _loop(2, 100_000_000, _saturate)
+        print(f"throughput-bound loop: 1 thread {t1:.2f} s, 2 threads {t2:.2f} s, scaling {2 * t1 / t2:.2f}x",
+              flush=True)
     deal = base_case(args.obligors)
     prep = prepare(deal)
     n = args.paths
