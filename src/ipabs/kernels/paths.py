@@ -881,7 +881,8 @@ def path_scratch(d, ci, si):
     n_s = d.sup_cap.shape[0]
     n_k = d.tr_bal0.shape[0]
     n_ob = ci.th_row.shape[0]
-    x = PathScratch(np.empty(1 + ci.n_sectors + ((1 + ci.n_sectors) & 1)), np.empty(ci.g_a.shape[0]), np.empty(n_ob + (n_ob & 1)),
+    n_fac = 1 + ci.n_sectors  # factors, rounded up to an even length (systematic_factors)
+    x = PathScratch(np.empty(n_fac + (n_fac & 1)), np.empty(ci.g_a.shape[0]), np.empty(n_ob + (n_ob & 1)),
                        np.empty(n_ob, dtype=np.int64), np.empty(n_ob, dtype=np.int64), np.empty(n_a, dtype=np.int64),
                        np.empty(n_a), np.empty(n_a, dtype=np.int64), np.empty(n_s, dtype=np.int64), np.empty(n_t),
                        np.empty(si.inc_val.shape[0]), np.empty(4 * n_t), np.empty(n_a, dtype=np.int64),
