@@ -86,7 +86,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):  # noqa: ARG0
         w("")
         w(f"first simulate in a fresh process (import + compile/load + 4,096 paths of the 50-obligor deal): "
           f"cold cache {c.get('cold', float('nan')):.1f} s, warm cache {c.get('warm', float('nan')):.2f} s "
-          f"(of which loading compiled kernels {c.get('warm_first_call', float('nan')):.2f} s)")
+          f"(of which loading compiled kernels {c.get('warm_first_call', float('nan')):.2f} s); numba alone, "
+          f"importing it and calling one trivial function from its cache: {c.get('floor', float('nan')):.2f} s")
     m = RESULTS.get("memory", {})
     if m:
         w(f"1,000,000 paths of a 20-obligor, 60-period deal: {m['seconds']:.1f} s, peak resident memory "
