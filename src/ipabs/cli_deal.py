@@ -35,10 +35,31 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--waterfall-kernel", choices=["specialised", "general"], default="specialised",
                    help="Monte Carlo waterfall: code generated for this deal (default) or the general reference "
                         "kernel (the same numbers, slower; decision 013)")
+    add_cluster_arguments(p)
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("schema", help="print the JSON Schema of scenario files")
     p.set_defaults(func=cmd_schema)
+
+
+def add_cluster_arguments(p: argparse.ArgumentParser) -> None:
+    """``--workers N`` / ``--scheduler tcp://HOST:PORT``: run the Monte Carlo's ranges on a dask cluster."""
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="run on a local dask cluster of N worker processes (started on 127.0.0.1 and stopped); "
+                        "the same numbers as without it")
+    g.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
+                   help="run on an existing dask cluster; the same numbers as without it")
+
+
+def cluster_kwargs(args: argparse.Namespace) -> dict:
+    """The cluster arguments for :mod:`ipabs.api` (checked: dask installed, a sensible worker count)."""
+    from ipabs.engine.cluster import ClusterSpec, require_distributed
+
+    spec = ClusterSpec(scheduler=args.scheduler, workers=args.workers)
+    if spec.enabled:
+        require_distributed()
+    return {"workers": spec.workers, "scheduler": spec.scheduler} if spec.enabled else {}
 
 
 def _print_rejections(report) -> None:
@@ -99,6 +120,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from ipabs.report.export import atomic_dir
     from ipabs.report.writer import write_run
 
+    cluster = cluster_kwargs(args)
     loaded = api.load_scenario(args.scenario, strict=args.strict or None)
     deal = api.compile_scenario(loaded)
     det = api.run_deterministic(deal)
@@ -110,7 +132,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if n_paths > 0:
         progress = None if args.quiet or not sys.stderr.isatty() else _progress_bar()
         mc = api.simulate(deal, n_paths=n_paths, seed=seed, threads=args.threads, progress=progress,
-                          statistics=args.statistics, waterfall_kernel=args.waterfall_kernel)
+                          statistics=args.statistics, waterfall_kernel=args.waterfall_kernel, **cluster)
         if progress is not None:
             print(file=sys.stderr)
     sample = None
