@@ -103,3 +103,20 @@ def test_workers_and_scheduler_together_or_a_bad_worker_count_are_refused(tmp_pa
     capsys.readouterr()
     assert main(["run", str(SCENARIO_A), "--paths", "100", "--workers", "0", "--out", str(tmp_path / "x")]) == 2
     assert "workers must be between 1 and 256" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_the_subsidy_budget_on_two_local_workers_equals_the_single_process_budget(tmp_path, capsys):
+    from ipabs.api import policy
+
+    pipeline = ROOT / "scenarios" / "pipeline-ganzhou-2027.csv"
+    single = policy.run_subsidy(pipeline, n_paths=4_000, seed=5)
+    seen: list[int] = []
+    dist = policy.run_subsidy(pipeline, n_paths=4_000, seed=5, workers=2, progress=lambda d, n: seen.append(d))
+    assert seen[-1] == 4_000
+    for name in ("totals", "item_totals", "firm_totals", "acc_payable", "acc_paid", "acc_binds", "acc_reduction"):
+        assert np.array_equal(getattr(single, name), getattr(dist, name)), name
+    assert single.by_year().equals(dist.by_year())
+    assert single.planned.to_frame("en").equals(dist.planned.to_frame("en"))
+    code = main(["subsidy", str(pipeline), "--paths", "2000", "--workers", "2"])
+    assert code == 0 and "subsidy" in capsys.readouterr().out.lower()
