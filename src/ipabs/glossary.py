@@ -238,6 +238,12 @@ TERMS: dict[str, tuple[str, str]] = {
     "ui_rejected_rows": ("资产池明细中有 {n} 行未被采用：", "{n} tape rows were rejected:"),
     "ui_upload_help": ("单个文件不超过 {mb} MB；CSV 可为 UTF-8 或 GBK 编码。", "At most {mb} MB per file; CSV in UTF-8 or GBK."),
     "ui_load": ("载入", "Load"),
+    "ui_cluster_setting": ("分布式计算 (dask)", "cluster (dask)"),
+    "ui_scheduler_address": ("调度器地址 (可选)", "scheduler address (optional)"),
+    "ui_scheduler_help": ("留空则在本机计算。填写已运行的 dask 集群调度器地址 (tcp://主机:端口) 后，蒙特卡洛路径分块在集群上计算，"
+                          "结果与本机逐位相同。", "Empty: runs on this server. The address (tcp://HOST:PORT) of a running dask "
+                          "cluster's scheduler: the Monte Carlo paths run there in chunks, with bit-identical results."),
+    "ui_run_failed": ("运行失败：{error}", "the run failed: {error}"),
     "ui_loaded_scenario": ("当前场景：{name}", "Current scenario: {name}"),
     "ui_scenario": ("场景", "scenario"),
     "ui_scenario_source": ("场景来源", "scenario source"),
