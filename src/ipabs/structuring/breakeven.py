@@ -233,7 +233,9 @@ def _run_search(deal: CompiledDeal, names: Sequence[str], measure: str, *, base:
     template = _template(deal, base, support)
     searches = [_Search(deal.names.tranches.index(n), n, ua, ub) for n in names]
     base_value = _base_value(measure, base)
-    est = 1 + max(0, math.ceil(math.log((ub - ua) / tol) / math.log(points + 1)))
+    # the first call's grid already cuts the bounds into points + 1 intervals, and so does every later call
+    est = max(1, math.ceil(math.log((ub - ua) / tol) / math.log(points + 1)))
+    reported = (0, 0)
     calls = 0
     first = True
     while True:
@@ -257,7 +259,10 @@ def _run_search(deal: CompiledDeal, names: Sequence[str], measure: str, *, base:
             i += len(g)
         first = False
         if progress is not None:
-            progress(calls, max(est, calls))
+            reported = (calls, max(est, calls))
+            progress(*reported)
+    if progress is not None and calls and reported != (calls, calls):
+        progress(calls, calls)  # finished earlier than expected (brackets closed at once, never breaks)
     if base_value is None:  # no batch ran (cannot happen with valid bounds); keep the contract
         base_value = math.nan
 

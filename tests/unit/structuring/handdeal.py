@@ -89,6 +89,6 @@ def hand_deal(*, pool: float = 10_000_000.0, sub_fraction: float = 0.10, reserve
     sizes = sizes or {"F1": pool}
     total = float(sum(sizes.values()))
     s = senior if senior is not None else round(total * (1.0 - sub_fraction), 2)
-    d = scenario(senior=s, sub=round(total - s, 2), reserve=reserve, cap=cap, assumptions=assumptions,
+    d = scenario(senior=s, sub=max(0.0, round(total - s, 2)), reserve=reserve, cap=cap, assumptions=assumptions,
                  day_count=day_count)
     return compile_deal(parse_scenario(d), tape(sizes))
