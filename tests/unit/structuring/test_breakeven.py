@@ -299,3 +299,27 @@ def test_progress_and_cancellation():
 
     with pytest.raises(Cancelled):
         breakeven(deal, "senior", "cdr", progress=cancel)
+
+
+def test_cdr_under_a_cumulative_base_and_a_multiple_of_nothing():
+    deal = hand_deal(sub_fraction=0.10, assumptions={"cumulative_default_rate": 0.3, "default_timing": [1] + [0] * 7})
+    r = breakeven(deal, "senior", "cdr")
+    assert math.isnan(r.base_value) and r.value == pytest.approx(1 - math.sqrt(0.9), abs=TOL)
+    # the cumulative measure keeps the base's timing (all in the first quarter): still C* = x
+    assert breakeven(deal, "senior", "cumulative_default_rate").value == pytest.approx(0.1, abs=TOL)
+    flat = hand_deal(sub_fraction=0.10)
+    m = breakeven(flat, "senior", "default_multiplier")
+    assert not m.breaks and m.value == 100.0 and "base default rate is 0" in m.note
+
+
+@pytest.mark.slow
+def test_every_sample_scenario(scenarios_dir):
+    for path in sorted(scenarios_dir.glob("*.toml")):
+        if path.name.startswith("selfcheck"):
+            continue  # a self-check request, not a deal
+        deal = compile_scenario(load_scenario(path))
+        res = breakevens(deal, MEASURES, tol=1e-3)
+        assert len(res) == 4 * len([t for t in deal.scenario.tranches if t.seniority != "subordinate"])
+        for r in res:
+            assert r.monotone and (not r.breaks or r.upper - r.lower <= 1e-3), (path.name, r)
+            assert r.lower <= r.value <= r.upper
