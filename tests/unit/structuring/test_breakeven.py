@@ -323,3 +323,25 @@ def test_every_sample_scenario(scenarios_dir):
         for r in res:
             assert r.monotone and (not r.breaks or r.upper - r.lower <= 1e-3), (path.name, r)
             assert r.lower <= r.value <= r.upper
+
+
+def test_an_interest_shortfall_is_a_break_even_when_principal_is_repaid():
+    # The pool earns 2% on 10,000,000 (50,000 a quarter), the senior of 5,000,000 costs 3.8% (47,500 a quarter):
+    # before maturity a CDR of a few per cent leaves the senior's interest short although its principal is repaid at
+    # maturity (the pool's principal then covers it) — repaid in full means no interest shortfall either.
+    from handdeal import scenario, tape
+
+    from ipabs.compile.lower import compile_deal
+    from ipabs.scenario.io import parse_scenario
+
+    d = scenario(senior=5_000_000.0, sub=5_000_000.0)
+    d["tranches"][0]["coupon"] = 0.038
+    d["waterfall"]["normal"].insert(0, {"action": "pay_interest", "tranches": ["senior"]})
+    t = tape({"F1": B}).assign(rate=0.02, amortization="interest_only")
+    deal = compile_deal(parse_scenario(d), t)
+    r = breakeven(deal, "senior", "cdr")
+    assert r.breaks and 0.0 < r.value < 0.05
+    t = ScenarioTable.repeat(deal, 2, cdr=[r.value, r.upper])
+    res = run_batch(deal, t)
+    assert res.repaid_in_full("senior").tolist() == [True, False]
+    assert res.loss[1, 0] <= 0.005 and res.shortfall_any[1, 0]  # principal repaid; interest short once
