@@ -195,7 +195,12 @@ def _threshold(tab: TargetTable, rating: str, wal: float, interpolation: str) ->
         raise _err(f"table '{tab.name}' gives values at {[f'{h:g}y' for h in hs]} only; a {wal:.4g}-year horizon "
                    "would be interpolated: pass interpolation='log_linear' to accept log-linear survival (constant "
                    "hazard between the table's horizons, the last one's continued)", "interpolation")
-    c = float(cumulative_from_horizons(hs, tab.values[rating], np.array([wal]))[0])
+    vals = tab.values[rating]
+    full = next((i for i, v in enumerate(vals) if v >= 1.0), None)
+    if full is not None and wal > (hs[full - 1] if full > 0 else 0.0):
+        c = 1.0  # survival 0 at the end of the segment: an infinite hazard on it (pd_curves caps it below 1)
+    else:
+        c = float(cumulative_from_horizons(hs, vals, np.array([wal]))[0])
     if len(hs) == 1:
         rule = f"log_linear: constant hazard from the {hs[0]:g}y value, 1 − (1 − v)^({wal:.4g}/{hs[0]:g})"
     elif wal < hs[0]:
