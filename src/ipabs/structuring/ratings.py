@@ -491,13 +491,22 @@ def _tranche_wals(mc: Any, deal: Any, wal: Mapping[str, float] | None) -> list[t
     names = mc.deal.names.tranches
     if wal is not None:
         return [(float(wal[nm]), "given") for nm in names]
+    out: list[tuple[float, str] | None] = [None] * len(names)
     if mc.statistics == "full":
-        return [(float(np.nanmean(mc.wal[:, k])), "mc_expected_wal") for k in range(len(names))]
-    from ipabs.api import run_deterministic
+        for k in range(len(names)):
+            w = np.asarray(mc.wal[:, k], dtype=np.float64)
+            w = w[np.isfinite(w) & (w > 0)]  # the kernel records 0 on a path that repays no principal
+            if w.size:
+                out[k] = (float(w.mean()), "mc_expected_wal")
+    if any(o is None for o in out):
+        from ipabs.api import run_deterministic
 
-    rows = run_deterministic(deal).tranche_summary()
-    return [(float(r["wal_years"]), "deterministic base-case WAL (losses-only Monte Carlo has no WAL)")
-            for r in rows]
+        why = ("losses-only Monte Carlo has no WAL" if mc.statistics != "full" else
+               "no Monte Carlo path repays any principal of the tranche")
+        rows = run_deterministic(deal).tranche_summary()
+        out = [o if o is not None else (float(r["wal_years"]), f"deterministic base-case WAL ({why})")
+               for o, r in zip(out, rows, strict=True)]
+    return out  # type: ignore[return-value]
 
 
 def tranche_ratings(mc: Any, deal: Any = None, *, basis: str = "pd", table: str | Path | TargetTable =
@@ -506,9 +515,10 @@ def tranche_ratings(mc: Any, deal: Any = None, *, basis: str = "pd", table: str 
                     default_event: str = "loss_or_shortfall") -> list[ImpliedRating]:
     """Implied rating of every tranche of a Monte Carlo result ``mc`` (:class:`ipabs.engine.montecarlo.MCResult`).
 
-    The horizon is each tranche's expected WAL (mean over paths) from a full-statistics run; from a losses-only
-    run (WAL NaN) the deterministic base case's WAL of ``deal`` (default ``mc.deal``; ``run_deterministic`` with
-    the scenario's own assumptions), labelled so. ``wal`` (tranche name → years) overrides both. ``default_event``
+    The horizon is each tranche's expected WAL from a full-statistics run (mean over the paths that repay some of
+    its principal: the kernel records WAL 0 on a path that repays none); from a losses-only run (WAL NaN), or
+    when no path repays any principal, the deterministic base case's WAL of ``deal`` (default ``mc.deal``;
+    :func:`ipabs.api.run_deterministic` with the scenario's own assumptions), labelled so. ``wal`` (tranche name → years) overrides both. ``default_event``
     ``"loss"`` counts principal losses only (``MCResult.tranche_stats()['default_probability']``)."""
     deal = mc.deal if deal is None else deal
     mets = tranche_metrics(mc, basis, default_event)

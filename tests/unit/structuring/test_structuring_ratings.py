@@ -192,6 +192,13 @@ def test_zero_events_floor_the_se_so_too_few_paths_are_flagged():
     assert r.rating == "Aaa" and not r.flips_within_2se  # 2·SE ≈ 0.0002 % < 0.01 %
 
 
+def test_the_expected_wal_leaves_out_paths_that_repay_no_principal():
+    mc = _fake_mc({"A": (10, 0)}, 1_000)
+    mc.wal[:500, 0] = 0.0  # the kernel's WAL on a path that repays none of the tranche's principal
+    mc.wal[500:, 0] = 10.0
+    assert tranche_ratings(mc)[0].wal_years == 10.0
+
+
 def test_losses_only_runs_need_a_wal_and_say_where_it_came_from():
     mc = _fake_mc({"A": (10, 0)}, 1_000, statistics="losses")
     (r,) = tranche_ratings(mc, wal={"A": 10.0})
