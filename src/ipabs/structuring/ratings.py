@@ -28,6 +28,7 @@ margin is within two standard errors.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import tomllib
@@ -65,7 +66,7 @@ DEFAULT_EVENTS = ("loss_or_shortfall", "loss")
 
 
 def _err(msg: str, field_: str | None = None, file: str | None = None) -> ScenarioError:
-    return ScenarioError([Issue(msg, file=file, table="rating", field=field_)])
+    return ScenarioError([Issue(msg, file=file, table="rating", field=field_)], title="invalid rating input")
 
 
 # ---- tables -------------------------------------------------------------------------------------------------------
@@ -133,7 +134,9 @@ def parse_target_table(text: str, basis: str, file: str = "<text>", name: str | 
                        vals, annual, file)
 
 
+@functools.lru_cache(maxsize=32)
 def _shipped(fname: str) -> tuple[str, str] | None:
+    """(text, name) of a shipped data file (cached: sizing loops ask for thresholds many times)."""
     for parts in (("data",), ("data", "unconfirmed")):
         p = resources.files("ipabs").joinpath(*parts, fname)
         if p.is_file():

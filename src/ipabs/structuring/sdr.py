@@ -44,7 +44,7 @@ MIN_TAIL_PATHS = 10.0
 
 
 def _err(msg: str, field_: str | None = None) -> ScenarioError:
-    return ScenarioError([Issue(msg, table="sdr", field=field_)])
+    return ScenarioError([Issue(msg, table="sdr", field=field_)], title="invalid SDR input")
 
 
 def pool_wal(deal: Any) -> float:

@@ -87,6 +87,12 @@ def test_pool_wal_of_a_bullet_pool_is_the_deal_clock_at_maturity():
     assert 0 < pool_wal(lp) < float(np.sum(lp.waterfall.yf))
 
 
+def test_pool_wal_counts_principal_outstanding_at_the_end_at_the_last_period():
+    deal = SimpleNamespace(pool=SimpleNamespace(sched_prin=np.array([[30.0, 0.0], [0.0, 20.0]])),
+                           waterfall=SimpleNamespace(yf=np.array([1.0, 1.0]), pool_bal0=100.0))
+    assert pool_wal(deal) == pytest.approx((1 * 30 + 2 * 20 + 2 * 50) / 100)
+
+
 # ---- BDR against SDR ----------------------------------------------------------------------------------------------
 def _sdr(rating: str, sdr: float, se: float = 0.01) -> ScenarioDefaultRate:
     return ScenarioDefaultRate(rating, rating + "sf", 0.0, 1.0, sdr, se, sdr - se, sdr + se, 100.0, True, 10.0,
