@@ -141,6 +141,25 @@ def test_the_table_with_given_bdrs_sits_beside_the_pd_method():
         bdr_sdr_table(mc, bdr={"Z": 0.1}, pool_wal_years=10.0)
 
 
+def test_bdr_none_calls_breakeven_with_the_agreed_signature(monkeypatch):
+    """A stand-in for ipabs.structuring.breakeven (another branch): the call is breakeven(deal, tranche,
+    measure="cumulative_default_rate", base=..., support=...) and its result's .value is the BDR."""
+    import sys
+    import types
+
+    calls = []
+
+    def breakeven(deal, tranche, *, measure, base, support):
+        calls.append((tranche, measure, base, support))
+        return SimpleNamespace(value={"A": 0.9, "B": 0.5}[tranche])
+
+    monkeypatch.setitem(sys.modules, "ipabs.structuring.breakeven",
+                        types.SimpleNamespace(breakeven=breakeven))
+    t = bdr_sdr_table(_fake_mc(), pool_wal_years=10.0, base="BASE", support=False, method_basis=None)
+    assert calls == [("A", "cumulative_default_rate", "BASE", False), ("B", "cumulative_default_rate", "BASE", False)]
+    assert [i.rating for i in t.implied] == ["Ba2", "Caa2"] and t.bdr_source.startswith("ipabs.structuring.breakeven")
+
+
 @pytest.mark.skipif(importlib.util.find_spec("ipabs.structuring.breakeven") is not None,
                     reason="the breakeven module is present")
 def test_without_the_breakeven_module_bdr_must_be_given():
