@@ -299,7 +299,7 @@ def write_prospectus_xlsx(df: pd.DataFrame, path: str | Path, lang: str = "zh") 
     ncol = len(headers)
     ws.cell(row=1, column=1, value=label("ps_title", lang)).font = Font(bold=True, size=13)
     ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=ncol)
-    ws.cell(row=2, column=1, value=label("list_separator", lang).join(_notes(df, lang)[:2]))
+    ws.cell(row=2, column=1, value=_notes(df, lang)[0])
     ws.merge_cells(start_row=2, start_column=1, end_row=2, end_column=ncol)
     head_row = 3
     thin = Side(style="thin")
@@ -327,7 +327,7 @@ def write_prospectus_xlsx(df: pd.DataFrame, path: str | Path, lang: str = "zh") 
                                    end_column=col)
             start = i
     foot = head_row + len(rows) + 2
-    for n, note in enumerate(_notes(df, lang)[2:]):
+    for n, note in enumerate(_notes(df, lang)[1:]):
         ws.cell(row=foot + n, column=1, value=note)
     for j, w in enumerate(_WIDTHS, start=1):
         ws.column_dimensions[get_column_letter(j)].width = w

@@ -129,7 +129,7 @@ class StressGrid:
             want = _AXIS_TYPES[k]
             bad = [x for x in v if not _is_type(x, want)]
             if bad:
-                issues.append(Issue(f"{bad[0]!r} is not a {want.__name__}", file=file, table="grid", field=k))
+                issues.append(Issue(f"{bad[0]!r} is not {_TYPE_NAMES[want]}", file=file, table="grid", field=k))
                 continue
             kw[k] = tuple(want(x) for x in v)
         if not issues:
@@ -167,6 +167,7 @@ class StressGrid:
 _AXIS_TYPES: dict[str, type] = {"default_multiplier": float, "recovery_haircut": float, "correlation": float,
                                 "recovery_lag_periods": int, "recovery_lag_months": int, "cpr": float,
                                 "support_default": bool}
+_TYPE_NAMES = {float: "a number", int: "a whole number", bool: "true or false"}
 _BOUNDS = {"default_multiplier": (0.0, 100.0), "recovery_haircut": (0.0, 1.0), "correlation": (0.0, 0.999),
            "recovery_lag_periods": (0, 480), "recovery_lag_months": (0, 480 * 12), "cpr": (0.0, 1.0)}
 
