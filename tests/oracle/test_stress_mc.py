@@ -22,7 +22,14 @@ from ipabs.compile.lower import compile_deal
 from ipabs.credit.synthetic import synthetic_deal
 from ipabs.engine.montecarlo import prepare, simulate, trace_path
 from ipabs.kernels.defaults import default_periods_paths
-from ipabs.structuring.stress import StressGrid, StressResult, cell_deal, grid_cells, run_cells, run_stress_grid
+from ipabs.structuring.stress import (
+    StressGrid,
+    StressResult,
+    cell_deal,
+    grid_cells,
+    run_cells,
+    run_stress_grid,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = ROOT / "scenarios"
