@@ -3,6 +3,7 @@ consistency), the injectable breakeven, the XLSX sheet read back with openpyxl a
 
 from __future__ import annotations
 
+import functools
 import math
 from pathlib import Path
 
@@ -40,14 +41,38 @@ def ganzhou():
     return compile_scenario(load_scenario(SCENARIOS / "ganzhou_pledge_2026.toml"))
 
 
+#: A subset of the default stresses (the whole list runs in test_the_default_table_of_every_sample_deal, slow).
+KEYS = ("base", "default_x1.5", "default_x3", "recovery_-30%", "lag_+12m", "support_default")
+
+
 @pytest.fixture(scope="module")
 def table(ganzhou):
-    return prospectus_table(ganzhou)
+    stresses = [s for s in default_stresses(ganzhou) if s.key in KEYS]
+    return prospectus_table(ganzhou, stresses, breakeven=functools.partial(bisect_breakeven, tol=1e-4))
+
+
+def test_default_stresses_add_the_support_provider_when_there_is_one(ganzhou):
+    stresses = default_stresses(ganzhou)
+    assert [s.key for s in stresses] == [s.key for s in AGENCY_STRESSES] + ["support_default"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["ganzhou_pledge_2026", "interbank_abn_2026", "ip_lease_2026",
+                                  "licence_relicence_2026"])
+def test_the_default_table_of_every_sample_deal(tmp_path, name):
+    deal = compile_scenario(load_scenario(SCENARIOS / f"{name}.toml"))
+    df = prospectus_table(deal)
+    assert len(df) == len(default_stresses(deal)) * len(deal.names.tranches)
+    assert df.attrs["breakeven"]
+    assert (df.loc[df["breaks"], "break_point"] >= 0).all()
+    assert math.isnan(df[df["stress"] == "lag_+12m"]["cpr"].iloc[0])
+    assert df[df["stress"] == "cpr_20%"]["cpr"].iloc[0] == 0.2
+    write_prospectus_xlsx(df, tmp_path / "t.xlsx")
+    assert "| 1 |" in prospectus_markdown(df)
 
 
 def test_rows_and_flags_match_the_batch_engine(ganzhou, table):
-    stresses = default_stresses(ganzhou)
-    assert [s.key for s in stresses][-1] == "support_default"  # the deal has a shortfall commitment
+    stresses = [s for s in default_stresses(ganzhou) if s.key in KEYS]
     k = len(ganzhou.names.tranches)
     assert list(table.columns) == list(COLUMNS)
     assert len(table) == len(stresses) * k
@@ -64,7 +89,7 @@ def test_rows_and_flags_match_the_batch_engine(ganzhou, table):
     # the lag row moves recoveries by 12 months = 4 quarterly periods
     lag = table[table["stress"] == "lag_+12m"].iloc[0]
     assert lag["recovery_lag_months"] == 12 and lag["recovery_lag_periods"] == 4
-    assert math.isnan(lag["cpr"]) and table[table["stress"] == "cpr_20%"]["cpr"].iloc[0] == 0.2
+    assert math.isnan(lag["cpr"])
 
 
 def test_break_points_are_where_the_tranche_stops_being_paid_in_full(ganzhou, table):
@@ -79,11 +104,18 @@ def test_break_points_are_where_the_tranche_stops_being_paid_in_full(ganzhou, ta
         ok = run_batch(ganzhou, probe).repaid_in_full(row["tranche"])
         assert ok[0] or x == 0.0
         assert not ok[1]
+        # the first break: repaid at every level below it
+        below = cell_t.take(np.zeros(50, dtype=np.int64)).with_columns(default_multiplier=np.linspace(0, x, 50))
+        assert run_batch(ganzhou, below).repaid_in_full(row["tranche"]).all()
         checked += 1
     assert checked >= 3
+    # scenario (a)'s subordinate breaks between x1 and x1.5 (its loss at x1.5), though it is repaid again at very
+    # high multiples when the guarantor pays the senior and recoveries reach it
+    sub = table[(table["stress"] == "base") & (table["tranche"] == "次级")].iloc[0]
+    assert sub["breaks"] and 1.0 < sub["break_point"] < 1.5
     # the multiplier rows share the base row's break point (the multiplier is what the break point measures)
     base = table[table["stress"] == "base"]["break_point"].to_numpy()
-    assert np.array_equal(table[table["stress"] == "default_x2"]["break_point"].to_numpy(), base)
+    assert np.array_equal(table[table["stress"] == "default_x3"]["break_point"].to_numpy(), base)
 
 
 def test_break_even_cdr_of_a_hand_case():

@@ -50,9 +50,9 @@ COLUMNS = ("scenario", "stress", "default_multiplier", "recovery_haircut", "reco
 
 @dataclass(frozen=True)
 class Breakeven:
-    """A tranche's break point: ``value`` is the highest stress level at which it is still repaid in full (for
-    ``recovery_rate``: the lowest recovery); ``breaks`` is False when it survives the whole bracket (``value`` is
-    then the bracket's end)."""
+    """A tranche's break point: ``value`` is the stress level up to which it is repaid in full (principal and
+    interest), i.e. where it first breaks (for ``recovery_rate``: the recovery rate below which it breaks);
+    ``breaks`` is False when it survives the whole bracket (``value`` is then the bracket's end)."""
 
     value: float
     breaks: bool
@@ -78,11 +78,18 @@ def _repaid(deal: CompiledDeal, base: Assumptions, support: bool, measure: str, 
 
 def bisect_breakeven(deal: CompiledDeal, tranche: str | int, measure: str = "default_multiplier",
                      base: Assumptions | None = None, support: bool = True, *, tol: float = 1e-6,
-                     points: int = 15) -> Breakeven:
-    """Break point of ``tranche`` by bracketing and k-section on the batch engine: each round runs ``points``
-    levels of the bracket in one :func:`~ipabs.structuring.batch.run_batch` call and keeps the interval between the
-    last level repaid in full and the first not (repayment is taken to be monotone in the stress), until it is
-    narrower than ``tol``. Brackets: default multiplier [0, min(100, 1/CDR)], CDR [0, 1], recovery rate [0, 1].
+                     points: int = 15, scan: int = 64) -> Breakeven:
+    """Break point of ``tranche`` on the batch engine: the lowest stress level at which it is no longer repaid in
+    full (principal and interest), found by a scan and k-section.
+
+    The stress level is the default multiplier on [0, min(100, 1/CDR)], the CDR on [0, 1], or, for
+    ``recovery_rate``, the fall of the recovery rate from 1 (the value returned is the recovery rate). Repayment
+    need not be monotone in the stress (a guarantor's payments can let a junior tranche recover at very high
+    default rates), so the bracket is first scanned at ``scan`` levels, evenly and geometrically spaced, in one
+    :func:`~ipabs.structuring.batch.run_batch` call; the first level that fails and the one before it bracket the
+    break, which rounds of ``points`` levels narrow to ``tol``. A break narrower than the scan's spacing between two
+    repaid levels can be missed. ``breaks`` is False when every scanned level is repaid (``value`` is then the
+    bracket's end).
 
     A fallback with the signature of the shared ``ipabs.structuring.breakeven.breakeven``.
     """
@@ -94,35 +101,34 @@ def bisect_breakeven(deal: CompiledDeal, tranche: str | int, measure: str = "def
         raise ValueError("measure 'cdr' needs a base with cdr, not cumulative_default_rate")
     if measure == "default_multiplier":
         rate = a.cdr if a.cumulative_default_rate is None else a.cumulative_default_rate
-        hi = MAX_MULTIPLIER if rate <= 0 else min(MAX_MULTIPLIER, 1.0 / rate)
+        top = MAX_MULTIPLIER if rate <= 0 else min(MAX_MULTIPLIER, 1.0 / rate)
     else:
-        hi = 1.0
-    lo = 0.0
-    rising = measure != "recovery_rate"  # stress rises with x (default) or falls with x (recovery)
-    ends = _repaid(deal, a, support, measure, np.array([lo, hi]), k)
-    if rising:
-        if ends[1]:
-            return Breakeven(hi, False, measure)
-        if not ends[0]:
-            return Breakeven(lo, True, measure)
-    else:
-        if ends[0]:
-            return Breakeven(lo, False, measure)
-        if not ends[1]:
-            return Breakeven(hi, True, measure)
-    # invariant: rising → repaid(lo) and not repaid(hi); falling → not repaid(lo) and repaid(hi)
+        top = 1.0
+
+    def level(s: np.ndarray) -> np.ndarray:  # stress level → the measure's value
+        return 1.0 - s if measure == "recovery_rate" else s
+
+    def repaid(s: np.ndarray) -> np.ndarray:
+        return _repaid(deal, a, support, measure, np.clip(level(s), 0.0, top), k)
+
+    grid = np.unique(np.concatenate([np.linspace(0.0, top, scan // 2 + 1),
+                                     np.geomspace(top * 1e-3, top, scan - scan // 2 - 1)]))
+    ok = repaid(grid)
+    if ok.all():
+        return Breakeven(float(level(np.array(top))), False, measure)
+    j = int(np.argmin(ok))  # the first level not repaid
+    if j == 0:
+        return Breakeven(float(level(np.array(0.0))), True, measure)
+    lo, hi = float(grid[j - 1]), float(grid[j])  # repaid at lo, not at hi
     while hi - lo > tol:
         xs = lo + (hi - lo) * np.arange(1, points + 1) / (points + 1)
-        ok = _repaid(deal, a, support, measure, xs, k)
-        grid = np.concatenate([[lo], xs, [hi]])
-        flags = np.concatenate([[rising], ok, [not rising]])
-        if rising:
-            j = int(np.argmin(flags))  # first level not repaid
-            lo, hi = grid[j - 1], grid[j]
-        else:
-            j = int(np.argmax(flags))  # first level repaid
-            lo, hi = grid[j - 1], grid[j]
-    return Breakeven(float(lo if rising else hi), True, measure)
+        ok = repaid(xs)
+        if ok.all():
+            lo = float(xs[-1])
+            continue
+        j = int(np.argmin(ok))
+        lo, hi = (lo if j == 0 else float(xs[j - 1])), float(xs[j])
+    return Breakeven(float(level(np.array(lo))), True, measure)
 
 
 def default_breakeven() -> tuple[Callable[..., Any], str]:
