@@ -18,6 +18,7 @@ from ipabs.structuring.stress import (
     StressGrid,
     StressResult,
     agency_grid,
+    axis_label,
     grid_cells,
     months_to_periods,
     run_cells,
@@ -166,6 +167,12 @@ def test_presets_are_labelled_market_practice():
     assert g.recovery_lag_months == (0, 12) and g.cpr == (0.0, 0.1, 0.2)
     keys = {s.key for s in AGENCY_STRESSES}
     assert {"default_x1.5", "default_x2", "default_x3", "recovery_-30%", "lag_+12m", "cpr_0%", "cpr_20%"} <= keys
+
+
+def test_axis_labels_come_from_the_glossary():
+    assert axis_label("default_multiplier", "zh") == "违约率倍数"
+    assert axis_label("support_default", "en") == "support provider in default"
+    assert all(axis_label(a, "zh") != f"stress_axis_{a}" for a in AXES)
 
 
 def test_the_example_grid_file_loads():

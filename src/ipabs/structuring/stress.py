@@ -242,6 +242,15 @@ def agency_grid(*, monte_carlo: bool = False) -> StressGrid:
 PRESETS: dict[str, Callable[[], StressGrid]] = {"agency": agency_grid}
 
 
+def axis_label(axis: str, lang: str = "en") -> str:
+    """Display label of an axis (glossary ``stress_axis_<axis>``), for tables, tornado and heat-map axes."""
+    from ipabs.glossary import label
+
+    if axis not in AXES:
+        raise ValueError(f"unknown axis {axis!r}; axes are {', '.join(AXES)}")
+    return label(f"stress_axis_{axis}", lang)
+
+
 def months_to_periods(deal: CompiledDeal, months: int) -> int:
     """Whole payment periods covering ``months`` (rounded up): 12 months = 4 quarterly or 12 monthly periods."""
     step = FREQUENCY_MONTHS[deal.scenario.deal.payment_frequency]
