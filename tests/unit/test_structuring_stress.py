@@ -21,6 +21,7 @@ from ipabs.structuring.stress import (
     axis_label,
     grid_cells,
     months_to_periods,
+    named_stresses_from_toml,
     run_cells,
     run_stress_grid,
     scenario_table,
@@ -180,6 +181,32 @@ def test_the_example_grid_file_loads():
     assert g.source == MARKET_PRACTICE
     assert len(g) == 4 * 2 * 2 * 3 * 2
     assert g.axes == ("default_multiplier", "recovery_haircut", "recovery_lag_periods", "cpr", "support_default")
+
+
+def test_named_stresses_from_the_example_file():
+    stresses = named_stresses_from_toml(SCENARIOS / "stress_grid_example.toml")
+    assert [s.key for s in stresses] == ["base", "default_x2", "recovery_-30%_lag_+12m", "guarantor_default"]
+    assert stresses[0].is_base and stresses[0].source == "scenario base case"
+    assert stresses[2].recovery_haircut == 0.3 and stresses[2].recovery_lag_months == 12
+    assert stresses[3].support_default and stresses[3].source == MARKET_PRACTICE
+
+
+@pytest.mark.parametrize(("body", "table", "field", "message"), [
+    ('[[stress]]\nkey = "a"\n', "stress[0]", "source", "missing source"),
+    ('[[stress]]\nsource = "s"\n', "stress[0]", "key", "missing key"),
+    ('[[stress]]\nkey = "a"\nsource = "s"\n[[stress]]\nkey = "a"\nsource = "s"\n', "stress[1]", "key",
+     "duplicate"),
+    ('[[stress]]\nkey = "a"\nsource = "s"\nrecovery_haircut = 1.3\n', "stress[0]", "recovery_haircut", "outside"),
+    ('[[stress]]\nkey = "a"\nsource = "s"\nlag = 3\n', "stress[0]", "lag", "unknown key"),
+    ('[grid]\ncpr = [0.1]\n', "stress", None, "missing [[stress]]"),
+])
+def test_named_stress_errors_name_the_file_table_and_field(tmp_path, body, table, field, message):
+    p = tmp_path / "stresses.toml"
+    p.write_text(body, encoding="utf-8")
+    with pytest.raises(InputError) as e:
+        named_stresses_from_toml(p)
+    assert any(i.file == str(p) and i.table == table and i.field == field and message in i.message
+               for i in e.value.issues), str(e.value)
 
 
 @pytest.mark.parametrize(("body", "field", "message"), [

@@ -143,25 +143,36 @@ class StressGrid:
 
     @classmethod
     def from_toml(cls, path: str | Path) -> StressGrid:
-        """Read a stress-grid file (format: docs/methodology/structuring-stress.md, example:
+        """Read the ``[grid]`` of a stress file (format: docs/methodology/structuring-stress.md, example:
         scenarios/stress_grid_example.toml)."""
-        p = Path(path)
-        if not p.is_file():
-            raise InputError([Issue("file not found", file=str(p))], title="invalid stress grid")
-        try:
-            data = tomllib.loads(p.read_bytes().decode("utf-8-sig"))
-        except (UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
-            raise InputError([Issue(f"not a UTF-8 TOML file: {e}", file=str(p))], title="invalid stress grid") from None
-        issues = [Issue("unknown table or key; a stress-grid file has [grid] and an optional version = 1",
-                        file=str(p), field=k) for k in data if k not in ("grid", "version")]
-        if data.get("version", 1) != 1:
-            issues.append(Issue(f"unsupported version {data.get('version')!r} (expected 1)", file=str(p),
-                                field="version"))
-        if not isinstance(data.get("grid"), dict):
-            issues.append(Issue("missing [grid] table", file=str(p), table="grid"))
-        if issues:
-            raise InputError(issues, title="invalid stress grid")
+        p, data = _read_stress_file(path, need="grid")
         return cls.from_dict(data["grid"], file=str(p))
+
+
+def _read_stress_file(path: str | Path, need: str) -> tuple[Path, dict]:
+    """Parse a stress file (``version``, ``[grid]``, ``[[stress]]``) and check its top level; ``need`` is the
+    table the caller reads."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputError([Issue("file not found", file=str(p))], title="invalid stress file")
+    try:
+        data = tomllib.loads(p.read_bytes().decode("utf-8-sig"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+        raise InputError([Issue(f"not a UTF-8 TOML file: {e}", file=str(p))], title="invalid stress file") from None
+    issues = [Issue("unknown table or key; a stress file has [grid], [[stress]] and an optional version = 1",
+                    file=str(p), field=k) for k in data if k not in ("grid", "stress", "version")]
+    if data.get("version", 1) != 1:
+        issues.append(Issue(f"unsupported version {data.get('version')!r} (expected 1)", file=str(p),
+                            field="version"))
+    if need == "grid" and not isinstance(data.get("grid"), dict):
+        issues.append(Issue("missing [grid] table", file=str(p), table="grid"))
+    if need == "stress" and not (isinstance(data.get("stress"), list) and data["stress"]
+                                 and all(isinstance(x, dict) for x in data["stress"])):
+        issues.append(Issue("missing [[stress]] tables (one per named stress scenario)", file=str(p),
+                            table="stress"))
+    if issues:
+        raise InputError(issues, title="invalid stress file")
+    return p, data
 
 
 _AXIS_TYPES: dict[str, type] = {"default_multiplier": float, "recovery_haircut": float, "correlation": float,
@@ -229,6 +240,52 @@ AGENCY_STRESSES: tuple[NamedStress, ...] = (
     NamedStress("cpr_20%", cpr=0.2),
     NamedStress("combined_x2_-30%_+12m", default_multiplier=2.0, recovery_haircut=0.3, recovery_lag_months=12),
 )
+
+
+def named_stresses_from_toml(path: str | Path) -> list[NamedStress]:
+    """The ``[[stress]]`` tables of a stress file: named stress scenarios for the prospectus table (keys ``key``,
+    ``default_multiplier``, ``recovery_haircut``, ``recovery_lag_months``, ``cpr``, ``support_default``,
+    ``source``; errors name the file, the table ``stress[i]`` and the field)."""
+    p, data = _read_stress_file(path, need="stress")
+    out: list[NamedStress] = []
+    issues: list[Issue] = []
+    types = {"key": str, "default_multiplier": float, "recovery_haircut": float, "recovery_lag_months": int,
+             "cpr": float, "support_default": bool, "source": str}
+    bounds = {"default_multiplier": (0.0, 100.0), "recovery_haircut": (0.0, 1.0), "recovery_lag_months": (0, 5760),
+              "cpr": (0.0, 1.0)}
+    seen: set[str] = set()
+    for i, raw in enumerate(data["stress"]):
+        table = f"stress[{i}]"
+        kw: dict[str, Any] = {}
+        for k, v in raw.items():
+            t = types.get(k)
+            if t is None:
+                issues.append(Issue(f"unknown key; keys are {', '.join(types)}", file=str(p), table=table, field=k))
+            elif t is str:
+                if isinstance(v, str) and v.strip():
+                    kw[k] = v.strip()
+                else:
+                    issues.append(Issue("must be a non-empty string", file=str(p), table=table, field=k))
+            elif not _is_type(v, t):
+                issues.append(Issue(f"{v!r} is not {_TYPE_NAMES[t]}", file=str(p), table=table, field=k))
+            elif k in bounds and not bounds[k][0] <= v <= bounds[k][1]:
+                issues.append(Issue(f"{v!r} is outside [{bounds[k][0]}, {bounds[k][1]}]", file=str(p), table=table,
+                                    field=k))
+            else:
+                kw[k] = t(v)
+        if "key" not in raw:
+            issues.append(Issue("missing key (the stress's name)", file=str(p), table=table, field="key"))
+        elif kw.get("key") in seen:
+            issues.append(Issue(f"duplicate key {kw['key']!r}", file=str(p), table=table, field="key"))
+        if "source" not in raw:
+            issues.append(Issue("missing source (say where the numbers come from, e.g. a rating report or "
+                                f"'{MARKET_PRACTICE}')", file=str(p), table=table, field="source"))
+        seen.add(kw.get("key", ""))
+        if not issues:
+            out.append(NamedStress(**kw))
+    if issues:
+        raise InputError(issues, title="invalid stress file")
+    return out
 
 
 def agency_grid(*, monte_carlo: bool = False) -> StressGrid:
