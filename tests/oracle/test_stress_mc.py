@@ -191,3 +191,18 @@ def test_cell_deal_leaves_the_compiled_arrays_shared(lease):
     assert d2.waterfall is deal.waterfall and d2.pool is deal.pool
     assert d2.scenario.simulation.correlation == 0.3 and deal.scenario.simulation.correlation != 0.3
     assert dataclasses.replace(d2, scenario=deal.scenario).scenario is deal.scenario
+
+
+def test_support_default_and_haircut_cells_keep_every_tape_obligor_s_default_times():
+    """Common random numbers across cells that change the scenario: forcing the providers into default (their PD set
+    to 1, which can add them to the copula) or cutting recoveries leaves every tape obligor's default period on
+    every path as in the base cell."""
+    _, deal = load("ganzhou_pledge_2026")
+    cells = grid_cells(deal, StressGrid(support_default=(False, True), recovery_haircut=(0.0, 0.3)))
+    n_tape = len(deal.info.obligor_ids)
+    preps = [prepare(cell_deal(deal, c), c.assumptions) for c in cells]
+    for p in range(0, 300, 3):
+        traces = [trace_path(deal, SEED, p, prepared=pr) for pr in preps]
+        for t in traces[1:]:
+            assert np.array_equal(t.obligor_default_period[:n_tape], traces[0].obligor_default_period[:n_tape])
+        assert [bool((t.support_default_period == 0).all()) for t in traces][1::2] == [True, True]  # cells 1, 3
