@@ -288,9 +288,9 @@ def named_stresses_from_toml(path: str | Path) -> list[NamedStress]:
     return out
 
 
-def agency_grid(*, monte_carlo: bool = False) -> StressGrid:
+def agency_grid() -> StressGrid:
     """The agency-style grid: default ×1/1.5/2/3 × recovery −0/−30% × lag +0/+12 months × CPR 0/10/20%
-    (:data:`MARKET_PRACTICE`); ``monte_carlo`` adds nothing the deterministic engine cannot run."""
+    (48 cells, labelled :data:`MARKET_PRACTICE`); every axis runs on both engines."""
     return StressGrid(default_multiplier=(1.0, 1.5, 2.0, 3.0), recovery_haircut=(0.0, 0.3),
                       recovery_lag_months=(0, 12), cpr=(0.0, 0.1, 0.2), name="agency-style stresses",
                       source=MARKET_PRACTICE)
@@ -411,9 +411,9 @@ def named_cells(deal: CompiledDeal, stresses: Sequence[NamedStress], *,
 def cell_deal(deal: CompiledDeal, cell: StressCell) -> CompiledDeal:
     """The deal with the cell's simulation changes (correlation, disposal cost, drawn lag range, support PDs).
 
-    Only ``scenario.simulation`` and ``scenario.support`` change, which the Monte Carlo's :func:`prepare` reads and
-    compilation does not: the compiled pool and waterfall are shared (a test checks the result equals a
-    recompilation with :func:`ipabs.compile.lower.compile_deal`)."""
+    Only ``scenario.simulation`` and the support providers' ``pd``/``rating`` change, which the Monte Carlo's
+    :func:`prepare` reads and compilation does not: the compiled pool and waterfall are shared (a test checks the
+    result equals a recompilation with :func:`ipabs.compile.lower.compile_deal`, bit for bit)."""
     if not cell.simulation:
         return deal
     s = deal.scenario
