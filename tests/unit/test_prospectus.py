@@ -222,3 +222,21 @@ def test_markdown_has_the_headers_and_two_decimal_amounts(table):
 
 def test_stress_keys_of_the_presets():
     assert [s.key for s in AGENCY_STRESSES][0] == "base" and AGENCY_STRESSES[0].is_base
+
+
+def test_progress_and_cancellation(ganzhou):
+    from ipabs.errors import Cancelled
+
+    def fake(deal, tranche, measure="default_multiplier", base=None, support=True):
+        return Breakeven(1.0, True, measure)
+
+    seen = []
+    prospectus_table(ganzhou, AGENCY_STRESSES[:2], breakeven=fake, progress=lambda d, n: seen.append((d, n)))
+    assert seen[0] == (1, 5) and seen[-1] == (5, 5)
+
+    def stop(d, n):
+        if d > 1:
+            raise Cancelled("stop")
+
+    with pytest.raises(Cancelled):
+        prospectus_table(ganzhou, AGENCY_STRESSES[:2], breakeven=fake, progress=stop)
