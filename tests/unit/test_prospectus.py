@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import math
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import openpyxl
@@ -15,10 +16,9 @@ from ipabs.api import compile_scenario, load_scenario
 from ipabs.credit.synthetic import SyntheticSpec, synthetic_deal
 from ipabs.glossary import label
 from ipabs.structuring.batch import ScenarioTable, run_batch
+from ipabs.structuring.breakeven import breakeven as bisect_breakeven
 from ipabs.structuring.prospectus import (
     COLUMNS,
-    Breakeven,
-    bisect_breakeven,
     default_stresses,
     prospectus_markdown,
     prospectus_table,
@@ -145,7 +145,7 @@ def test_an_injected_breakeven_is_called_with_each_scenario(ganzhou):
 
     def fake(deal, tranche, measure="default_multiplier", base=None, support=True):
         calls.append((tranche, measure, base, support))
-        return Breakeven(value=7.0, breaks=tranche == "次级", measure=measure)
+        return SimpleNamespace(value=7.0, breaks=tranche == "次级", measure=measure)
 
     stresses = [NamedStress("base"), NamedStress("rec", recovery_haircut=0.3),
                 NamedStress("off", support_default=True, source="test")]
@@ -228,7 +228,7 @@ def test_progress_and_cancellation(ganzhou):
     from ipabs.errors import Cancelled
 
     def fake(deal, tranche, measure="default_multiplier", base=None, support=True):
-        return Breakeven(1.0, True, measure)
+        return SimpleNamespace(value=1.0, breaks=True, measure=measure)
 
     seen = []
     prospectus_table(ganzhou, AGENCY_STRESSES[:2], breakeven=fake, progress=lambda d, n: seen.append((d, n)))

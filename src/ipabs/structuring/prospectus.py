@@ -8,10 +8,9 @@ tranche's break point under the scenario's other stresses. :func:`write_prospect
 (Chinese headers, amounts in 万元 with two decimals as number formats, frozen header), :func:`prospectus_markdown`
 as Markdown; ``lang="en"`` gives the English variant. Labels come from :mod:`ipabs.glossary`.
 
-The break point comes from a breakeven function ``f(deal, tranche, measure=..., base=..., support=...)`` returning an
-object with ``value`` and ``breaks``: by default :func:`bisect_breakeven` below (k-section over
-:func:`~ipabs.structuring.batch.run_batch`); the shared ``ipabs.structuring.breakeven.breakeven`` has the same
-signature and can be passed as ``breakeven=``.
+The break point comes from :func:`ipabs.structuring.breakeven.breakeven` (k-section over the batch engine; any
+function ``f(deal, tranche, measure=..., base=..., support=...)`` returning an object with ``value`` and ``breaks``
+can be passed as ``breakeven=``).
 """
 
 from __future__ import annotations
@@ -20,11 +19,9 @@ import math
 import os
 import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from ipabs.compile.lower import CompiledDeal
@@ -34,7 +31,6 @@ from ipabs.structuring.stress import (
     AGENCY_STRESSES,
     MARKET_PRACTICE,
     NamedStress,
-    make_cell,
     named_cells,
     scenario_table,
 )
@@ -46,98 +42,6 @@ MAX_MULTIPLIER = 100.0
 COLUMNS = ("scenario", "stress", "default_multiplier", "recovery_haircut", "recovery_lag_months", "recovery_lag_periods",
            "cpr", "support_default", "source", "tranche", "original_balance", "principal_paid", "interest_paid", "loss",
            "principal_repaid", "interest_repaid", "min_coverage_ratio", "break_measure", "break_point", "breaks")
-
-
-@dataclass(frozen=True)
-class Breakeven:
-    """A tranche's break point: ``value`` is the stress level up to which it is repaid in full (principal and
-    interest), i.e. where it first breaks (for ``recovery_rate``: the recovery rate below which it breaks);
-    ``breaks`` is False when it survives the whole bracket (``value`` is then the bracket's end)."""
-
-    value: float
-    breaks: bool
-    measure: str = "default_multiplier"
-
-
-def _repaid(deal: CompiledDeal, base: Assumptions, support: bool, measure: str, xs: np.ndarray,
-            k: int) -> np.ndarray:
-    from ipabs.structuring.batch import run_batch
-
-    cell_table = scenario_table(deal, [make_cell(deal, {"support_default": not support}, base=base)])
-    n = len(xs)
-    cols: dict[str, Any] = {}
-    if measure == "default_multiplier":
-        cols["default_multiplier"] = xs
-    elif measure == "cdr":
-        cols.update(cdr=xs, default_multiplier=1.0)
-    else:
-        cols.update(recovery_rate=xs, recovery_multiplier=1.0)
-    tab = cell_table.take(np.zeros(n, dtype=np.int64)).with_columns(**cols, labels=[f"x={x:g}" for x in xs])
-    return run_batch(deal, tab).repaid_in_full(k)
-
-
-def bisect_breakeven(deal: CompiledDeal, tranche: str | int, measure: str = "default_multiplier",
-                     base: Assumptions | None = None, support: bool = True, *, tol: float = 1e-6,
-                     points: int = 15, scan: int = 64) -> Breakeven:
-    """Break point of ``tranche`` on the batch engine: the lowest stress level at which it is no longer repaid in
-    full (principal and interest), found by a scan and k-section.
-
-    The stress level is the default multiplier on [0, min(100, 1/CDR)], the CDR on [0, 1], or, for
-    ``recovery_rate``, the fall of the recovery rate from 1 (the value returned is the recovery rate). Repayment
-    need not be monotone in the stress (a guarantor's payments can let a junior tranche recover at very high
-    default rates), so the bracket is first scanned at ``scan`` levels, evenly and geometrically spaced, in one
-    :func:`~ipabs.structuring.batch.run_batch` call; the first level that fails and the one before it bracket the
-    break, which rounds of ``points`` levels narrow to ``tol``. A break narrower than the scan's spacing between two
-    repaid levels can be missed. ``breaks`` is False when every scanned level is repaid (``value`` is then the
-    bracket's end).
-
-    A fallback with the signature of the shared ``ipabs.structuring.breakeven.breakeven``.
-    """
-    if measure not in BREAK_MEASURES:
-        raise ValueError(f"measure must be one of {', '.join(BREAK_MEASURES)}, not {measure!r}")
-    a = base or deal.scenario.assumptions
-    k = deal.names.tranches.index(tranche) if isinstance(tranche, str) else int(tranche)
-    if measure == "cdr" and a.cumulative_default_rate is not None:
-        raise ValueError("measure 'cdr' needs a base with cdr, not cumulative_default_rate")
-    if measure == "default_multiplier":
-        rate = a.cdr if a.cumulative_default_rate is None else a.cumulative_default_rate
-        top = MAX_MULTIPLIER if rate <= 0 else min(MAX_MULTIPLIER, 1.0 / rate)
-    else:
-        top = 1.0
-
-    def level(s: np.ndarray) -> np.ndarray:  # stress level → the measure's value
-        return 1.0 - s if measure == "recovery_rate" else s
-
-    def repaid(s: np.ndarray) -> np.ndarray:
-        return _repaid(deal, a, support, measure, np.clip(level(s), 0.0, top), k)
-
-    grid = np.unique(np.concatenate([np.linspace(0.0, top, scan // 2 + 1),
-                                     np.geomspace(top * 1e-3, top, scan - scan // 2 - 1)]))
-    ok = repaid(grid)
-    if ok.all():
-        return Breakeven(float(level(np.array(top))), False, measure)
-    j = int(np.argmin(ok))  # the first level not repaid
-    if j == 0:
-        return Breakeven(float(level(np.array(0.0))), True, measure)
-    lo, hi = float(grid[j - 1]), float(grid[j])  # repaid at lo, not at hi
-    while hi - lo > tol:
-        xs = lo + (hi - lo) * np.arange(1, points + 1) / (points + 1)
-        ok = repaid(xs)
-        if ok.all():
-            lo = float(xs[-1])
-            continue
-        j = int(np.argmin(ok))
-        lo, hi = (lo if j == 0 else float(xs[j - 1])), float(xs[j])
-    return Breakeven(float(level(np.array(lo))), True, measure)
-
-
-def default_breakeven() -> tuple[Callable[..., Any], str]:
-    """The shared ``ipabs.structuring.breakeven.breakeven`` when installed, else :func:`bisect_breakeven`."""
-    try:
-        from ipabs.structuring.breakeven import breakeven  # type: ignore[import-not-found]
-    except ImportError:
-        return bisect_breakeven, "ipabs.structuring.prospectus.bisect_breakeven"
-    return breakeven, "ipabs.structuring.breakeven.breakeven"
 
 
 def default_stresses(deal: CompiledDeal) -> list[NamedStress]:
@@ -162,7 +66,7 @@ def prospectus_table(deal: CompiledDeal, stresses: Sequence[NamedStress] | None 
         The base case the stresses move from (default: the scenario's assumptions).
     breakeven : callable, optional
         ``f(deal, tranche, measure=..., base=..., support=...) -> obj`` with ``obj.value`` and ``obj.breaks``
-        (default: :func:`default_breakeven`). Called with each scenario's stressed assumptions (the break point is
+        (default: :func:`ipabs.structuring.breakeven.breakeven`). Called with each scenario's stressed assumptions (the break point is
         the stress level at which the tranche breaks *given the scenario's other stresses*).
     break_measure : {"default_multiplier", "cdr", "recovery_rate"}
     progress : callable(done, total), optional
@@ -181,7 +85,12 @@ def prospectus_table(deal: CompiledDeal, stresses: Sequence[NamedStress] | None 
     if break_measure not in BREAK_MEASURES:
         raise ValueError(f"break_measure must be one of {', '.join(BREAK_MEASURES)}, not {break_measure!r}")
     stresses = list(stresses) if stresses is not None else default_stresses(deal)
-    fn, fn_name = (breakeven, getattr(breakeven, "__qualname__", repr(breakeven))) if breakeven else default_breakeven()
+    if breakeven is None:
+        from ipabs.structuring.breakeven import breakeven as shared
+
+        fn, fn_name = shared, "ipabs.structuring.breakeven.breakeven"
+    else:
+        fn, fn_name = breakeven, getattr(breakeven, "__qualname__", repr(breakeven))
     cells = named_cells(deal, stresses, base=base)
     res = run_batch(deal, scenario_table(deal, cells))
     tranches = deal.names.tranches
