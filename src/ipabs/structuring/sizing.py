@@ -87,7 +87,8 @@ def rating_target(target: RatingTarget | Callable[[float], float] | tuple[str, M
     kw["basis"] = b
 
     def threshold(wal_years: float) -> float:
-        from ipabs.structuring.ratings import rating_threshold  # another module of issue 13; resolved when used
+        # another module of issue 13, resolved when a threshold is first needed
+        from ipabs.structuring.ratings import rating_threshold
 
         return float(rating_threshold(rating, wal_years, **kw))
 
