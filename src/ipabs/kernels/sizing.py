@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from ipabs.compile.arrays import PoolFlows, WaterfallOut
-from ipabs.kernels._jit import jit_nogil
+from ipabs.kernels._jit import jit_inner, jit_nogil
 from ipabs.kernels.callptr import call_waterfall
 from ipabs.kernels.defaults import default_periods_one_path
 from ipabs.kernels.paths import ip_recoveries, path_scratch, revenue_flows
@@ -37,10 +37,20 @@ def collect_block(seed, p_start, p_end, j0, d, pa, ci, si, f_int, f_prin, f_pre,
     pool flows (every period) into the next row of ``f_*`` and its support default periods into that row of
     ``sup``, its path index into ``idx``. Returns the number of rows written."""
     n_t = d.yf.shape[0]
-    n_s = d.sup_cap.shape[0]
     x = path_scratch(d, ci, si)
     pf = PoolFlows(np.zeros(n_t), np.zeros(n_t), np.zeros(n_t), np.zeros(n_t), np.zeros(n_t), np.zeros(n_t),
                    np.zeros(n_t))
+    return collect_loop(seed, p_start, p_end, j0, d, pa, ci, x, pf, f_int, f_prin, f_pre, f_def, f_rec, f_bs, f_be,
+                        sup, idx, first)
+
+
+@jit_inner
+def collect_loop(seed, p_start, p_end, j0, d, pa, ci, x, pf, f_int, f_prin, f_pre, f_def, f_rec, f_bs, f_be, sup, idx,
+                 first):
+    """The path loop of :func:`collect_block` (no allocation, no reference counting: threads share the deal's
+    arrays without atomic increments)."""
+    n_t = d.yf.shape[0]
+    n_s = d.sup_cap.shape[0]
     has_rev = ci.rev_asset.shape[0] > 0
     m = np.int64(0)
     for p in range(p_start, p_end):
@@ -120,6 +130,15 @@ def run_trial(d, f_int, f_prin, f_pre, f_def, f_rec, f_bs, f_be, sup, sel, wf_ad
                        np.zeros(n_t, dtype=np.int64), np.zeros(n_t), np.zeros(n_t), np.zeros(n_t),
                        np.zeros(n_t, dtype=np.int64))
     sdt = np.zeros(n_s, dtype=np.int64)
+    trial_loop(d, f_int, f_prin, f_pre, f_def, f_rec, f_bs, f_be, sup, sel, wf_addr, wf_par, loss, short, w, out, sdt)
+
+
+@jit_inner
+def trial_loop(d, f_int, f_prin, f_pre, f_def, f_rec, f_bs, f_be, sup, sel, wf_addr, wf_par, loss, short, w, out, sdt):
+    """The row loop of :func:`run_trial` (no allocation, no reference counting)."""
+    n_t = d.yf.shape[0]
+    n_k = d.tr_bal0.shape[0]
+    n_s = d.sup_cap.shape[0]
     rec = np.int64(REC_NONE)
     t0 = np.int64(0)
     t1 = np.int64(n_t)
