@@ -22,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import math
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -236,7 +237,9 @@ class PathStore:
 
     Only paths on which an obligor or support provider defaults within the deal (every path under sales-linked
     royalties) are stored: 7 × n_periods doubles of pool flows, the support default periods and the path index,
-    ``bytes_per_path`` each; the others are the no-default base path. If the stored paths would take more than
+    ``bytes_per_path`` each; every other path is the no-default base path. Each block of paths writes its stored
+    paths at the start of its own rows of arrays allocated for every path but never touched beyond what is stored
+    (resident memory = the stored paths; nothing is copied). If the stored paths would take more than
     ``memory_budget`` bytes, nothing is kept and every trial re-simulates the flows block by block with the same seed
     (the same numbers, slower).
     """
@@ -260,33 +263,39 @@ class PathStore:
         self.bytes_per_path = (N_FLOW_COLUMNS * self.n_t + self.n_s + 1) * 8
         self.memory_budget = int(memory_budget)
         self._wf_cache: dict[bytes, int] = {}
+        self._local = threading.local()
+        self._executor: ThreadPoolExecutor | None = None
         t0 = time.perf_counter()
-        self.first_default = np.empty(self.n, dtype=np.int64)
-        self.stored = True
-        self.flows: tuple[np.ndarray, ...] | None = None
-        self.sup: np.ndarray | None = None
-        self.idx: np.ndarray | None = None
-        parts = []
-        kept = 0
-        blocks = self._blocks()
-        for res in self._map(self._collect, blocks):
-            kept += res[3]
-            if self.stored and kept * self.bytes_per_path > self.memory_budget:
-                self.stored = False
-                parts = []
-            if self.stored:
-                parts.append(res)
-        # the no-default base path (every path not stored): row 0 of the stored arrays
+        # the no-default base path (every path not stored)
         bpf = self.prep.base_pf
         self.base_flows = tuple(np.ascontiguousarray(getattr(bpf, name)[None, :]) for name in bpf._fields)
         assert len(self.base_flows) == N_FLOW_COLUMNS
         self.base_sup = np.full((1, self.n_s), self.n_t, dtype=np.int64)
+        self.first_default = np.empty(self.n, dtype=np.int64)
+        # rows [0, n): block [lo, hi) writes its stored paths to rows lo, lo + 1, …; row n is the base path
+        self.stored = True
+        self.flows: tuple[np.ndarray, ...] | None = tuple(np.empty((self.n + 1, self.n_t))
+                                                          for _ in range(N_FLOW_COLUMNS))
+        self.sup: np.ndarray | None = np.empty((self.n + 1, self.n_s), dtype=np.int64)
+        self._pidx: np.ndarray | None = np.empty(self.n + 1, dtype=np.int64)
+        for c in range(N_FLOW_COLUMNS):
+            self.flows[c][self.n] = self.base_flows[c][0]
+        self.sup[self.n] = self.n_t
+        self.blocks = self._blocks()
+        counts = []
+        for cnt in self._map(self._collect, self.blocks):
+            counts.append(cnt)
+            if self.stored and sum(counts) * self.bytes_per_path > self.memory_budget:
+                self.stored = False  # blocks still running write to their own buffers (see _collect)
+        self.block_counts = np.array(counts, dtype=np.int64)
+        self.n_defaulted = int(self.block_counts.sum())
         if self.stored:
-            self.flows = tuple(np.ascontiguousarray(np.concatenate([self.base_flows[c]] + [p[0][c] for p in parts]))
-                               for c in range(N_FLOW_COLUMNS))
-            self.sup = np.concatenate([self.base_sup] + [p[1] for p in parts])
-            self.idx = np.concatenate([p[2] for p in parts]) if parts else np.zeros(0, dtype=np.int64)
-        self.n_defaulted = kept
+            rows = [np.arange(lo, lo + c, dtype=np.int64) for (lo, _), c in zip(self.blocks, counts, strict=True)]
+            self.rows = np.concatenate([np.array([self.n], dtype=np.int64)] + rows)  # row 0 of a trial: the base
+            self.idx = self._pidx[self.rows[1:]] - self.path0
+        else:
+            self.flows = self.sup = self._pidx = None
+            self.rows = self.idx = None
         self.seconds = time.perf_counter() - t0
 
     # -- generation
@@ -294,31 +303,45 @@ class PathStore:
         return [(lo, min(self.n, lo + BLOCK_SIZE)) for lo in range(0, self.n, BLOCK_SIZE)]
 
     def _map(self, fn, items):
+        """``map`` on this store's threads (kept for its lifetime: their block buffers are reused)."""
         if self.threads == 1 or len(items) <= 1:
             yield from map(fn, items)
             return
-        with ThreadPoolExecutor(min(self.threads, len(items)), thread_name_prefix="ipabs-size") as pool:
-            yield from pool.map(fn, items)
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(self.threads, thread_name_prefix="ipabs-size")
+        yield from self._executor.map(fn, items)
 
-    def _collect(self, block: tuple[int, int]):
-        from ipabs.kernels.sizing import N_FLOW_COLUMNS, collect_block
+    def _buffer(self):
+        """This thread's block-sized buffers (allocated once per thread and store)."""
+        from ipabs.kernels.sizing import N_FLOW_COLUMNS
+
+        buf = getattr(self._local, "buf", None)
+        if buf is None:
+            m = BLOCK_SIZE
+            buf = (tuple(np.empty((m, self.n_t)) for _ in range(N_FLOW_COLUMNS)),
+                   np.empty((m, self.n_s), dtype=np.int64), np.empty(m, dtype=np.int64))
+            self._local.buf = buf
+        return buf
+
+    def _collect(self, block: tuple[int, int], *, own: bool = False) -> int:
+        """Simulate block [lo, hi): its stored paths into its rows of the store (or, with ``own`` or once the store
+        is over its budget, into this thread's buffer); returns how many."""
+        from ipabs.kernels.sizing import collect_block
 
         lo, hi = block
-        m, p = hi - lo, self.prep
-        f = tuple(np.empty((m, self.n_t)) for _ in range(N_FLOW_COLUMNS))
-        sup = np.empty((m, self.n_s), dtype=np.int64)
-        idx = np.empty(m, dtype=np.int64)
-        cnt = int(collect_block(np.uint64(self.seed), np.int64(self.path0 + lo), np.int64(self.path0 + hi),
-                                np.int64(lo), p.d, p.pa, p.credit, p.stats, *f, sup, idx, self.first_default))
-        # path indices relative to path0
-        return tuple(x[:cnt].copy() for x in f), sup[:cnt].copy(), idx[:cnt] - self.path0, cnt
+        p = self.prep
+        if own or not self.stored:
+            f, sup, pidx = self._buffer()
+        else:
+            f = tuple(x[lo:hi] for x in self.flows)
+            sup, pidx = self.sup[lo:hi], self._pidx[lo:hi]
+        return int(collect_block(np.uint64(self.seed), np.int64(self.path0 + lo), np.int64(self.path0 + hi),
+                                 np.int64(lo), p.d, p.pa, p.credit, p.stats, *f, sup, pidx, self.first_default))
 
     @property
     def nbytes(self) -> int:
-        """Bytes held by the stored flows (0 when re-simulating)."""
-        if not self.stored:
-            return 0
-        return int(sum(x.nbytes for x in self.flows) + self.sup.nbytes + self.idx.nbytes)
+        """Bytes of the stored paths (0 when re-simulating)."""
+        return (self.n_defaulted + 1) * self.bytes_per_path if self.stored else 0
 
     # -- trials
     def _waterfall(self, d) -> tuple[np.int64, np.ndarray]:
@@ -337,7 +360,7 @@ class PathStore:
             self._wf_cache[key] = addr
         return np.int64(addr), (pack_parameters(d) if addr else np.zeros(1))
 
-    def _run(self, d, flows, sup, sel, wf) -> tuple[np.ndarray, np.ndarray]:
+    def _run(self, d, flows, sup, sel, wf, threads: int = 1) -> tuple[np.ndarray, np.ndarray]:
         from ipabs.kernels.sizing import run_trial
 
         n_k = d.tr_bal0.shape[0]
@@ -345,7 +368,7 @@ class PathStore:
         short = np.zeros((sel.shape[0], n_k), dtype=np.int8)
         if sel.shape[0] == 0:
             return loss, short
-        parts = self.threads if sel.shape[0] >= 4096 else 1
+        parts = threads if sel.shape[0] >= BLOCK_SIZE else 1
         cuts = np.linspace(0, sel.shape[0], parts + 1).astype(np.int64)
 
         def one(c: int) -> None:
@@ -359,60 +382,61 @@ class PathStore:
                 list(pool.map(one, range(parts)))
         return loss, short
 
+    def _evaluate(self, deal: CompiledDeal, need: Callable[[int, int], np.ndarray] | None):
+        """Every tranche's loss and shortfall flag on the base path and on the stored paths (store order; NaN
+        and 0 where ``need`` says not to run), which stored paths ran, and their path indices."""
+        d = deal.waterfall
+        wf = self._waterfall(d)
+        m, n_k = self.n_defaulted, d.tr_bal0.shape[0]
+        if self.stored:
+            run = np.ones(m + 1, dtype=bool)
+            if need is not None and m:
+                run[1:] = need(0, m)
+            sel = self.rows[run]
+            lo, sh = self._run(d, self.flows, self.sup, sel, wf, self.threads)
+            loss = np.full((m + 1, n_k), np.nan)
+            short = np.zeros((m + 1, n_k), dtype=np.int8)
+            loss[run], short[run] = lo, sh
+            return loss[0], short[0], loss[1:], short[1:], run[1:], self.idx
+        b_lo, b_sh = self._run(d, self.base_flows, self.base_sup, np.zeros(1, dtype=np.int64), wf)
+        offs = np.concatenate([[0], np.cumsum(self.block_counts)])
+
+        def block(i: int):
+            cnt = self._collect(self.blocks[i], own=True)
+            f, sup, pidx = self._buffer()
+            run = np.ones(cnt, dtype=bool) if need is None else need(int(offs[i]), int(offs[i]) + cnt)
+            sel = np.flatnonzero(run).astype(np.int64)
+            lo, sh = self._run(d, f, sup, sel, wf)
+            loss = np.full((cnt, n_k), np.nan)
+            short = np.zeros((cnt, n_k), dtype=np.int8)
+            loss[run], short[run] = lo, sh
+            return loss, short, run, pidx[:cnt] - self.path0
+
+        parts = list(self._map(block, list(range(len(self.blocks)))))
+        cat = [np.concatenate([p[j] for p in parts]) if parts else None for j in range(4)]
+        if not parts:
+            cat = [np.zeros((0, n_k)), np.zeros((0, n_k), dtype=np.int8), np.zeros(0, dtype=bool),
+                   np.zeros(0, dtype=np.int64)]
+        return b_lo[0], b_sh[0], cat[0], cat[1], cat[2], cat[3]
+
     def losses(self, deal: CompiledDeal) -> tuple[np.ndarray, np.ndarray]:
         """Per-path loss (fraction of face, f8[n, K]) and interest-shortfall flag (i1[n, K]) of every tranche of
         ``deal`` (the store's deal or a re-sized copy of it): what ``simulate(deal, n, seed, statistics="losses")``
         reports in ``loss`` and ``short``, bit for bit."""
-        d = deal.waterfall
-        wf = self._waterfall(d)
-        loss = short = None
-        for idx, flows, sup, n_skip in self._chunks():
-            lo, sh = self._run(d, flows, sup, np.arange(flows[0].shape[0], dtype=np.int64), wf)
-            if n_skip:
-                loss = np.tile(lo[0], (self.n, 1))
-                short = np.tile(sh[0], (self.n, 1))
-            loss[idx] = lo[n_skip:]
-            short[idx] = sh[n_skip:]
+        b_lo, b_sh, lo, sh, _, idx = self._evaluate(deal, None)
+        loss = np.tile(b_lo, (self.n, 1))
+        short = np.tile(b_sh, (self.n, 1))
+        loss[idx] = lo
+        short[idx] = sh
         return loss, short
-
-    def _chunks(self):
-        """(path indices, flows, support default periods, leading base rows) of the stored paths: one chunk whose
-        row 0 is the no-default base path, or (re-simulating) the base path then one chunk per block."""
-        if self.stored:
-            yield self.idx, self.flows, self.sup, 1
-            return
-        yield np.zeros(0, dtype=np.int64), self.base_flows, self.base_sup, 1
-        for flows, sup, idx, _ in self._map(self._collect, self._blocks()):
-            yield idx, flows, sup, 0
 
     def tranche_losses(self, deal: CompiledDeal, k: int, need: Callable[[int, int], np.ndarray] | None = None,
                        ) -> tuple[float, np.ndarray, np.ndarray]:
         """Tranche ``k``'s loss on the base path (every path not stored) and on each stored path (f8[m], in store
         order; NaN where not run), and which stored paths were run (bool[m]). ``need(a, b)``: a mask over the
         stored paths ``a .. b − 1`` of those to run (default all)."""
-        d = deal.waterfall
-        wf = self._waterfall(d)
-        m = self.n_defaulted
-        out = np.full(m, np.nan)
-        ran = np.zeros(m, dtype=bool)
-        base = math.nan
-        off = 0
-        for _, flows, sup, n_skip in self._chunks():
-            rows = flows[0].shape[0]
-            cnt = rows - n_skip
-            mask = np.ones(rows, dtype=bool)
-            if need is not None and cnt:
-                mask[n_skip:] = need(off, off + cnt)
-            sel = np.flatnonzero(mask)
-            lo, _ = self._run(d, flows, sup, sel, wf)
-            col = np.full(rows, np.nan)
-            col[sel] = lo[:, k]
-            if n_skip:
-                base = float(col[0])
-            out[off:off + cnt] = col[n_skip:]
-            ran[off:off + cnt] = mask[n_skip:]
-            off += cnt
-        return base, out, ran
+        b_lo, _, lo, _, ran, _ = self._evaluate(deal, need)
+        return float(b_lo[k]), lo[:, k].copy(), ran
 
 
 # ---- results ------------------------------------------------------------------------------------------------------
