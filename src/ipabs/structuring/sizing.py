@@ -384,7 +384,8 @@ class PathStore:
 
     def _evaluate(self, deal: CompiledDeal, need: Callable[[int, int], np.ndarray] | None):
         """Every tranche's loss and shortfall flag on the base path and on the stored paths (store order; NaN
-        and 0 where ``need`` says not to run), which stored paths ran, and their path indices."""
+        and 0 where ``need`` says not to run), which stored paths ran, and their path indices (-1 in a block not
+        re-simulated because none of its paths needed to run)."""
         d = deal.waterfall
         wf = self._waterfall(d)
         m, n_k = self.n_defaulted, d.tr_bal0.shape[0]
@@ -402,9 +403,13 @@ class PathStore:
         offs = np.concatenate([[0], np.cumsum(self.block_counts)])
 
         def block(i: int):
-            cnt = self._collect(self.blocks[i], own=True)
-            f, sup, pidx = self._buffer()
+            cnt = int(self.block_counts[i])
             run = np.ones(cnt, dtype=bool) if need is None else need(int(offs[i]), int(offs[i]) + cnt)
+            if not run.any():  # every stored path of the block is decided: nothing to re-simulate
+                return (np.full((cnt, n_k), np.nan), np.zeros((cnt, n_k), dtype=np.int8), run,
+                        np.full(cnt, -1, dtype=np.int64))
+            assert self._collect(self.blocks[i], own=True) == cnt
+            f, sup, pidx = self._buffer()
             sel = np.flatnonzero(run).astype(np.int64)
             lo, sh = self._run(d, f, sup, sel, wf)
             loss = np.full((cnt, n_k), np.nan)
