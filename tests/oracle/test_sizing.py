@@ -341,3 +341,23 @@ def test_highest_coupon_is_repaid_at_the_answer_and_not_just_above(risky):
     assert res.deal.scenario.tranches[0].coupon == res.coupon
     # a stress can only lower it
     assert res.coupon <= max_coupon(deal, "senior", tol=1e-6).coupon
+
+
+def test_pruning_is_checked_at_the_answer_and_falls_back_when_a_path_was_decided_wrongly(risky, monkeypatch):
+    import ipabs.structuring.sizing as sizing
+
+    deal, prep = risky
+    store = PathStore(deal, 4_000, 4, prepared=prep)
+    ref = size_tranche(deal, 0, lambda w: 0.02, min_coverage=None, store=store, prune=False)
+    orig = sizing._Evaluator.mc_eval
+
+    def wrong(self, dl, b):
+        out = orig(self, dl, b)
+        if self.prune:
+            self.zero_upto[:] = np.inf  # as if every path lost nothing at any balance: later trials skip them all
+        return out
+
+    monkeypatch.setattr(sizing._Evaluator, "mc_eval", wrong)
+    with pytest.warns(RuntimeWarning, match="not monotone"):
+        res = size_tranche(deal, 0, lambda w: 0.02, min_coverage=None, store=store, prune=True)
+    assert res.meta.get("prune_fallback") and res.balance == ref.balance and res.metric == ref.metric

@@ -24,6 +24,7 @@ import hashlib
 import math
 import threading
 import time
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -621,6 +622,25 @@ class _Evaluator:
         return t, dl
 
 
+def _pruning_held(ev: _Evaluator, trials: list[Trial]) -> bool:
+    """Whether the pruned metrics of ``trials`` (those with a Monte Carlo metric) equal the metrics with every stored
+    path run — the check that each path's loss was monotone in the balance where the answer was decided."""
+    for t in trials:
+        if t.metric is None:
+            continue
+        dl = ev.memo[t.balance][1]
+        base, loss, _ = ev.store.tranche_losses(dl, ev.k)
+        n = ev.store.n
+        n_base = n - loss.shape[0]
+        if ev.target.basis == "pd":
+            m = (n_base * (base > PD_EPS) + int(np.count_nonzero(loss > PD_EPS))) / n if n else 0.0
+        else:
+            m = (n_base * base + float(loss.sum())) / n if n else 0.0
+        if abs(m - t.metric) > 1e-12 * max(1.0, abs(m)):
+            return False
+    return True
+
+
 def _bisect(pred: Callable[[float], bool], lo: float, hi: float, tol: float, tick: Callable[[], None]
             ) -> tuple[float, float]:
     """Largest x in [lo, hi] with pred(x) (pred(lo) true, pred(hi) false), to ``tol``: returns (pass, fail)."""
@@ -725,6 +745,17 @@ def size_tranche(
             ans, fail = _bisect(ok, lo, hi, tol, tick)
     t_ans, d_ans = ev(ans)
     t_fail = ev(fail)[0] if fail is not None else None
+    if prune and tgt is not None and not _pruning_held(ev, [t for t in (t_ans, t_fail) if t is not None]):
+        # a path's loss was not monotone in the balance: pruning may have decided a path wrongly; solve again
+        # running every stored path in every trial
+        warnings.warn("a path's loss is not monotone in the tranche balance: sizing again without pruning",
+                      RuntimeWarning, stacklevel=2)
+        res = size_tranche(deal, tranche, tgt, min_coverage=min_coverage, stresses=stresses,
+                           largest_obligors=largest_obligors, absorb=absorb, bounds=bounds, tol=tol,
+                           band_sigmas=band_sigmas, assumptions=assumptions, store=store, prune=False,
+                           progress=progress)
+        res.meta["prune_fallback"] = True
+        return res
     if not feasible:
         binding, also = "infeasible", tuple(t_ans.failing())
     elif t_fail is None:
