@@ -361,3 +361,12 @@ def test_pruning_is_checked_at_the_answer_and_falls_back_when_a_path_was_decided
     with pytest.warns(RuntimeWarning, match="not monotone"):
         res = size_tranche(deal, 0, lambda w: 0.02, min_coverage=None, store=store, prune=True)
     assert res.meta.get("prune_fallback") and res.balance == ref.balance and res.metric == ref.metric
+
+
+def test_a_store_serves_only_re_sized_copies_of_its_deal(risky, ganzhou):
+    deal, prep = risky
+    store = PathStore(deal, 1_000, 1, prepared=prep)
+    resized = with_tranche_balance(deal, 0, 20e6)
+    size_tranche(resized, 0, lambda w: 0.5, min_coverage=None, store=store)  # fine: the same pool
+    with pytest.raises(ValueError, match="another pool"):
+        size_tranche(ganzhou[0], 0, lambda w: 0.5, min_coverage=None, store=store)

@@ -622,6 +622,20 @@ class _Evaluator:
         return t, dl
 
 
+def _check_store(store: PathStore, deal: CompiledDeal) -> None:
+    """A store serves any re-sizing of the deal it was built for: the same pool, schedule and simulation settings."""
+    a, b = store.deal, deal
+    same = (a is b or (a.pool is b.pool or (np.array_equal(a.pool.sched_int, b.pool.sched_int)
+                                             and np.array_equal(a.pool.sched_prin, b.pool.sched_prin)
+                                             and np.array_equal(a.pool.sched_bal_start, b.pool.sched_bal_start)))
+            and a.schedule.payment_dates == b.schedule.payment_dates
+            and a.scenario.simulation == b.scenario.simulation and a.names.supports == b.names.supports
+            and [x.model_dump() for x in a.scenario.support] == [x.model_dump() for x in b.scenario.support])
+    if not same:
+        raise ValueError("the PathStore was built for another pool, schedule, simulation or support: build one for "
+                         "this deal")
+
+
 def _pruning_held(ev: _Evaluator, trials: list[Trial]) -> bool:
     """Whether the pruned metrics of ``trials`` (those with a Monte Carlo metric) equal the metrics with every stored
     path run — the check that each path's loss was monotone in the balance where the answer was decided."""
@@ -717,6 +731,8 @@ def size_tranche(
     det = _det_set(deal, base, stresses, largest_obligors)
     if tgt is not None and store is None:
         store = PathStore(deal, n_paths, seed, assumptions=assumptions, threads=threads, memory_budget=memory_budget)
+    elif tgt is not None:
+        _check_store(store, deal)
     ev = _Evaluator(deal, k, j, tgt, min_coverage, det, store, prune, len(det.kinds))
     steps = max(1, math.ceil(math.log2(max(hi - lo, tol) / tol)))
     total = [steps * (3 if tgt is not None else 1) + 2]
