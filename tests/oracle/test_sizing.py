@@ -370,3 +370,13 @@ def test_a_store_serves_only_re_sized_copies_of_its_deal(risky, ganzhou):
     size_tranche(resized, 0, lambda w: 0.5, min_coverage=None, store=store)  # fine: the same pool
     with pytest.raises(ValueError, match="another pool"):
         size_tranche(ganzhou[0], 0, lambda w: 0.5, min_coverage=None, store=store)
+
+
+def test_a_path_range_and_the_thread_count_do_not_change_the_stored_paths(risky):
+    deal, prep = risky
+    ref = simulate(deal, 5_000, 8, path0=7_000, prepared=prep, statistics="losses")
+    for threads in (1, 2):
+        store = PathStore(deal, 5_000, 8, path0=7_000, prepared=prep, threads=threads)
+        loss, short = store.losses(deal)
+        assert same_bits(loss, ref.loss) and same_bits(short, ref.short)
+        assert same_bits(store.first_default, ref.first_default.astype(np.int64))
