@@ -132,3 +132,34 @@ def test_a_monte_carlo_stress_grid_on_two_workers_equals_the_local_one(tmp_path,
     assert cli(capsys, "stress", SCENARIO_A, "--grid", grid, "--paths", "4000", "--workers", "2", "--out", b,
                "--quiet")[0] == 0
     pd.testing.assert_frame_equal(pd.read_parquet(a / "stress_grid.parquet"), pd.read_parquet(b / "stress_grid.parquet"))
+
+
+def test_size_reports_the_library_answer_and_its_binding_constraint(tmp_path, capsys, deal_a):
+    from ipabs.structuring.sizing import size_tranche
+
+    out = tmp_path / "z"
+    code, text, err = cli(capsys, "size", SCENARIO_A, "--tranche", "优先A", "--target", "AAAsf", "--interpolation",
+                          "log_linear", "--paths", "4000", "--min-coverage", "1.2", "--out", out, "--quiet")
+    assert code == 0, err
+    doc = json.loads((out / "summary.json").read_text("utf-8"))
+    lib = size_tranche(deal_a, "优先A", ("AAAsf", {"interpolation": "log_linear"}), min_coverage=1.2, n_paths=4000)
+    assert doc["balance"] == lib.balance and doc["binding"] == lib.binding == "coverage"
+    assert f"binding constraint: {lib.binding}" in text
+    assert len(pd.read_parquet(out / "trials.parquet")) == len(lib.trials)
+
+
+@pytest.mark.parametrize("args, field", [(["--stress", "nope"], "--stress"), (["--tranche", "X"], "--tranche"),
+                                         (["--stress", "support_default"], "--stress")])
+def test_size_with_an_unknown_stress_or_tranche_is_an_input_error(tmp_path, capsys, args, field):
+    code, _, err = cli(capsys, "size", SCENARIO_A, *args, "--interpolation", "log_linear", "--out", tmp_path / "x")
+    assert code == 2 and field in err
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", DEAL_SCENARIOS, ids=lambda p: p.stem)
+def test_rate_size_and_stress_run_on_every_sample_scenario(tmp_path, capsys, path):
+    common = ["--interpolation", "log_linear", "--paths", "2000", "--quiet"]
+    assert cli(capsys, "rate", path, *common, "--out", tmp_path / "r")[0] == 0
+    assert cli(capsys, "size", path, *common, "--stress", "default_x2", "--largest-obligors", "1",
+               "--out", tmp_path / "z")[0] == 0
+    assert cli(capsys, "stress", path, "--paths", "1000", "--quiet", "--out", tmp_path / "s")[0] == 0

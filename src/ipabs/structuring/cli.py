@@ -67,6 +67,36 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     add_cluster_arguments(p)
     p.set_defaults(func=cmd_rate, verb="rate")
 
+    p = sub.add_parser("size", help="size a tranche: the largest balance meeting a target implied rating, a "
+                       "minimum coverage ratio, named stresses and the largest-obligor test; or its highest coupon")
+    _common(p)
+    p.add_argument("--tranche", default=None, help="tranche to size (default: the first)")
+    p.add_argument("--target", default="AAAsf", help="target rating: Chinese sf scale (AAAsf, AA+sf, …) or the "
+                   "table's scale (Aaa, …); default AAAsf")
+    p.add_argument("--basis", choices=["pd", "el"], default="pd", help="metric of the rating test (default pd)")
+    p.add_argument("--table", default="moodys_idealized", help="target table (as for ipabs rate)")
+    p.add_argument("--mapping", default=None, help="rating-scale mapping TOML (as for ipabs rate)")
+    p.add_argument("--interpolation", choices=["none", "log_linear"], default="none",
+                   help="horizons not in the table: none (refuse) or log_linear")
+    p.add_argument("--allow-unconfirmed", action="store_true", help="allow tables marked unconfirmed")
+    p.add_argument("--min-coverage", type=float, default=1.2, help="minimum cash-flow coverage ratio in the base "
+                   "case (default 1.2; 0 = no coverage test)")
+    p.add_argument("--stress", action="append", default=[], metavar="NAME",
+                   help="named stress the tranche must survive (repeatable): a preset key (default_x1.5, "
+                        "default_x2, default_x3, recovery_-30%%, lag_+12m, cpr_0%%, cpr_20%%, combined) or a [[stress]] "
+                        "key of --grid")
+    p.add_argument("--grid", type=Path, default=None, help="stress file whose [[stress]] scenarios --stress names")
+    p.add_argument("--largest-obligors", type=int, default=None, metavar="K",
+                   help="the tranche must survive the default of the K largest obligors in the first period at zero "
+                        "recovery (support on)")
+    p.add_argument("--absorb", default=None, help="tranche whose balance absorbs the change (default: the most "
+                   "junior)")
+    p.add_argument("--paths", type=int, default=None, help="Monte Carlo paths (default: the scenario's)")
+    p.add_argument("--seed", type=int, default=None, help="Monte Carlo seed (default: the scenario's)")
+    p.add_argument("--max-coupon", action="store_true", help="also the highest coupon the tranche can carry and "
+                   "still be repaid in the base case and the named stresses")
+    p.set_defaults(func=cmd_size, verb="size")
+
     p = sub.add_parser("stress", help="stress grid (Monte Carlo or deterministic), tornado and the prospectus "
                        "stress-test table (现金流压力测试)")
     _common(p)
@@ -312,5 +342,79 @@ def cmd_stress(args: argparse.Namespace) -> int:
         write_prospectus_xlsx(pt, tmp / "prospectus.xlsx", lang=args.lang),
         (tmp / "prospectus.md").write_text(prospectus_markdown(pt, lang=args.lang), encoding="utf-8")))
     assert out == out_dir
+    print(f"results written to {out}/")
+    return 0
+
+
+def named_stress_assumptions(deal, keys: list[str], grid: Path | None) -> dict[str, Any]:
+    """Named stresses (preset keys or [[stress]] keys of a stress file) as deterministic :class:`Assumptions`."""
+    from ipabs.errors import InputError, Issue
+    from ipabs.structuring.stress import AGENCY_STRESSES, named_cells, named_stresses_from_toml
+
+    known = {s.key: s for s in AGENCY_STRESSES}
+    if grid is not None and _has_named_stresses(grid):
+        known.update({s.key: s for s in named_stresses_from_toml(grid)})
+    issues = [Issue(f"unknown stress {k!r}; known: {', '.join(known)}", field="--stress") for k in keys
+              if k not in known]
+    chosen = [known[k] for k in keys if k in known]
+    issues += [Issue(f"stress {s.key!r} puts the support provider in default: sizing checks stresses with the "
+                     "support as the scenario has it (run ipabs largest-obligor / breakeven --no-support for that)",
+                     field="--stress") for s in chosen if s.support_default]
+    if issues:
+        raise InputError(issues)
+    cells = named_cells(deal, chosen)
+    return {c.label or s.key: c.assumptions for s, c in zip(chosen, cells, strict=True)}
+
+
+def cmd_size(args: argparse.Namespace) -> int:
+    from ipabs.structuring.ratings import load_target_table
+    from ipabs.structuring.sizing import max_coupon, size_tranche
+
+    loaded, deal = load(args)
+    tranche = args.tranche if args.tranche is not None else deal.names.tranches[0]
+    if tranche not in deal.names.tranches:
+        from ipabs.errors import InputError, Issue
+
+        raise InputError([Issue(f"unknown tranche {tranche!r}; tranches: {', '.join(deal.names.tranches)}",
+                                field="--tranche")])
+    load_target_table(args.table, args.basis, allow_unconfirmed=args.allow_unconfirmed)
+    stresses = named_stress_assumptions(deal, args.stress, args.grid)
+    target = (args.target, {"table": args.table, "mapping": args.mapping, "allow_unconfirmed": args.allow_unconfirmed,
+                            "interpolation": args.interpolation, "basis": args.basis})
+    cb = progress_bar(args, "steps")
+    res = size_tranche(deal, tranche, target, basis=args.basis, min_coverage=args.min_coverage or None,
+                       stresses=stresses or None, largest_obligors=args.largest_obligors, absorb=args.absorb,
+                       n_paths=args.paths, seed=args.seed, progress=cb)
+    end_progress(cb)
+    trials = res.frame()
+    tables = {"trials": trials}
+    summary: dict[str, Any] = {
+        "tranche": res.tranche, "absorbing": res.absorbing, "target": args.target, "basis": args.basis,
+        "min_coverage": args.min_coverage, "stresses": list(stresses), "largest_obligors": args.largest_obligors,
+        "balance": res.balance, "subordination": res.subordination, "band": list(res.band), "binding": res.binding,
+        "also_failing": list(res.also_failing), "feasible": res.feasible, "metric": res.metric, "se": res.se,
+        "threshold": res.threshold, "wal_years": res.wal_years, "min_coverage_at_answer": res.min_coverage,
+        "meta": res.meta,
+    }
+    print(f"{deal.scenario.deal.name}: size {res.tranche} for {args.target} ({args.basis})"
+          + (f", coverage ≥ {args.min_coverage}" if args.min_coverage else "")
+          + (f", stresses {', '.join(stresses)}" if stresses else "")
+          + (f", {args.largest_obligors} largest obligors" if args.largest_obligors else ""))
+    if not res.feasible:
+        print(f"no balance meets every constraint (binding: {res.binding})")
+    print(f"  balance {res.balance:,.2f} yuan (Monte Carlo band {res.band[0]:,.2f} – {res.band[1]:,.2f}); "
+          f"subordination {100 * res.subordination:.4f}%; absorbed by {res.absorbing}")
+    print(f"  binding constraint: {res.binding}" + (f" (also failing just above: {', '.join(res.also_failing)})"
+                                                    if res.also_failing else ""))
+    if res.metric is not None:
+        print(f"  {args.basis.upper()} {100 * res.metric:.5f}% ± {100 * (res.se or 0):.5f}% against "
+              f"{100 * (res.threshold or 0):.5f}% at WAL {res.wal_years:.3f} y; min coverage {res.min_coverage:.4f}")
+    print(f"  {len(res.trials)} trials")
+    if args.max_coupon:
+        cr = max_coupon(res.deal, res.tranche, stresses=stresses or None, largest_obligors=args.largest_obligors)
+        summary["max_coupon"] = {"coupon": cr.coupon, "binding": cr.binding, "feasible": cr.feasible,
+                                 "trials": [list(t) for t in cr.trials]}
+        print(f"  highest coupon repaid in full: {100 * cr.coupon:.4f}% (binding: {cr.binding})")
+    out = write_outputs(args, deal, summary, tables)
     print(f"results written to {out}/")
     return 0
