@@ -163,3 +163,17 @@ def test_rate_size_and_stress_run_on_every_sample_scenario(tmp_path, capsys, pat
     assert cli(capsys, "size", path, *common, "--stress", "default_x2", "--largest-obligors", "1",
                "--out", tmp_path / "z")[0] == 0
     assert cli(capsys, "stress", path, "--paths", "1000", "--quiet", "--out", tmp_path / "s")[0] == 0
+
+
+@pytest.mark.slow
+def test_size_on_two_local_workers_gives_the_same_answer(tmp_path, capsys):
+    pytest.importorskip("distributed")
+    common = ["--interpolation", "log_linear", "--paths", "6000", "--min-coverage", "0", "--quiet"]
+    assert cli(capsys, "size", SCENARIO_A, *common, "--out", tmp_path / "a")[0] == 0
+    assert cli(capsys, "size", SCENARIO_A, *common, "--workers", "2", "--out", tmp_path / "b")[0] == 0
+    a = json.loads((tmp_path / "a" / "summary.json").read_text("utf-8"))
+    b = json.loads((tmp_path / "b" / "summary.json").read_text("utf-8"))
+    for key in ("balance", "band", "binding", "metric", "se", "threshold"):
+        assert a[key] == b[key], key
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "a" / "trials.parquet"),
+                                  pd.read_parquet(tmp_path / "b" / "trials.parquet"))

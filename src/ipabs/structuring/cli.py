@@ -95,6 +95,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=None, help="Monte Carlo seed (default: the scenario's)")
     p.add_argument("--max-coupon", action="store_true", help="also the highest coupon the tranche can carry and "
                    "still be repaid in the base case and the named stresses")
+    add_cluster_arguments(p)
     p.set_defaults(func=cmd_size, verb="size")
 
     p = sub.add_parser("stress", help="stress grid (Monte Carlo or deterministic), tornado and the prospectus "
@@ -370,6 +371,7 @@ def cmd_size(args: argparse.Namespace) -> int:
     from ipabs.structuring.ratings import load_target_table
     from ipabs.structuring.sizing import max_coupon, size_tranche
 
+    cluster = cluster_kwargs(args)
     loaded, deal = load(args)
     tranche = args.tranche if args.tranche is not None else deal.names.tranches[0]
     if tranche not in deal.names.tranches:
@@ -382,9 +384,15 @@ def cmd_size(args: argparse.Namespace) -> int:
     target = (args.target, {"table": args.table, "mapping": args.mapping, "allow_unconfirmed": args.allow_unconfirmed,
                             "interpolation": args.interpolation, "basis": args.basis})
     cb = progress_bar(args, "steps")
-    res = size_tranche(deal, tranche, target, basis=args.basis, min_coverage=args.min_coverage or None,
-                       stresses=stresses or None, largest_obligors=args.largest_obligors, absorb=args.absorb,
-                       n_paths=args.paths, seed=args.seed, progress=cb)
+    kw = dict(basis=args.basis, min_coverage=args.min_coverage or None, stresses=stresses or None,
+              largest_obligors=args.largest_obligors, absorb=args.absorb, n_paths=args.paths, seed=args.seed,
+              progress=cb)
+    if cluster:
+        from ipabs.structuring.distributed import size_tranche_distributed
+
+        res = size_tranche_distributed(deal, tranche, target, **cluster, **kw)
+    else:
+        res = size_tranche(deal, tranche, target, **kw)
     end_progress(cb)
     trials = res.frame()
     tables = {"trials": trials}

@@ -15,7 +15,8 @@ from typing import Any
 from ipabs.compile.lower import CompiledDeal
 from ipabs.structuring.batch import BatchResult, ScenarioTable, run_batch
 
-__all__ = ["run_batch_distributed", "scenario_blocks", "run_stress", "run_cells_distributed"]
+__all__ = ["run_batch_distributed", "scenario_blocks", "run_stress", "run_cells_distributed", "build_store_distributed",
+           "size_tranche_distributed"]
 
 
 def scenario_blocks(n: int, n_blocks: int) -> list[tuple[int, int]]:
@@ -89,4 +90,58 @@ def run_stress(deal: CompiledDeal, grid, *, engine: str = "mc", tornado: bool = 
         with open_client(ClusterSpec(workers=workers, scheduler=scheduler)) as c:
             res = run_cells_distributed(deal, cells, c, progress=progress, engine=engine, **kw)
     res.meta.update(grid=grid.name, source=grid.source)
+    return res
+
+
+def _store_range(payload: tuple, rng: tuple[int, int], seed: int, waterfall_kernel: str):
+    from ipabs.structuring.sizing import PathStore
+
+    deal, prep = payload
+    p0, m = rng
+    st = PathStore(deal, m, seed, path0=p0, prepared=prep, threads=1, memory_budget=2**62,
+                   waterfall_kernel=waterfall_kernel)
+    return st.stored_rows()
+
+
+def build_store_distributed(deal: CompiledDeal, client: Any, n_paths: int | None = None, seed: int | None = None, *,
+                            assumptions=None, n_chunks: int | None = None, waterfall_kernel: str = "specialised",
+                            progress: Callable[[int, int], None] | None = None):
+    """The sizing solver's :class:`~ipabs.structuring.sizing.PathStore` with its Monte Carlo paths simulated as
+    path ranges on ``client``'s cluster and joined in path order: the same store, and so the same sizing trials,
+    bit for bit, as one built in this process. (The trials themselves re-run only the waterfall over the stored
+    paths, a few milliseconds each, here.)"""
+    import time
+
+    from ipabs.engine.cluster import map_ranges, n_workers
+    from ipabs.engine.distributed import path_ranges
+    from ipabs.engine.montecarlo import prepare
+    from ipabs.structuring.sizing import PathStore
+
+    sim = deal.scenario.simulation
+    n = sim.n_paths if n_paths is None else int(n_paths)
+    sd = sim.seed if seed is None else int(seed)
+    prep = prepare(deal, assumptions)
+    t0 = time.perf_counter()
+    ranges = path_ranges(0, n, n_chunks or 4 * n_workers(client))
+    parts = map_ranges(client, _store_range, (deal, prep), ranges, progress=progress, weight=lambda r: r[1], total=n,
+                       extra=(sd, waterfall_kernel))
+    return PathStore.from_parts(deal, parts, n, sd, prepared=prep, waterfall_kernel=waterfall_kernel,
+                                seconds=time.perf_counter() - t0)
+
+
+def size_tranche_distributed(deal: CompiledDeal, *args: Any, client: Any = None, workers: int | None = None,
+                             scheduler: str | None = None, n_paths: int | None = None, seed: int | None = None,
+                             assumptions=None, **kw: Any):
+    """:func:`ipabs.structuring.sizing.size_tranche` with its paths simulated on a dask cluster (``client``, or a
+    cluster opened from ``workers`` / ``scheduler``): the same answer and trials as in one process."""
+    from ipabs.engine.cluster import ClusterSpec, open_client
+    from ipabs.structuring.sizing import size_tranche
+
+    if client is None:
+        with open_client(ClusterSpec(workers=workers, scheduler=scheduler)) as c:
+            store = build_store_distributed(deal, c, n_paths, seed, assumptions=assumptions)
+    else:
+        store = build_store_distributed(deal, client, n_paths, seed, assumptions=assumptions)
+    res = size_tranche(deal, *args, n_paths=n_paths, seed=seed, assumptions=assumptions, store=store, **kw)
+    res.meta.update(distributed=True)
     return res

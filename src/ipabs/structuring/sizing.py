@@ -299,6 +299,55 @@ class PathStore:
             self.rows = self.idx = None
         self.seconds = time.perf_counter() - t0
 
+    def stored_rows(self) -> tuple[tuple[np.ndarray, ...], np.ndarray, np.ndarray, np.ndarray]:
+        """This store's stored paths as compact arrays in store order: the pool-flow columns (f8[m, T] each), the
+        support default periods (i8[m, S]), the path indices (i8[m]) and every path's first default period (i8[n])
+        — what :meth:`from_parts` joins."""
+        if not self.stored:
+            raise ValueError("the store keeps no paths (over its memory budget)")
+        r = self.rows[1:]
+        return tuple(f[r] for f in self.flows), self.sup[r], self._pidx[r], self.first_default
+
+    @classmethod
+    def from_parts(cls, deal: CompiledDeal, parts: Sequence[tuple], n_paths: int, seed: int, *, path0: int = 0,
+                   prepared: PreparedMC | None = None, assumptions: Assumptions | None = None,
+                   threads: int | None = None, waterfall_kernel: str = "specialised",
+                   seconds: float = 0.0) -> PathStore:
+        """A store from the :meth:`stored_rows` of stores of consecutive path ranges (e.g. built on the workers of
+        a cluster, :func:`ipabs.structuring.distributed.build_store_distributed`), in path order: the same store,
+        and so the same trials bit for bit, as one built here over the whole range."""
+        from ipabs.kernels.sizing import N_FLOW_COLUMNS
+
+        self = cls.__new__(cls)
+        self.n, self.seed, self.path0 = int(n_paths), int(seed), int(path0)
+        self.prep = prepared or prepare(deal, assumptions)
+        self.deal = deal
+        self.n_t, self.n_s = deal.n_periods, len(deal.names.supports)
+        self.threads = max(1, int(threads)) if threads else max(1, numba.config.NUMBA_NUM_THREADS)
+        self.waterfall_kernel = waterfall_kernel
+        self.bytes_per_path = (N_FLOW_COLUMNS * self.n_t + self.n_s + 1) * 8
+        self.memory_budget = MEMORY_BUDGET
+        self._wf_cache, self._local, self._executor = {}, threading.local(), None
+        bpf = self.prep.base_pf
+        self.base_flows = tuple(np.ascontiguousarray(getattr(bpf, name)[None, :]) for name in bpf._fields)
+        self.base_sup = np.full((1, self.n_s), self.n_t, dtype=np.int64)
+        m = sum(int(p[2].shape[0]) for p in parts)
+        self.flows = tuple(np.concatenate([p[0][c] for p in parts] + [self.base_flows[c]])
+                           for c in range(N_FLOW_COLUMNS))
+        self.sup = np.concatenate([p[1] for p in parts] + [self.base_sup])
+        self._pidx = np.concatenate([p[2] for p in parts] + [np.array([-1], dtype=np.int64)])
+        self.first_default = np.concatenate([p[3] for p in parts])
+        if self.first_default.shape[0] != self.n:
+            raise ValueError(f"the parts cover {self.first_default.shape[0]} paths, not {self.n}")
+        self.stored = True
+        self.blocks = self._blocks()
+        self.block_counts = np.array([m], dtype=np.int64)
+        self.n_defaulted = m
+        self.rows = np.concatenate([np.array([m], dtype=np.int64), np.arange(m, dtype=np.int64)])
+        self.idx = self._pidx[:m] - self.path0
+        self.seconds = float(seconds)
+        return self
+
     # -- generation
     def _blocks(self) -> list[tuple[int, int]]:
         return [(lo, min(self.n, lo + BLOCK_SIZE)) for lo in range(0, self.n, BLOCK_SIZE)]

@@ -39,3 +39,25 @@ def test_a_batch_split_over_two_workers_gives_the_single_process_numbers_bit_for
     for name in FIELDS:
         a, b = getattr(single, name), getattr(dist, name)
         assert np.array_equal(a, b, equal_nan=a.dtype.kind == "f"), name
+
+
+@pytest.mark.slow
+def test_sizing_with_paths_simulated_on_two_workers_gives_the_local_answer_and_trials():
+    from ipabs.engine.cluster import open_client
+    from ipabs.structuring.distributed import build_store_distributed
+    from ipabs.structuring.sizing import PathStore, size_tranche
+
+    deal = compile_scenario(load_scenario(ROOT / "scenarios" / "ip_lease_2026.toml"))
+    local = PathStore(deal, 30_000, 5)
+    with open_client(workers=2) as client:
+        dist = build_store_distributed(deal, client, 30_000, 5, n_chunks=5)
+    assert dist.n_defaulted == local.n_defaulted
+    for a, b in zip(local.stored_rows()[0], dist.stored_rows()[0], strict=True):
+        assert np.array_equal(a, b)
+    assert np.array_equal(local.losses(deal)[0], dist.losses(deal)[0])
+    target = lambda wal: 0.02  # noqa: E731 - a PD threshold the senior can meet inside its range
+    kw = dict(min_coverage=None, n_paths=30_000, seed=5)
+    a = size_tranche(deal, 0, target, store=local, **kw)
+    b = size_tranche(deal, 0, target, store=dist, **kw)
+    assert a.balance == b.balance and a.binding == b.binding and a.band == b.band
+    assert [t.metric for t in a.trials] == [t.metric for t in b.trials]
