@@ -300,7 +300,7 @@ TERMS: dict[str, tuple[str, str]] = {
     "ui_download_toml": ("场景文件 (TOML)", "scenario (TOML)"),
     "ui_download_xlsx": ("结果 (XLSX)", "results (XLSX)"),
     "ui_download_parquet": ("结果 (Parquet, zip)", "results (Parquet, zip)"),
-    "ui_download_report": ("报告摘要 (JSON)", "report summary (JSON)"),
+    "ui_download_report": ("报告 (HTML，可打印)", "report (HTML, printable)"),
     "ui_download_csv": ("结果 (CSV)", "results (CSV)"),
     "ui_name": ("名称", "name"),
     "ui_kind": ("类型", "kind"),
@@ -514,6 +514,24 @@ TERMS: dict[str, tuple[str, str]] = {
     "support_rating": ("增信方评级", "provider's rating"),
     "source_scenario_assumption": ("场景文件设定（假设）", "scenario file (assumption)"),
     "source_tape": ("资产池明细", "pool tape"),
+    "report_title": ("现金流与信用风险测算报告", "cash-flow and credit risk report"),
+    "deal_summary": ("交易概况", "Deal summary"),
+    "tranches_heading": ("证券档次", "Tranches"),
+    "base_case_loss": ("基准情形本金损失", "principal loss, base case"),
+    "min_coverage_ratio": ("最低现金流覆盖倍数（基准情形）", "minimum coverage ratio (base case)"),
+    "mc_results": ("蒙特卡洛模拟结果", "Monte Carlo results"),
+    "mc_results_note": ("{n} 条模拟路径，随机数种子 {seed}；“±”后为蒙特卡洛标准误。",
+                        "{n} paths, seed {seed}; ± gives the Monte Carlo standard error."),
+    "expected_paydown_heading": ("预期本金摊还（余额均值与分位数）", "Expected paydown (mean balance and percentiles)"),
+    "bands_note": ("分位数精度为0时，该行分位数为精确值（如基准路径的余额或面值，精确到分）；否则分位数取自直方图区间，"
+                   "与精确样本分位数之差不超过所列精度。",
+                   "Where the resolution is 0 the row's percentiles are exact (such as the base path's balance or the "
+                   "face, to the fen); otherwise they come from a histogram bin and lie within the stated resolution "
+                   "of the exact sample percentile."),
+    "coverage_ratio_heading": ("现金流覆盖倍数（基准情形）", "Cash-flow coverage ratio (base case)"),
+    "provenance": ("数据来源与版本", "Provenance"),
+    "library_versions": ("依赖库版本", "library versions"),
+    "rng": ("随机数生成器", "random number generator"),
 }
 
 

@@ -47,9 +47,11 @@ def run_summary(det, mc=None, tape=None) -> dict[str, Any]:
     return doc
 
 
-def write_run(folder: Path, det, mc=None, tape=None, lang: str = "en", path_sample: pd.DataFrame | None = None) -> None:
+def write_run(folder: Path, det, mc=None, tape=None, lang: str = "en", path_sample: pd.DataFrame | None = None,
+              report: bool = False) -> None:
     """Write every output of a run into ``folder`` (the caller makes it atomic); ``path_sample`` (full cash flows
-    of some Monte Carlo paths, :func:`ipabs.engine.montecarlo.path_sample`) goes to path_sample.parquet."""
+    of some Monte Carlo paths, :func:`ipabs.engine.montecarlo.path_sample`) goes to path_sample.parquet, and with
+    ``report`` the printable report (:func:`ipabs.report.html.render_report`) to report.html."""
     write_json(folder / "summary.json", run_summary(det, mc, tape))
     write_parquet(folder / "cashflows.parquet", det.cashflows())
     full = mc is not None and mc.has_cashflow_statistics
@@ -60,3 +62,7 @@ def write_run(folder: Path, det, mc=None, tape=None, lang: str = "en", path_samp
             write_parquet(folder / "expected_cashflows.parquet", mc.expected_cashflows())
     if path_sample is not None:
         write_parquet(folder / "path_sample.parquet", path_sample)
+    if report:
+        from ipabs.report.html import render_report
+
+        (folder / "report.html").write_text(render_report(det, mc, lang, tape=tape), encoding="utf-8")
