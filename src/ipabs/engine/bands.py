@@ -118,7 +118,8 @@ def quantiles(regular: np.ndarray, width: float, atoms: list[tuple[float, int]],
     def order(before: bool) -> list[tuple[float, float, int, int]]:
         # (bin, tie, count, atom index or -1): a point mass inside bin j sorts before (tie 0) or after (tie 1) the
         # bin's own paths; one on the bin's lower edge, or beyond every regular bin, is never ambiguous
-        items = [(float(j), 0.5, int(c), -1) for j, c in enumerate(regular.tolist()) if c]
+        nz = np.flatnonzero(regular)
+        items = [(float(j), 0.5, int(c), -1) for j, c in zip(nz.tolist(), regular[nz].tolist(), strict=True)]
         for i, (v, c) in enumerate(atoms):
             j = _bin(v, hi, n_hist)  # the kernel's bin of v (the histogram's layout)
             on_edge = j < nb and v <= j * width
