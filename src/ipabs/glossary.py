@@ -514,6 +514,8 @@ TERMS: dict[str, tuple[str, str]] = {
     "support_rating": ("增信方评级", "provider's rating"),
     "source_scenario_assumption": ("场景文件设定（假设）", "scenario file (assumption)"),
     "source_tape": ("资产池明细", "pool tape"),
+    "table_status_assumption": ("假设，仅供示意", "assumption, for illustration"),
+    "table_status_confirmed": ("已核实", "confirmed"),
     "report_title": ("现金流与信用风险测算报告", "cash-flow and credit risk report"),
     "deal_summary": ("交易概况", "Deal summary"),
     "tranches_heading": ("证券档次", "Tranches"),

@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from ipabs.glossary import label
+from ipabs.glossary import TERMS, label
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,19 @@ def _date(x: Any) -> Any:
         except ValueError:
             return x
     return x
+
+
+def rating_table_source(rt: dict | None, lang: str) -> str:
+    """``<name> v<version>（<status>）: <source>`` of the rating table used (its status in the output language)."""
+    if not rt:
+        return ""
+    status = rt.get("status") or ""
+    key = f"table_status_{status}"
+    shown = label(key, lang) if key in TERMS else status
+    head = f"{rt.get('name', '')} v{rt.get('version')}" if rt.get("version") is not None else str(rt.get("name", ""))
+    if shown:
+        head += f"（{shown}）" if lang == "zh" else f" ({shown})"
+    return f"{head}: {rt['source']}" if rt.get("source") else head
 
 
 def deal_facts(det, mc=None, tape=None, lang: str = "en") -> list[Fact]:
@@ -109,9 +122,8 @@ def assumptions_used(det, mc=None, lang: str = "en") -> list[Fact]:
     if n_tape:
         out.append(Fact("obligor_pd_source", label("pd_from_tape", lang).format(n=n_tape), "text",
                         label("source_tape", lang)))
+    src = rating_table_source(rt, lang)
     if rt is not None and n_ob - n_tape:
-        status = f" ({rt['status']})" if rt.get("status") else ""
-        src = f"{rt['name']} {rt.get('version') or ''}{status}: {rt.get('source') or ''}".strip().rstrip(":")
         out.append(Fact("rating_table", label("pd_from_rating_table", lang).format(n=n_ob - n_tape), "text", src))
     elif sim.default_pd is not None and n_ob - n_tape:
         out.append(Fact("default_pd", sim.default_pd, "prob", assumed))
@@ -138,5 +150,5 @@ def assumptions_used(det, mc=None, lang: str = "en") -> list[Fact]:
         if x.pd is not None:
             out.append(Fact("support_pd", x.pd, "prob", assumed, name=x.name))
         elif x.rating is not None:
-            out.append(Fact("support_rating", x.rating, "text", (rt or {}).get("name", ""), name=x.name))
+            out.append(Fact("support_rating", x.rating, "text", src, name=x.name))
     return out
