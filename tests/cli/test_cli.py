@@ -220,6 +220,26 @@ def test_the_chinese_workbook_has_chinese_headers_and_no_english_value_labels(ru
 
 
 @pytest.mark.slow
+def test_rejected_tape_rows_get_their_own_translated_sheet(tmp_path, capsys):
+    import openpyxl
+
+    tape = (ROOT / "scenarios" / "tapes" / "ganzhou_pledge_pool.csv").read_text("utf-8").splitlines()
+    bad = tape[1].split(",")
+    bad[0], bad[6] = "GZP-BAD-001", "-5"  # a negative principal: the row is rejected, the others run
+    (tmp_path / "tape.csv").write_text("\n".join([*tape, ",".join(bad)]) + "\n", encoding="utf-8")
+    text = SCENARIO_A.read_text("utf-8").replace('tape = "tapes/ganzhou_pledge_pool.csv"', 'tape = "tape.csv"')
+    (tmp_path / "s.toml").write_text(text, encoding="utf-8")
+    out = tmp_path / "out"
+    code, _, err = cli(capsys, "run", str(tmp_path / "s.toml"), "--paths", "0", "--out", str(out), "--lang", "zh")
+    assert code == 0, err
+    wb = openpyxl.load_workbook(out / "cashflows.xlsx")
+    assert "未采用的明细行" in wb.sheetnames and "蒙特卡洛·档次统计" not in wb.sheetnames
+    ws = wb["未采用的明细行"]
+    assert _headers(ws) == ["文件", "行号", "表", "字段", "说明"]
+    assert any(c.value == "principal" for c in _column(ws, "字段"))
+
+
+@pytest.mark.slow
 def test_parquet_outputs_stay_in_yuan_with_english_column_names(run_zh):
     ec = pd.read_parquet(run_zh / "expected_cashflows.parquet")
     assert {"balance_p5", "balance_p50", "balance_p95", "balance_resolution", "payment_resolution"} <= set(ec.columns)

@@ -85,8 +85,10 @@ def _date(d: Any, lang: str) -> str:
 
 
 def _fact_value(f: Fact, lang: str) -> str:
-    if f.kind == "amount":
-        return f"{_wan(f.value)} {label('unit_wan_yuan', lang)}"
+    if f.kind == "amount":  # zh: 万元, as the tables; en: millions, as an English reader counts
+        if lang == "zh":
+            return f"{_wan(f.value)} {label('unit_wan_yuan', lang)}"
+        return f"CNY {_num(float(f.value) / 1e6, 2)}m"
     if f.kind == "rate":
         return _pct(f.value, 2)
     if f.kind == "prob":
@@ -230,7 +232,7 @@ def render_report(det, mc=None, lang: str = "en", *, tape=None) -> str:
     name = det.deal.scenario.deal.name
     parts: list[str] = []
     parts.append(f"<h1>{_e(name)}</h1>")
-    parts.append(f'<div class="subtitle">{_e(label("report_title", lang))} · '
+    parts.append(f'<div class="subtitle">{_heading("report_title", lang)} · '
                  f'{_e(_date(dt.datetime.fromisoformat(det.meta["created_utc"]), lang) if det.meta.get("created_utc") else "")}'
                  "</div>")
     parts.append(f"<h2>{_heading('deal_summary', lang)}</h2>")
