@@ -282,6 +282,7 @@ def prepare(deal: CompiledDeal, assumptions: Assumptions | None = None) -> Prepa
     stats = StatInputs(
         np.cumsum(d.yf), np.array([t.price for t in s.tranches], dtype=np.float64), freq, inc_idx, inc_val,
         inc_units, unit,
+        # provisional histogram edges: bands.layout sets the bands' own after the base path (decision 019)
         np.maximum(d.tr_bal0, 1.0) * (1.0 + 1e-9), np.maximum(d.tr_bal0, 1.0) * 1.2,
     )
     base = _empty_base(deal)
