@@ -76,3 +76,19 @@ def test_render_report_without_a_monte_carlo_has_the_deterministic_sections(tmp_
     assert "<h2>蒙特卡洛模拟结果</h2>" not in doc and "<h2>假设</h2>" in doc
     with pytest.raises(ValueError):
         render_report(det, None, "fr")
+
+
+def test_the_chart_and_report_modules_do_not_import_streamlit():
+    import subprocess
+    import sys
+
+    code = ("import sys, ipabs.report.charts, ipabs.report.html, ipabs.report.writer; "
+            "assert 'streamlit' not in sys.modules, 'streamlit imported'")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
+def test_the_app_draws_the_librarys_figures():
+    source = (ROOT / "apps" / "pages" / "deal.py").read_text("utf-8")
+    for name in ("loss_chart", "paydown_chart", "coverage_chart"):
+        assert f"return charts.{name}(" in source, name
+    assert "go.Bar(" not in source and "add_scatter(" not in source

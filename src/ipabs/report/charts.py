@@ -76,8 +76,11 @@ def paydown_chart(mc, lang: str) -> go.Figure:
                         showlegend=False, hoverinfo="skip")
         fig.add_scatter(x=x, y=g["balance_p5"] / WAN, mode="lines", line={"width": 0, "color": color},
                         fill="tonexty", opacity=0.25, name=f"{name} {t('percentile_band', lang)}")
+        # hover: the median with its resolution (0 = exact: a value many paths share, such as the face)
         fig.add_scatter(x=x, y=g["balance_p50"] / WAN, mode="lines", line={"dash": "dot", "color": color},
-                        name=f"{name} {t('median', lang)}")
+                        name=f"{name} {t('median', lang)}", customdata=g["balance_resolution"] / WAN,
+                        hovertemplate=f"{name} {t('median', lang)}: %{{y:,.2f}}<br>"
+                                      f"{t('balance_resolution', lang)}: %{{customdata:,.2f}}<extra></extra>")
         fig.add_scatter(x=x, y=g["balance_mean"] / WAN, mode="lines+markers", line={"color": color},
                         name=f"{name} {t('mean', lang)}")
     fig.update_layout(title=h("expected_paydown", lang), yaxis_title=wan_header("balance", lang), height=440,
