@@ -79,12 +79,14 @@ def test_render_report_without_a_monte_carlo_has_the_deterministic_sections(tmp_
 
 
 def test_the_chart_and_report_modules_do_not_import_streamlit():
+    import os
     import subprocess
     import sys
 
     code = ("import sys, ipabs.report.charts, ipabs.report.html, ipabs.report.writer; "
             "assert 'streamlit' not in sys.modules, 'streamlit imported'")
-    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, env=env)
 
 
 def test_the_app_draws_the_librarys_figures():
