@@ -142,7 +142,7 @@ def quantiles(regular: np.ndarray, width: float, atoms: list[tuple[float, int]],
     exact: list[bool] = []
     for q in qs:
         (ja, ia), (jb, ib) = pick(a_items, q), pick(b_items, q)
-        if ia >= 0 and ia == ib:
+        if ia >= 0 and ib >= 0 and atoms[ia][0] == atoms[ib][0]:  # one value (the face may also be the base's)
             values.append(_fen(atoms[ia][0]))
             exact.append(True)
         else:
