@@ -94,3 +94,38 @@ def test_the_app_draws_the_librarys_figures():
     for name in ("loss_chart", "paydown_chart", "coverage_chart"):
         assert f"return charts.{name}(" in source, name
     assert "go.Bar(" not in source and "add_scatter(" not in source
+
+
+DEAL_SCENARIOS = sorted(p for p in (ROOT / "scenarios").glob("*.toml") if "[deal]" in p.read_text("utf-8"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", DEAL_SCENARIOS, ids=lambda p: p.stem)
+def test_every_sample_deal_gets_a_report_and_a_workbook_in_both_languages(path, tmp_path):
+    import openpyxl
+
+    from ipabs.api import compile_scenario, load_scenario, run_deterministic, simulate
+    from ipabs.report.writer import write_run
+
+    loaded = load_scenario(path)
+    deal = compile_scenario(loaded)
+    det = run_deterministic(deal)
+    mc = simulate(deal, n_paths=256, seed=3, statistics="full")
+    english = re.compile(r"\b(normal|accelerated|post_default|True|False|collection|senior|mezzanine|subordinate|"
+                         r"quarterly|monthly|nan|None)\b")
+    for lang in ("zh", "en"):
+        folder = tmp_path / lang
+        folder.mkdir()
+        write_run(folder, det, mc, loaded.tape, lang=lang, report=True)
+        doc = (folder / "report.html").read_text("utf-8")
+        assert loaded.scenario.deal.name in html.unescape(doc)
+        assert all(f"<td>{html.escape(t.name)}</td>" in doc for t in loaded.scenario.tranches)
+        assert not EXTERNAL.search(doc)
+        wb = openpyxl.load_workbook(folder / "cashflows.xlsx")
+        for ws in wb.worksheets:
+            for row in ws.iter_rows():
+                for c in row:
+                    if isinstance(c.value, str):
+                        assert not c.value.startswith(("{", "[")), (ws.title, c.coordinate)
+                        if lang == "zh" and not (ws.title == "封面" and c.column == 3):
+                            assert not english.search(c.value), (ws.title, c.coordinate, c.value)
