@@ -135,8 +135,7 @@ def pool_cols(det, lang: str) -> list[Col]:
               "recoveries", "pool_balance_end"):
         cols.append(Col(_h(c, "amount", lang), "amount", f[c].tolist()))
     cols.append(Col(label("cumulative_default_ratio", lang), "rate", f["cumulative_default_ratio"].tolist()))
-    cov = [None if v is None or (isinstance(v, float) and math.isnan(v)) or v is np.nan else float(v)
-           for v in f["coverage_ratio"].astype("float64").tolist()]
+    cov = [None if math.isnan(v) else v for v in f["coverage_ratio"].astype("float64").tolist()]  # none: blank
     cols.append(Col(label("coverage_ratio", lang), "ratio", cov))
     cols.append(Col(label("state", lang), "text", [term(s, lang) for s in f["state"]]))
     cols.append(Col(label("clean_up_call", lang), "text", [term(bool(x), lang) for x in f["clean_up_call"]]))
