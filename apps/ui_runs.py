@@ -95,13 +95,14 @@ def run_deal(key: str, seed: int, n_paths: int, _data: dict, _base_dir: str, _na
 
 @st.cache_data(show_spinner=False, max_entries=12)
 def deal_exports(key: str, seed: int, n_paths: int, lang: str, _run: DealRun) -> dict[str, bytes]:
-    """The files of ``ipabs run`` for a run (summary.json, cashflows.xlsx, *.parquet) as bytes, plus a zip of the
-    Parquet files. Written by :func:`ipabs.report.writer.write_run` into a temporary folder and read back."""
+    """The files of ``ipabs run --report`` for a run (summary.json, cashflows.xlsx, report.html, *.parquet) as bytes,
+    plus a zip of the Parquet files. Written by :func:`ipabs.report.writer.write_run` into a temporary folder and read
+    back."""
     from ipabs.report.writer import write_run
 
     def write(folder: Path) -> Path:
         folder.mkdir()
-        write_run(folder, _run.det, _run.mc, _run.tape, lang=lang)
+        write_run(folder, _run.det, _run.mc, _run.tape, lang=lang, report=True)
         return folder
 
     return ui.written_files(write, "parquet.zip", ".parquet")

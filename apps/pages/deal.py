@@ -15,6 +15,7 @@ import ui_common as ui
 import ui_runs as runs
 
 from ipabs.errors import Cancelled, EngineError, InputError
+from ipabs.report import charts
 from ipabs.scenario.io import dump_toml, read_toml
 
 DEFAULT_SAMPLE = "ganzhou_pledge_2026.toml"
@@ -422,47 +423,16 @@ def tranche_table(res: runs.DealRun) -> pd.DataFrame:
 
 
 def loss_chart(res: runs.DealRun) -> go.Figure:
-    ld = res.mc.loss_distribution()
-    pool = ld[ld["series"] == "pool_loss_rate"]
-    nz = pool.index[pool["count"] > 0]
-    if len(nz):
-        pool = pool.loc[: max(nz.max(), pool.index[0] + 9)]
-    fig = go.Figure(go.Bar(x=pool["bin_lo"] * 100, y=pool["probability"] * 100, width=1.0, offset=0,
-                           name=ui.t("pool_loss_rate")))
-    fig.update_layout(title=ui.h("pool_loss_distribution"), xaxis_title=ui.pct_header("pool_loss_rate"),
-                      yaxis_title=ui.pct_header("probability"), height=360, margin={"t": 50, "b": 40})
-    return fig
+    """The library's figure (:mod:`ipabs.report.charts`): the printable report embeds the same one."""
+    return charts.loss_chart(res.mc, ui.lang())
 
 
 def paydown_chart(res: runs.DealRun) -> go.Figure:
-    ec = res.mc.expected_cashflows()
-    fig = go.Figure()
-    palette = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e"]
-    for i, (name, g) in enumerate(ec.groupby("tranche", sort=False)):
-        color = palette[i % len(palette)]
-        x = [ui.fmt_date(d) for d in g["payment_date"]]
-        fig.add_scatter(x=x, y=g["balance_p95"] / ui.WAN, mode="lines", line={"width": 0, "color": color},
-                        showlegend=False, hoverinfo="skip")
-        fig.add_scatter(x=x, y=g["balance_p5"] / ui.WAN, mode="lines", line={"width": 0, "color": color},
-                        fill="tonexty", opacity=0.25, name=f"{name} {ui.t('percentile_band')}")
-        fig.add_scatter(x=x, y=g["balance_p50"] / ui.WAN, mode="lines", line={"dash": "dot", "color": color},
-                        name=f"{name} {ui.t('median')}")
-        fig.add_scatter(x=x, y=g["balance_mean"] / ui.WAN, mode="lines+markers", line={"color": color},
-                        name=f"{name} {ui.t('mean')}")
-    fig.update_layout(title=ui.h("expected_paydown"), yaxis_title=ui.wan_header("balance"), height=440,
-                      margin={"t": 50, "b": 40}, xaxis={"tickangle": -30}, legend={"orientation": "h", "y": -0.4})
-    return fig
+    return charts.paydown_chart(res.mc, ui.lang())
 
 
 def coverage_chart(res: runs.DealRun) -> go.Figure:
-    pf = res.det.pool_frame()
-    fig = go.Figure(go.Scatter(x=[ui.fmt_date(d) for d in pf["payment_date"]],
-                               y=pd.to_numeric(pf["coverage_ratio"], errors="coerce"), mode="lines+markers",
-                               name=ui.t("coverage_ratio")))
-    fig.add_hline(y=1.0, line_dash="dash", line_color="grey")
-    fig.update_layout(title=f"{ui.h('coverage_ratio')} · {ui.t('deterministic_case')}",
-                      yaxis_title=ui.h("coverage_ratio"), height=320, margin={"t": 50, "b": 40})
-    return fig
+    return charts.coverage_chart(res.det, ui.lang())
 
 
 def waterfall_table(res: runs.DealRun) -> pd.DataFrame:
@@ -551,8 +521,8 @@ def downloads(res: runs.DealRun, last: dict) -> None:
                          on_click="ignore")
     c[2].download_button(ui.h("download_parquet"), files["parquet.zip"], f"{stem}-parquet.zip", "application/zip",
                          key="dl_parquet", on_click="ignore")
-    c[3].download_button(ui.h("download_report"), files["summary.json"], f"{stem}-summary.json",
-                         "application/json", key="dl_summary", on_click="ignore")
+    c[3].download_button(ui.h("download_report"), files["report.html"], f"{stem}-report.html",
+                         "text/html", key="dl_report", on_click="ignore")
 
 
 # --- page -------------------------------------------------------------------------------------------------------------

@@ -25,7 +25,10 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--paths", type=int, default=None, help="Monte Carlo paths (default: the scenario's; 0 = none)")
     p.add_argument("--seed", type=int, default=None, help="Monte Carlo seed (default: the scenario's)")
     p.add_argument("--threads", type=int, default=None, help="numba threads (results do not depend on it)")
-    p.add_argument("--lang", choices=["en", "zh"], default="en", help="column labels of the XLSX workbook")
+    p.add_argument("--lang", choices=["en", "zh"], default="en",
+                   help="language of the XLSX workbook and of the report (Parquet files stay English, in yuan)")
+    p.add_argument("--report", action="store_true",
+                   help="also write report.html: a self-contained printable report (print to PDF from a browser)")
     p.add_argument("--strict", action="store_true", help="fail on any rejected tape row")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--sample-paths", type=int, default=0, metavar="N",
@@ -123,7 +126,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         sample = path_sample(deal, mc.seed, range(mc.path0, mc.path0 + min(args.sample_paths, mc.n_paths)))
     out_dir = args.out or Path("out") / args.scenario.stem
     with atomic_dir(out_dir) as tmp:
-        write_run(tmp, det, mc, loaded.tape, lang=args.lang, path_sample=sample)
+        write_run(tmp, det, mc, loaded.tape, lang=args.lang, path_sample=sample, report=args.report)
     s = loaded.scenario
     print(f"{s.deal.name}")
     print(f"pool: {deal.pool_balance:,.2f} yuan, {len(deal.info.asset_ids)} assets, "

@@ -84,7 +84,8 @@ def test_the_default_deal_runs_and_shows_tranche_statistics_charts_and_downloads
     assert waterfall["兑付日"].iloc[0] == "2026年7月20日"
     assert len(at.get("plotly_chart")) >= 3
     labels = {b.label for b in at.get("download_button")}
-    assert {"场景文件 (TOML)", "结果 (XLSX)", "结果 (Parquet, zip)"} <= labels
+    assert {"场景文件 (TOML)", "结果 (XLSX)", "结果 (Parquet, zip)", "报告 (HTML，可打印)"} <= labels
+    assert not any("JSON" in x for x in labels)  # the printable report replaced the JSON summary
     assert len(at.session_state["saved_runs"]) == 1
 
 

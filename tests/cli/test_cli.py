@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 import re
@@ -111,24 +112,140 @@ def test_cashflows_parquet_holds_every_tranche_schedule(run_a, capsys):
     assert df.groupby("tranche", sort=False)["principal_paid"].sum().round(2).tolist() == [190_000_000.0, 10_000_000.0]
 
 
-@pytest.mark.slow
-def test_cashflows_workbook_has_a_sheet_per_tranche_plus_pool_fees_and_accounts(run_a):
-    _, out = run_a
-    sheets = pd.read_excel(out / "cashflows.xlsx", sheet_name=None)
-    assert {"优先A", "次级", "pool", "fees", "accounts"} <= set(sheets)
-    assert "interest_due" in sheets["优先A"].columns and "coverage_ratio" in sheets["pool"].columns
+@pytest.fixture(scope="module")
+def run_zh(tmp_path_factory):
+    """The same run as ``run_a`` with ``--lang zh``."""
+    out = tmp_path_factory.mktemp("run") / "zh"
+    code = main(["run", str(SCENARIO_A), "--paths", "200", "--out", str(out), "--quiet", "--lang", "zh"])
+    assert code == 0
+    return out
+
+
+SHEETS = {
+    "en": ["Cover", "优先A", "次级", "Pool", "Fees", "Accounts", "Monte Carlo · tranches", "Monte Carlo · pool",
+           "Expected cash flows"],
+    "zh": ["封面", "优先A", "次级", "资产池", "费用", "账户", "蒙特卡洛·档次统计", "蒙特卡洛·资产池", "预期现金流"],
+}
+#: Canonical values that must never appear as such in a Chinese workbook (deal states, flags, seniorities …).
+ENGLISH_VALUES = re.compile(r"\b(normal|accelerated|post_default|True|False|collection|senior|subordinate|quarterly|"
+                            r"nan|None|exchange|gaussian|ip_disposal|full)\b")
+
+
+def _headers(ws, row: int = 1) -> list[str]:
+    return [c.value for c in ws[row] if c.value is not None]
+
+
+def _column(ws, header: str) -> list:
+    """The cells of the column headed ``header`` (row 1), below the header."""
+    j = _headers(ws).index(header) + 1
+    return [ws.cell(row=i, column=j) for i in range(2, ws.max_row + 1)]
+
+
+def _strings(wb):
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for c in row:
+                if isinstance(c.value, str):
+                    yield ws.title, c
 
 
 @pytest.mark.slow
-def test_run_with_lang_zh_writes_chinese_column_headers(tmp_path, capsys):
-    out = tmp_path / "zh"
-    code, _, err = cli(capsys, "run", str(SCENARIO_A), "--paths", "0", "--out", str(out), "--lang", "zh")
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_workbook_has_a_cover_and_a_sheet_per_tranche_pool_fees_accounts_and_monte_carlo(lang, run_a, run_zh):
+    import openpyxl
+
+    out = run_a[1] if lang == "en" else run_zh
+    wb = openpyxl.load_workbook(out / "cashflows.xlsx")
+    assert wb.sheetnames == SHEETS[lang]
+    for ws in wb.worksheets[1:]:
+        assert ws.freeze_panes in ("A2", "B2"), ws.title  # the header row stays in view
+        assert all((ws.column_dimensions[c.column_letter].width or 0) >= 10 for c in ws[1] if c.value), ws.title
+    for sheet, cell in _strings(wb):
+        assert not cell.value.lstrip().startswith(("{", "[")), (sheet, cell.coordinate, cell.value)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_workbook_amounts_are_in_wan_yuan_with_two_decimals_rates_as_percentages_and_dates_as_dates(lang, run_a,
+                                                                                                   run_zh):
+    import openpyxl
+
+    out = run_a[1] if lang == "en" else run_zh
+    wb = openpyxl.load_workbook(out / "cashflows.xlsx")
+    names = SHEETS[lang]
+    senior = wb["优先A"]
+    h = {"en": ("payment date", "interest paid (CNY 10,000)", "ending balance (CNY 10,000)", "cumulative default ratio",
+                "balance P50 (CNY 10,000)", "expected loss", "deal state"),
+         "zh": ("兑付日", "实付利息（万元）", "期末余额（万元）", "累计违约率", "余额中位数（万元）", "预期损失",
+                "交易状态")}[lang]
+    assert h[0] in _headers(senior) and h[1] in _headers(senior)
+    dates = _column(senior, h[0])
+    assert all(c.is_date and c.number_format == "yyyy-mm-dd" for c in dates)
+    balance = _column(senior, h[2])
+    assert balance[0].value == 19_000 and all(c.number_format == "#,##0.00" for c in balance)  # 1.9亿 = 19,000万
+    pool = wb[names[3]]
+    assert all("%" in c.number_format for c in _column(pool, h[3]))
+    assert {c.value for c in _column(pool, h[6])} == ({"normal"} if lang == "en" else {"正常"})
+    ec = wb[names[-1]]
+    p50 = _column(ec, h[4])
+    assert p50[0].value == 19_000 and p50[0].number_format == "#,##0.00"
+    el = _column(wb[names[6]], h[5])
+    assert len(el) == 2 and all("%" in c.number_format and isinstance(c.value, float | int) for c in el)
+    cover = wb[names[0]]
+    text = [c.value for row in cover.iter_rows() for c in row if c.value is not None]
+    assert json.loads((out / "summary.json").read_text("utf-8"))["provenance"]["scenario_hash"] in text
+    assert ipabs.__version__ in text and 20260415 in text and 200 in text
+    assert any(isinstance(v, dt.datetime) for v in text)  # the run's date
+    assert ("scenario file (assumption)" if lang == "en" else "场景文件设定（假设）") in text
+
+
+@pytest.mark.slow
+def test_the_chinese_workbook_has_chinese_headers_and_no_english_value_labels(run_zh):
+    import openpyxl
+
+    wb = openpyxl.load_workbook(run_zh / "cashflows.xlsx")
+    for ws in wb.worksheets[1:]:
+        for header in _headers(ws):
+            assert HAN.search(header), (ws.title, header)
+    for sheet, cell in _strings(wb):
+        if sheet == "封面" and cell.column == 3:  # sources quote the rating table's own (English) source note
+            continue
+        assert not ENGLISH_VALUES.search(cell.value), (sheet, cell.coordinate, cell.value)
+    tranche = wb["优先A"]
+    assert {"兑付日", "应付利息（万元）", "实付利息（万元）", "偿还本金（万元）", "期末余额（万元）"} <= set(_headers(tranche))
+    assert {"期数", "利息回收（万元）", "违约金额（万元）", "现金流覆盖倍数", "交易状态", "清仓回购"} <= set(
+        _headers(wb["资产池"]))
+    assert {c.value for c in _column(wb["资产池"], "清仓回购")} == {"否"}
+    assert "归集账户 · 账户余额（万元）" in _headers(wb["账户"])
+
+
+@pytest.mark.slow
+def test_rejected_tape_rows_get_their_own_translated_sheet(tmp_path, capsys):
+    import openpyxl
+
+    tape = (ROOT / "scenarios" / "tapes" / "ganzhou_pledge_pool.csv").read_text("utf-8").splitlines()
+    bad = tape[1].split(",")
+    bad[0], bad[6] = "GZP-BAD-001", "-5"  # a negative principal: the row is rejected, the others run
+    (tmp_path / "tape.csv").write_text("\n".join([*tape, ",".join(bad)]) + "\n", encoding="utf-8")
+    text = SCENARIO_A.read_text("utf-8").replace('tape = "tapes/ganzhou_pledge_pool.csv"', 'tape = "tape.csv"')
+    (tmp_path / "s.toml").write_text(text, encoding="utf-8")
+    out = tmp_path / "out"
+    code, _, err = cli(capsys, "run", str(tmp_path / "s.toml"), "--paths", "0", "--out", str(out), "--lang", "zh")
     assert code == 0, err
-    sheets = pd.read_excel(out / "cashflows.xlsx", sheet_name=None)
-    for name in ("优先A", "次级"):
-        assert all(HAN.search(str(c)) for c in sheets[name].columns), list(sheets[name].columns)
-        assert {"兑付日", "应付利息", "实付利息", "偿还本金", "期末余额"} <= set(sheets[name].columns)
-    assert {"期数", "利息回收", "违约金额", "现金流覆盖倍数"} <= set(sheets["pool"].columns)
+    wb = openpyxl.load_workbook(out / "cashflows.xlsx")
+    assert "未采用的明细行" in wb.sheetnames and "蒙特卡洛·档次统计" not in wb.sheetnames
+    ws = wb["未采用的明细行"]
+    assert _headers(ws) == ["文件", "行号", "表", "字段", "说明"]
+    assert any(c.value == "principal" for c in _column(ws, "字段"))
+
+
+@pytest.mark.slow
+def test_parquet_outputs_stay_in_yuan_with_english_column_names(run_zh):
+    ec = pd.read_parquet(run_zh / "expected_cashflows.parquet")
+    assert {"balance_p5", "balance_p50", "balance_p95", "balance_resolution", "payment_resolution"} <= set(ec.columns)
+    assert ec["balance_p50"].iloc[0] == 190_000_000.0
+    cf = pd.read_parquet(run_zh / "cashflows.parquet")
+    assert "interest_paid" in cf.columns
 
 
 @pytest.mark.slow

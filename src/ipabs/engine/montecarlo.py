@@ -30,6 +30,7 @@ from ipabs.compile.lower import CompiledDeal, performing_flows
 from ipabs.credit.defaults import copula_layout, group_cmax, threshold_rows, thresholds_from_cumulative_pd
 from ipabs.credit.pd_curves import RatingTable, load_rating_table, stressed_cumulative
 from ipabs.defaults import BLOCK_SIZE
+from ipabs.engine import bands
 from ipabs.errors import Issue, ScenarioError
 from ipabs.kernels.paths import (
     N_POOL_SUMS,
@@ -49,7 +50,8 @@ from ipabs.kernels.paths import trace_path as _trace_path
 from ipabs.kernels.pool import asset_activity, pack_performing
 from ipabs.scenario.schema import Assumptions
 
-N_BINS = 1000
+#: Bins of the per-period balance and payment histograms (layout: :mod:`ipabs.engine.bands`, decision 019).
+N_BINS = bands.N_HIST
 #: Levels of ``simulation.statistics`` (decision 012).
 STATISTICS = ("full", "losses")
 #: Waterfall implementations a run can use (bit-identical results; decision 013).
@@ -280,6 +282,7 @@ def prepare(deal: CompiledDeal, assumptions: Assumptions | None = None) -> Prepa
     stats = StatInputs(
         np.cumsum(d.yf), np.array([t.price for t in s.tranches], dtype=np.float64), freq, inc_idx, inc_val,
         inc_units, unit,
+        # provisional histogram edges: bands.layout sets the bands' own after the base path (decision 019)
         np.maximum(d.tr_bal0, 1.0) * (1.0 + 1e-9), np.maximum(d.tr_bal0, 1.0) * 1.2,
     )
     base = _empty_base(deal)
@@ -288,6 +291,7 @@ def prepare(deal: CompiledDeal, assumptions: Assumptions | None = None) -> Prepa
     bout = empty_waterfall_out(deal.n_periods, len(n.tranches), len(n.fees), len(n.accounts), len(n.supports))
     ok, wound = base_path(d, pa, credit, stats, base, bpf, bout, N_BINS)
     base = base._replace(restart_ok=int(ok), wound_up=int(wound))
+    stats, base = bands.layout(stats, base, bout, d.tr_bal0)  # the bands' histogram edges and base-path bin
     used = None if table is None else {"name": table.name, "version": table.version, "status": table.status,
                                        "source": table.source}
     return PreparedMC(d, pa, credit, stats, base, bpf, bout, len(all_pd), tuple(sectors), sim.copula, dof, used)
@@ -322,6 +326,8 @@ class MCResult:
     first_default: np.ndarray | None = None  # i2[n] first default period of any obligor or provider (T = none)
     revenue_shortfall_rate: np.ndarray | None = None  # f8[n] sales-linked payments short of schedule / pool balance
     statistics: str = "full"  # "losses": no WAL, yield (NaN) or per-period sums and histograms (zero)
+    base_balance: np.ndarray | None = None  # f8[T, K] the base (no-default) path's balances: a point mass of the bands
+    base_payment: np.ndarray | None = None  # f8[T, K] its payments (interest + principal + residual)
 
     @property
     def has_cashflow_statistics(self) -> bool:
@@ -436,21 +442,32 @@ class MCResult:
 
     def expected_cashflows(self) -> pd.DataFrame:
         """Mean interest, principal and balance per period and tranche, with 5/50/95% bands of the balance and of
-        the total payment (from 1,000-bin histograms: band resolution 0.1% of the tranche's face for balances, 0.12% for payments)."""
+        the total payment (decision 019): exact to the fen where the quantile is a point mass of the period's
+        distribution (the base path's value, the face), else a histogram bin's mid-point rounded to a power of ten
+        within its resolution; ``balance_resolution``/``payment_resolution`` state the bin width (0 = every band
+        value of the row is exact)."""
         self._need_full("expected cash flows by period")
         n = max(self.n_paths, 1)
         rows = []
         dates = self.deal.schedule.payment_dates
+        faces = self.deal.waterfall.tr_bal0
         for k, name in enumerate(self.deal.names.tranches):
             for t in range(self.deal.n_periods):
-                rb = _hist_q(self.h_bal[t, k], self.bal_hi[k])
-                rc = _hist_q(self.h_cash[t, k], self.cash_hi[k])
+                if self.base_balance is not None and self.base_payment is not None:
+                    rb, res_b, rc, res_c = bands.period_bands(
+                        self.h_bal[t, k], self.h_cash[t, k], float(faces[k]), float(self.bal_hi[k]),
+                        float(self.cash_hi[k]), float(self.base_balance[t, k]), float(self.base_payment[t, k]))
+                else:  # a result without its base path (made by hand): mid-points of the bins, resolution stated
+                    rb, res_b = bands.quantiles(self.h_bal[t, k], self.bal_hi[k] / self.h_bal.shape[2], [],
+                                                float(self.bal_hi[k]), self.h_bal.shape[2])
+                    rc, res_c = bands.quantiles(self.h_cash[t, k], self.cash_hi[k] / self.h_cash.shape[2], [],
+                                                float(self.cash_hi[k]), self.h_cash.shape[2])
                 rows.append({
                     "tranche": name, "period": t + 1, "payment_date": dates[t],
                     "interest_mean": self.s_int[t][k] / 100 / n, "principal_mean": self.s_prin[t][k] / 100 / n,
                     "balance_mean": self.s_bal[t][k] / 100 / n,
-                    "balance_p5": rb[0], "balance_p50": rb[1], "balance_p95": rb[2],
-                    "payment_p5": rc[0], "payment_p50": rc[1], "payment_p95": rc[2],
+                    "balance_p5": rb[0], "balance_p50": rb[1], "balance_p95": rb[2], "balance_resolution": res_b,
+                    "payment_p5": rc[0], "payment_p50": rc[1], "payment_p95": rc[2], "payment_resolution": res_c,
                 })
         return pd.DataFrame(rows)
 
@@ -500,20 +517,6 @@ def _mean_se(x: np.ndarray) -> float | None:
     """s/√n (sample standard deviation, ddof 1); None with fewer than two paths."""
     n = x.shape[0]
     return float(x.std(ddof=1) / math.sqrt(n)) if n > 1 else None
-
-
-def _hist_q(h: np.ndarray, hi: float) -> tuple[float, float, float]:
-    """5/50/95% quantiles from a histogram on [0, hi] (bin mid-points)."""
-    tot = int(h.sum())
-    if tot == 0:
-        return (0.0, 0.0, 0.0)
-    c = np.cumsum(h)
-    w = hi / h.shape[0]
-    res = []
-    for q in (0.05, 0.5, 0.95):
-        j = int(np.searchsorted(c, q * tot, side="left"))
-        res.append(0.0 if j == 0 and h[0] else (j + 0.5) * w)
-    return tuple(res)  # type: ignore[return-value]
 
 
 def simulate(
@@ -672,7 +675,8 @@ def simulate(
         meta["waterfall_note"] = wf_note
     return MCResult(deal, sd, path0, n, po.loss, po.short, po.wal, po.yld, po.pool_def, po.pool_loss, po.sup_draw,
                     po.sup_def, h_bal, h_cash, s_int, s_prin, s_bal, s_pool, prep.bal_hi, prep.cash_hi, elapsed, meta,
-                    po.first_default, po.rev_short, stats_level)
+                    po.first_default, po.rev_short, stats_level, prep.base_out.tr_bal_end.copy(),
+                    prep.base_out.tr_int_paid + prep.base_out.tr_prin_paid + prep.base_out.tr_resid)
 
 
 @dataclass(frozen=True)
@@ -763,5 +767,5 @@ def merge(parts: list[MCResult]) -> MCResult:
         add("s_pool"), first.bal_hi, first.cash_hi, sum(p.elapsed_seconds for p in parts), dict(first.meta),
         cat("first_default") if all(p.first_default is not None for p in parts) else None,
         cat("revenue_shortfall_rate") if all(p.revenue_shortfall_rate is not None for p in parts) else None,
-        first.statistics,
+        first.statistics, first.base_balance, first.base_payment,
     )

@@ -1,4 +1,5 @@
-"""The output folder of ``ipabs run``: summary.json, cashflows.parquet/.xlsx and the Monte Carlo tables."""
+"""The output folder of ``ipabs run``: summary.json, cashflows.parquet/.xlsx (:mod:`ipabs.report.workbook`), the Monte
+Carlo tables and, on request, the printable report.html (:mod:`ipabs.report.html`)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from typing import Any
 
 import pandas as pd
 
-from ipabs.report.export import write_json, write_parquet, write_xlsx
+from ipabs.report.export import write_json, write_parquet
+from ipabs.report.workbook import write_workbook
 
 
 def run_summary(det, mc=None, tape=None) -> dict[str, Any]:
@@ -45,29 +47,22 @@ def run_summary(det, mc=None, tape=None) -> dict[str, Any]:
     return doc
 
 
-def write_run(folder: Path, det, mc=None, tape=None, lang: str = "en", path_sample: pd.DataFrame | None = None) -> None:
+def write_run(folder: Path, det, mc=None, tape=None, lang: str = "en", path_sample: pd.DataFrame | None = None,
+              report: bool = False) -> None:
     """Write every output of a run into ``folder`` (the caller makes it atomic); ``path_sample`` (full cash flows
-    of some Monte Carlo paths, :func:`ipabs.engine.montecarlo.path_sample`) goes to path_sample.parquet."""
+    of some Monte Carlo paths, :func:`ipabs.engine.montecarlo.path_sample`) goes to path_sample.parquet, and with
+    ``report`` the printable report (:func:`ipabs.report.html.render_report`) to report.html."""
     write_json(folder / "summary.json", run_summary(det, mc, tape))
     write_parquet(folder / "cashflows.parquet", det.cashflows())
-    sheets: dict[str, pd.DataFrame] = {}
-    for k, name in enumerate(det.deal.names.tranches):
-        sheets[name] = det.tranche_frame(k)
-    sheets["pool"] = det.pool_frame()
-    if det.deal.names.fees:
-        sheets["fees"] = det.fees_frame()
-    sheets["accounts"] = det.accounts_frame()
-    if tape is not None and tape.rejected:
-        sheets["rejected_rows"] = pd.DataFrame([i.to_dict() for i in tape.rejected])
     full = mc is not None and mc.has_cashflow_statistics
-    if mc is not None:
-        sheets["mc_tranches"] = pd.DataFrame(mc.tranche_stats())
-        if full:
-            sheets["mc_expected_cashflows"] = mc.expected_cashflows()
-    write_xlsx(folder / "cashflows.xlsx", sheets, lang=lang)
+    write_workbook(folder / "cashflows.xlsx", det, mc, tape, lang=lang)
     if mc is not None:
         write_parquet(folder / "loss_distribution.parquet", mc.loss_distribution())
         if full:  # losses-only statistics (decision 012) have no expected cash flows by period
             write_parquet(folder / "expected_cashflows.parquet", mc.expected_cashflows())
     if path_sample is not None:
         write_parquet(folder / "path_sample.parquet", path_sample)
+    if report:
+        from ipabs.report.html import render_report
+
+        (folder / "report.html").write_text(render_report(det, mc, lang, tape=tape), encoding="utf-8")
