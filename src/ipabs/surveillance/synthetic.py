@@ -135,6 +135,9 @@ def make_reports(deal: CompiledDeal, period: int, troubles: tuple[Trouble, ...] 
         for kind, col in (("collections_interest", "interest_collected"),
                           ("collections_principal", "principal_collected")):
             trustee.loc[trustee["item"] == kind, "value"] = round(float(servicer[col].sum()), 2)
+        live = servicer["status"].isin(["performing", "overdue"])
+        trustee.loc[trustee["item"] == "pool_balance_end", "value"] = round(
+            float(servicer.loc[live, "outstanding_principal"].sum()), 2)
         _balance_accounts(trustee)
     return SyntheticReports(servicer, trustee, as_of, t0, pf)
 
@@ -174,9 +177,9 @@ def _trustee_rows(deal: CompiledDeal, pf: PoolFlows, out, t0: int, as_of: dt.dat
         add("support_drawn_to_date", nm, float(out.sup_draw[:t0, s].sum()))
     for g, trg in enumerate(deal.scenario.triggers):
         if trg.condition == "cumulative_default_ratio":
-            add("trigger_value", names.triggers[g], float(out.cum_def_ratio[t]))
+            rows.append(("trigger_value", names.triggers[g], round(float(out.cum_def_ratio[t]), 8)))
         elif trg.condition == "coverage_ratio" and out.coverage[t] >= 0:
-            add("trigger_value", names.triggers[g], float(out.coverage[t]))
+            rows.append(("trigger_value", names.triggers[g], round(float(out.coverage[t]), 8)))
     return pd.DataFrame([{"report_date": as_of, "period": t0, "item": i, "name": nm, "value": v}
                          for i, nm, v in rows])
 

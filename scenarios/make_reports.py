@@ -1,0 +1,68 @@
+"""Write the SYNTHETIC sample period reports in scenarios/reports/ (``python scenarios/make_reports.py``).
+
+SYNTHETIC DATA. For each sample deal, the servicer (asset-level) and trustee (deal-level) reports after a few payment
+periods in which every asset paid on schedule except a few firms in trouble, chosen here by hand (the TROUBLES table
+below, also listed in scenarios/reports/README.md). The trustee figures come from the deal's own waterfall kernel
+run on the reported collections (:func:`ipabs.surveillance.synthetic.make_reports`), so the two reports reconcile to
+the fen. Nothing is random: the tapes come from scenarios/make_tapes.py (fixed seed) and the troubles are fixed, so
+re-running the script rewrites byte-identical files.
+
+The Ganzhou pledge deal is set up one default away from its 10% cumulative-default trigger (two defaulted firms,
+8.2% of the cut-off pool) with two overdue firms that the delinquency → default table makes likely to default next.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "src"))
+
+from ipabs import api  # noqa: E402
+from ipabs.surveillance.synthetic import Trouble, make_reports  # noqa: E402
+
+#: deal file → (periods paid, troubled firms). Every troubled firm must be raised by the watchlist and no other.
+TROUBLES: dict[str, tuple[int, tuple[Trouble, ...]]] = {
+    "ganzhou_pledge_2026": (2, (
+        Trouble("GZ006", default_period=1, disposal_status="not_started"),
+        Trouble("GZ003", default_period=2, days_past_due=100, disposal_status="appraised"),
+        Trouble("GZ005", missed_periods=1, days_past_due=95, firm_events=("enforcement",)),
+        Trouble("GZ013", missed_periods=1, days_past_due=40, ip_events=("annual_fee_unpaid",)),
+        Trouble("GZ011", firm_events=("litigation",), collateral_factor=0.05),
+    )),
+    "interbank_abn_2026": (2, (
+        Trouble("GN004", missed_periods=1, days_past_due=45),
+        Trouble("GN002", ip_events=("invalidation_request",)),
+    )),
+    "ip_lease_2026": (3, (
+        Trouble("GF006", missed_periods=1, days_past_due=62, firm_events=("tax_arrears",)),
+        Trouble("GF010", default_period=2),
+    )),
+    "licence_relicence_2026": (2, (
+        Trouble("GL005", ip_events=("licence_terminated",), missed_periods=1, days_past_due=26),
+        Trouble("GL009", firm_events=("rating_downgrade", "guarantor_change")),
+    )),
+}
+
+
+def _csv(df, path: Path, encoding: str = "utf-8", newline: str = "\n") -> None:
+    path.write_bytes(df.to_csv(index=False, lineterminator=newline).encode(encoding))
+
+
+def main() -> None:
+    out = HERE / "reports"
+    out.mkdir(exist_ok=True)
+    for name, (period, troubles) in TROUBLES.items():
+        deal = api.compile_scenario(api.load_scenario(HERE / f"{name}.toml"))
+        rep = make_reports(deal, period, troubles)
+        date = rep.as_of.isoformat()
+        _csv(rep.servicer, out / f"{name}-servicer-{date}.csv")
+        _csv(rep.trustee, out / f"{name}-trustee-{date}.csv")
+        if name == "ganzhou_pledge_2026":  # as Chinese Excel saves "CSV": GB18030 with CRLF
+            _csv(rep.servicer, out / f"{name}-servicer-{date}-gbk.csv", "gb18030", "\r\n")
+        print(f"{name}: period {period}, as of {date}, troubled {[t.obligor_id for t in troubles]}")
+
+
+if __name__ == "__main__":
+    main()
