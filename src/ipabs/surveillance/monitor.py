@@ -265,7 +265,8 @@ def watchlist_from_reports(reports: list[str | Path | pd.DataFrame | ReportResul
     """Firm-level alerts over one or more servicer reports (one per deal or book), without re-projection.
 
     Returns (watch, alerts, rejected issues). Rejected rows are not scored and are returned, never dropped
-    silently. Reports must be given oldest first (raises ReportError otherwise).
+    silently. Reports that share an asset belong to one deal or book: they must be given oldest first (raises
+    ReportError otherwise) and only the latest is scored.
     """
     from ipabs.errors import Issue
     from ipabs.surveillance.reports import ReportError
@@ -274,20 +275,24 @@ def watchlist_from_reports(reports: list[str | Path | pd.DataFrame | ReportResul
     results = [_report(r, read_servicer_report) for r in reports]
     labels = deal_names or [Path(r.file).stem for r in results]
     problems = []
-    prev: ReportResult | None = None
-    for r in results:  # oldest first: a later report never precedes an earlier one
-        if prev is not None and r.report_date is not None and prev.report_date is not None \
-                and r.report_date < prev.report_date:
-            problems.append(Issue(f"report date {r.report_date} is before {prev.report_date} of {prev.file} (dates "
-                                  "out of order: give the reports oldest first)", file=r.file, field="report_date"))
-        prev = r
+    latest: list[int] = []  # index of the latest report of each book (reports sharing an asset are one book)
+    for i, r in enumerate(results):
+        assets = set(r.rows["asset_id"])
+        same = [j for j in latest if assets & set(results[j].rows["asset_id"])]
+        for j in same:
+            e = results[j]
+            if r.report_date is not None and e.report_date is not None and r.report_date <= e.report_date:
+                problems.append(Issue(f"report date {r.report_date} is not after {e.report_date} of {e.file}, an "
+                                      "earlier report of the same assets (dates out of order: give the reports of "
+                                      "one deal oldest first)", file=r.file, field="report_date"))
+        latest = [j for j in latest if j not in same] + [i]
     if problems:
         raise ReportError(problems, title="reports out of order")
     alerts = []
     rejected = []
-    for lab, r in zip(labels, results, strict=True):
+    for i, (lab, r) in enumerate(zip(labels, results, strict=True)):
         rejected += r.rejected
-        if not r.rows.empty:
+        if i in latest and not r.rows.empty:
             alerts += evaluate_firms(rf, firm_signals(r.rows), deal=lab)
     watch, table = watchlist(alerts)
     return watch, table, rejected

@@ -1,0 +1,120 @@
+"""CLI subcommands ``ipabs surveil`` and ``ipabs watchlist`` (thin: read, call the library, print, write).
+
+Exit codes: 0 the run finished (whatever it found: breaks and alerts are results); 2 invalid input (scenario,
+report, rules file, dates); 1 a failure at run time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+from pathlib import Path
+
+from ipabs.surveillance.rules import DEFAULT_RULES
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def _paths(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if not 0 <= n <= 1_000_000:
+        raise argparse.ArgumentTypeError("--paths must be between 0 and 1,000,000")
+    return n
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("surveil", help="re-project a live deal from its period reports; triggers, alerts",
+                       description="Read the servicer (and trustee) report of one period, reconcile them, rebase the "
+                                   "deal at the report date, re-project it deterministically and by Monte Carlo, "
+                                   "measure the distance to every trigger and raise early-warning alerts "
+                                   "(docs/surveillance.md).")
+    p.add_argument("scenario", help="the deal's scenario file (TOML)")
+    p.add_argument("--report", required=True, help="servicer report (.csv UTF-8/GBK, .xlsx or .parquet)")
+    p.add_argument("--trustee", default=None, help="trustee report of the same date (long format)")
+    p.add_argument("--as-of", type=_date, required=True, help="report date, YYYY-MM-DD")
+    p.add_argument("--paths", type=_paths, default=2000, help="Monte Carlo paths (default 2000; 0 = none)")
+    p.add_argument("--seed", type=int, default=None, help="seed (default: the scenario's)")
+    p.add_argument("--rules", default=DEFAULT_RULES, help=f"warning rules file or bundled set (default {DEFAULT_RULES})")
+    p.add_argument("--no-breakeven", action="store_true", help="skip the breakeven CDR searches")
+    p.add_argument("--out", type=Path, default=None, help="folder for surveillance.xlsx / .json / projection.parquet")
+    p.add_argument("--lang", choices=("zh", "en"), default="en", help="language of reasons and headers")
+    p.set_defaults(func=cmd_surveil)
+
+    w = sub.add_parser("watchlist", help="early-warning watchlist of firms from servicer reports",
+                       description="Score every firm of one or more servicer reports against the warning rules; "
+                                   "a watchlist sorted by severity with reasons and recommended early intervention.")
+    w.add_argument("reports", nargs="+", help="servicer reports, oldest first")
+    w.add_argument("--rules", default=DEFAULT_RULES, help=f"warning rules file or bundled set (default {DEFAULT_RULES})")
+    w.add_argument("--out", type=Path, default=None, help="folder for watchlist.xlsx and watchlist.json")
+    w.add_argument("--lang", choices=("zh", "en"), default="en")
+    w.set_defaults(func=cmd_watchlist)
+
+
+def _write(out: Path, sheets: dict, meta: dict, lang: str, parquet: dict | None = None) -> Path:
+    from ipabs.report.export import atomic_dir, write_json, write_parquet, write_xlsx
+
+    with atomic_dir(out) as tmp:
+        write_xlsx(tmp / f"{meta['kind']}.xlsx", sheets, lang)
+        for name, df in (parquet or {}).items():
+            write_parquet(tmp / f"{name}.parquet", df)
+        write_json(tmp / f"{meta['kind']}.json", meta)
+    return out
+
+
+def cmd_surveil(args: argparse.Namespace) -> int:
+    from ipabs.surveillance.monitor import surveil
+
+    r = surveil(args.scenario, args.report, args.trustee, as_of=args.as_of, rules=args.rules, n_paths=args.paths,
+                seed=args.seed, breakeven=not args.no_breakeven)
+    lines = r.summary_lines()
+    if args.lang == "zh":
+        lines = [ln for ln in lines if not ln.startswith("  [")]
+        lines += [f"  [{w['severity_label']}] {w['subject']} {w['name']}: {w['reasons_zh']}"
+                  for w in r.watch.to_dict("records")]
+    print("\n".join(lines))
+    if args.out is not None:
+        rb = r.rebased
+        sheets = {"watchlist": r.watch, "alerts": r.alerts, "triggers": r.triggers, "tranches": r.tranches,
+                  "projection": r.projection, "firms": r.firms, "assets": rb.assets,
+                  "reconciliation": r.reconciliation.frame() if r.reconciliation is not None else None}
+        sheets = {k: v for k, v in sheets.items() if v is not None}
+        meta = {"kind": "surveillance", "scenario": str(args.scenario), "report": str(args.report),
+                "trustee": args.trustee, "as_of": rb.as_of, "periods_paid": rb.t0, "n_paths": r.n_paths,
+                "seed": r.seed, "rules": str(args.rules), "notes": list(r.notes),
+                "reconciliation_breaks": len(r.reconciliation.breaks) if r.reconciliation is not None else None,
+                "cumulative_defaults": rb.cumulative_defaults, "deal_state": rb.reported_state,
+                "triggers": r.triggers.to_dict("records"), "tranches": r.tranches.to_dict("records"),
+                "watchlist": r.watch.to_dict("records")}
+        _write(args.out, sheets, meta, args.lang, {"projection": r.projection})
+        print(f"wrote {args.out}")
+    return 0
+
+
+def cmd_watchlist(args: argparse.Namespace) -> int:
+    from ipabs.surveillance.monitor import watchlist_from_reports
+
+    watch, alerts, rejected = watchlist_from_reports(args.reports, rules=args.rules)
+    if rejected:
+        print(f"warning: {len({(i.file, i.row) for i in rejected})} report row(s) rejected and not scored:",
+              file=sys.stderr)
+        for issue in rejected:
+            print(f"  - {issue}", file=sys.stderr)
+    col = "reasons_zh" if args.lang == "zh" else "reasons_en"
+    print(f"watchlist: {len(watch)} firm(s), {len(alerts)} alert(s)")
+    for w in watch.to_dict("records"):
+        print(f"  [{w['severity_label']}] {w['deal']} {w['subject']}: {w[col]}")
+    if args.out is not None:
+        meta = {"kind": "watchlist", "reports": [str(x) for x in args.reports], "rules": str(args.rules),
+                "rejected": [i.to_dict() for i in rejected], "watchlist": watch.to_dict("records")}
+        _write(args.out, {"watchlist": watch, "alerts": alerts}, meta, args.lang)
+        print(f"wrote {args.out}")
+    return 0
