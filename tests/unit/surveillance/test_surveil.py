@@ -1,0 +1,46 @@
+"""One surveillance run end to end: distance to triggers with Monte Carlo breach probabilities, EL/PD change."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from surveil_samples import SAMPLE_DATES, servicer_path, trustee_path
+
+from ipabs import api
+
+
+@pytest.mark.slow
+def test_a_trigger_one_period_from_breach_is_flagged_with_its_probability():
+    name = "ganzhou_pledge_2026"
+    r = api.surveillance.surveil(api.load_scenario(f"scenarios/{name}.toml"), servicer_path(name),
+                                 trustee_path(name), as_of=SAMPLE_DATES[name], n_paths=2000, breakeven=False)
+    assert r.reconciliation is not None and r.reconciliation.ok
+    cdr = r.triggers.set_index("trigger").loc["累计违约率超过10%"]
+    assert cdr["value_now"] == pytest.approx(0.082) and cdr["headroom"] == pytest.approx(0.018)
+    # the next payment date is three months away: nothing can breach within a month, a breach within 3 months is
+    # a real possibility (two overdue firms of 14.1M and 9.8M each take it over 10%)
+    assert cdr["p_breach_1m"] == 0.0
+    p3 = cdr["p_breach_3m"]
+    assert 0.10 < p3 < 0.60
+    assert cdr["p_breach_3m"] <= cdr["p_breach_6m"] <= cdr["p_breach_12m"]
+    deal_alerts = r.alerts[r.alerts["level"] == "deal"].set_index("rule_id")
+    assert deal_alerts.loc["trigger_breach_likely", "probability_3m"] == pytest.approx(p3)
+    assert deal_alerts.loc["trigger_headroom_low", "observed"] == pytest.approx(0.018)
+    # tranche EL / PD since issuance: the subordinate tranche's got much worse; the guaranteed senior is unharmed
+    t = r.tranches.set_index("tranche")
+    assert t.loc["次级", "el_now"] > t.loc["次级", "el_issuance"] + 0.05
+    assert t.loc["优先A", "el_now"] == 0.0
+    assert math.isnan(t.loc["优先A", "breakeven_cdr_now"])  # not computed (breakeven=False)
+    assert set(r.watch.loc[r.watch["level"] == "firm", "subject"]) == {"GZ006", "GZ003", "GZ005", "GZ013", "GZ011"}
+
+
+@pytest.mark.slow
+def test_breakeven_cdr_remaining_is_reported_with_and_without_support():
+    name = "interbank_abn_2026"
+    r = api.surveillance.surveil(f"scenarios/{name}.toml", servicer_path(name), trustee_path(name),
+                                 as_of=SAMPLE_DATES[name], n_paths=200)
+    t = r.tranches.set_index("tranche")
+    senior = t.index[0]
+    assert 0 < t.loc[senior, "breakeven_cdr_standalone_now"] <= 1
+    assert not math.isnan(t.loc[senior, "breakeven_cdr_standalone_issuance"])
