@@ -122,7 +122,6 @@ def rebase(deal: CompiledDeal, servicer: ReportResult, trustee: ReportResult | N
     a = deal.scenario.assumptions
     rec_rate = min(1.0, a.recovery_rate * a.recovery_multiplier)
     pool = deal.pool
-    n = pool.sched_int.shape[0]
     si, sp, sb = (x[:, t0:].copy() for x in (pool.sched_int, pool.sched_prin, pool.sched_bal_start))
     after = pool.after_legal.copy()
     n_r = n_t - t0

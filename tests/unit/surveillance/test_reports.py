@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from surveil_samples import SAMPLE_DATES, servicer_path, trustee_path
 
 from ipabs.surveillance import ReportError, read_servicer_report, read_trustee_report
 from ipabs.surveillance.reports import check_against_deal
-
-from surveil_samples import SAMPLE_DATES, servicer_path, trustee_path
 
 
 def test_the_sample_servicer_report_reads_in_utf8_gbk_xlsx_and_parquet_alike(tmp_path):
