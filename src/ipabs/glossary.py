@@ -503,6 +503,22 @@ TERMS: dict[str, tuple[str, str]] = {
     "reconciliation_break": ("对账差异", "reconciliation break"),
     "assumption_label": ("假设", "assumption"),
     "ui_page_surveillance": ("存续期监测", "Surveillance"),
+    "ui_nav_surveillance": ("存续期管理", "life of the deal"),
+    "ui_sample_reports": ("示例期报告", "sample period reports"),
+    "ui_upload_servicer_report": ("上传资产服务机构报告", "upload a servicer report"),
+    "ui_upload_trustee_report": ("上传受托机构报告（可选）", "upload a trustee report (optional)"),
+    "ui_periods_paid": ("已兑付期数", "periods paid"),
+    "ui_remaining_periods": ("剩余期数", "remaining periods"),
+    "ui_trigger_gauges": ("触发事件距离", "distance to triggers"),
+    "ui_breach_within": ("{months}个月内触发概率", "P(breach within {months} months)"),
+    "ui_tranche_change": ("各档证券自发行以来的变化", "tranches since issuance"),
+    "ui_reprojection": ("自报告日起的重新预测", "re-projection from the report date"),
+    "ui_notes": ("说明与假设", "notes and assumptions"),
+    "ui_no_alerts": ("无预警", "no alerts"),
+    "ui_reconciliation_ok": ("对账无差异", "reconciles to the fen"),
+    "ui_alert_reasons": ("预警原因", "reasons"),
+    "ui_alert_level": ("层面", "level"),
+    "ui_rule": ("预警规则", "rule"),
 }
 
 
