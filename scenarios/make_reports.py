@@ -45,6 +45,11 @@ TROUBLES: dict[str, tuple[int, tuple[Trouble, ...]]] = {
     )),
 }
 
+#: earlier reports of the same deals (the history behind ``ipabs surveil --history``): deal → [(period, troubles)]
+HISTORY: dict[str, list[tuple[int, tuple[Trouble, ...]]]] = {
+    "ganzhou_pledge_2026": [(1, (Trouble("GZ006", default_period=1, disposal_status="not_started"),))],
+}
+
 
 def _csv(df, path: Path, encoding: str = "utf-8", newline: str = "\n") -> None:
     path.write_bytes(df.to_csv(index=False, lineterminator=newline).encode(encoding))
@@ -62,6 +67,12 @@ def main() -> None:
         if name == "ganzhou_pledge_2026":  # as Chinese Excel saves "CSV": GB18030 with CRLF
             _csv(rep.servicer, out / f"{name}-servicer-{date}-gbk.csv", "gb18030", "\r\n")
         print(f"{name}: period {period}, as of {date}, troubled {[t.obligor_id for t in troubles]}")
+        for p, earlier in HISTORY.get(name, []):
+            rep = make_reports(deal, p, earlier)
+            date = rep.as_of.isoformat()
+            _csv(rep.servicer, out / f"{name}-servicer-{date}.csv")
+            _csv(rep.trustee, out / f"{name}-trustee-{date}.csv")
+            print(f"{name}: history period {p}, as of {date}")
 
 
 if __name__ == "__main__":

@@ -34,7 +34,8 @@ def test_every_sample_deal_reprojects_from_its_sample_report(name, tmp_path, cap
     text = capsys.readouterr().out
     assert code == 0, text
     assert "checks, 0 break(s)" in text and "watchlist:" in text
-    assert {p.name for p in out.iterdir()} == {"surveillance.xlsx", "surveillance.json", "projection.parquet"}
+    assert {p.name for p in out.iterdir()} == {"surveillance.xlsx", "surveillance.json", "projection.parquet",
+                                               "monitoring-report.html"}
     meta = json.loads((out / "surveillance.json").read_text(encoding="utf-8"))
     assert meta["as_of"] == SAMPLES[name] and meta["reconciliation_breaks"] == 0
     sheets = pd.read_excel(out / "surveillance.xlsx", sheet_name=None)
@@ -85,3 +86,17 @@ def test_watchlist_with_reports_out_of_order_exits_2(capsys):
     f = str(REPORTS / "ganzhou_pledge_2026-servicer-2026-10-20.csv")
     assert main(["watchlist", f, f]) == 2
     assert "out of order" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_the_monitoring_report_has_actual_against_expected_from_the_history(tmp_path, capsys):
+    out = tmp_path / "m"
+    args = _args("ganzhou_pledge_2026", SAMPLES["ganzhou_pledge_2026"]) + [
+        "--paths", "200", "--no-breakeven", "--lang", "zh", "--out", str(out),
+        "--history", str(REPORTS / "ganzhou_pledge_2026-servicer-2026-07-20.csv")]
+    assert main(args) == 0
+    page = (out / "monitoring-report.html").read_text(encoding="utf-8")
+    assert "知识产权融资监测报告" in page and "实际与预期对比" in page and "plotly" in page
+    assert "GZ006" in page and "资产已违约" in page
+    sheets = pd.read_excel(out / "surveillance.xlsx", sheet_name=None)
+    assert "actual_vs_expected" in sheets and len(sheets["actual_vs_expected"]) == 8

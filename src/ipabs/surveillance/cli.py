@@ -45,6 +45,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=None, help="seed (default: the scenario's)")
     p.add_argument("--rules", default=DEFAULT_RULES, help=f"warning rules file or bundled set (default {DEFAULT_RULES})")
     p.add_argument("--no-breakeven", action="store_true", help="skip the breakeven CDR searches")
+    p.add_argument("--history", nargs="+", default=None, metavar="REPORT",
+                   help="earlier servicer reports of the deal, oldest first: actual against expected")
     p.add_argument("--out", type=Path, default=None, help="folder for surveillance.xlsx / .json / projection.parquet")
     p.add_argument("--lang", choices=("zh", "en"), default="en", help="language of reasons and headers")
     p.set_defaults(func=cmd_surveil)
@@ -74,7 +76,7 @@ def cmd_surveil(args: argparse.Namespace) -> int:
     from ipabs.surveillance.monitor import surveil
 
     r = surveil(args.scenario, args.report, args.trustee, as_of=args.as_of, rules=args.rules, n_paths=args.paths,
-                seed=args.seed, breakeven=not args.no_breakeven)
+                seed=args.seed, breakeven=not args.no_breakeven, history=args.history)
     lines = r.summary_lines()
     if args.lang == "zh":
         lines = [ln for ln in lines if not ln.startswith("  [")]
@@ -82,19 +84,11 @@ def cmd_surveil(args: argparse.Namespace) -> int:
                   for w in r.watch.to_dict("records")]
     print("\n".join(lines))
     if args.out is not None:
-        rb = r.rebased
-        sheets = {"watchlist": r.watch, "alerts": r.alerts, "triggers": r.triggers, "tranches": r.tranches,
-                  "projection": r.projection, "firms": r.firms, "assets": rb.assets,
-                  "reconciliation": r.reconciliation.frame() if r.reconciliation is not None else None}
-        sheets = {k: v for k, v in sheets.items() if v is not None}
-        meta = {"kind": "surveillance", "scenario": str(args.scenario), "report": str(args.report),
-                "trustee": args.trustee, "as_of": rb.as_of, "periods_paid": rb.t0, "n_paths": r.n_paths,
-                "seed": r.seed, "rules": str(args.rules), "notes": list(r.notes),
-                "reconciliation_breaks": len(r.reconciliation.breaks) if r.reconciliation is not None else None,
-                "cumulative_defaults": rb.cumulative_defaults, "deal_state": rb.reported_state,
-                "triggers": r.triggers.to_dict("records"), "tranches": r.tranches.to_dict("records"),
-                "watchlist": r.watch.to_dict("records")}
-        _write(args.out, sheets, meta, args.lang, {"projection": r.projection})
+        from ipabs.surveillance.report import write_monitoring_report
+
+        write_monitoring_report(r, args.out, lang=args.lang, provenance={
+            "scenario": str(args.scenario), "report": str(args.report), "trustee": args.trustee,
+            "history": args.history, "rules": str(args.rules)})
         print(f"wrote {args.out}")
     return 0
 

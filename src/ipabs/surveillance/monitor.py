@@ -53,6 +53,7 @@ class SurveillanceResult:
     n_paths: int
     seed: int
     notes: tuple[str, ...] = field(default=())
+    history: pd.DataFrame | None = None  # actual against expected (ipabs.surveillance.history), when asked for
 
     def summary_lines(self) -> list[str]:
         rb = self.rebased
@@ -228,8 +229,11 @@ def deal_signals(rb: RebasedDeal, triggers: pd.DataFrame, servicer: ReportResult
 def surveil(scenario: str | Path | LoadedScenario | CompiledDeal, report: str | Path | pd.DataFrame | ReportResult,
             trustee: str | Path | pd.DataFrame | ReportResult | None = None, *, as_of: dt.date,
             rules: str | Path | RulesFile = DEFAULT_RULES, n_paths: int = 2000, seed: int | None = None,
-            breakeven: bool = True) -> SurveillanceResult:
+            breakeven: bool = True, history: list | None = None) -> SurveillanceResult:
     """Re-project a live deal from its period reports and raise its early-warning alerts.
+
+    ``history``: earlier servicer reports of the deal, oldest first; with it (even empty) the result carries the
+    actual-against-expected table of every report, this one included (:mod:`ipabs.surveillance.history`).
 
     Raises :class:`ipabs.surveillance.ReportError` (an :class:`ipabs.errors.InputError`) for reports that cannot
     be used; reconciliation breaks are reported in the result, not raised.
@@ -256,7 +260,12 @@ def surveil(scenario: str | Path | LoadedScenario | CompiledDeal, report: str | 
     notes = list(rb.notes)
     if rf.transition is not None and rb.transition_used:
         notes.append(f"transition table status: {rf.transition.status}")
-    return SurveillanceResult(rb, rec, proj, trig, tranches, firms, watch, table, n_paths, sd, tuple(notes))
+    hist = None
+    if history is not None:
+        from ipabs.surveillance.history import actual_vs_expected
+
+        hist = actual_vs_expected(deal, [*history, srv], n_paths=n_paths, seed=sd)
+    return SurveillanceResult(rb, rec, proj, trig, tranches, firms, watch, table, n_paths, sd, tuple(notes), hist)
 
 
 def watchlist_from_reports(reports: list[str | Path | pd.DataFrame | ReportResult], *,
