@@ -19,25 +19,28 @@ st.title(ui.t("page_surveillance"))
 REPORTS = ui.SCENARIOS / "reports"
 
 
-def samples() -> dict[str, tuple[str, str, str]]:
-    """Sample deal → (scenario, servicer report, trustee report) from scenarios/reports/."""
+def samples() -> dict[str, tuple[str, str, str, tuple[str, ...]]]:
+    """Sample deal · date → (scenario, servicer report, trustee report, earlier servicer reports) from
+    scenarios/reports/ (latest date first)."""
     out = {}
-    for p in sorted(REPORTS.glob("*-servicer-*.csv")):
-        if p.stem.endswith("-gbk"):
-            continue
+    files = [p for p in sorted(REPORTS.glob("*-servicer-*.csv")) if not p.stem.endswith("-gbk")]
+    for p in sorted(files, key=lambda p: p.stem.partition("-servicer-")[2], reverse=True):
         deal, _, date = p.stem.partition("-servicer-")
         trustee = REPORTS / f"{deal}-trustee-{date}.csv"
         scenario = ui.SCENARIOS / f"{deal}.toml"
+        earlier = tuple(str(q) for q in files if q.stem.startswith(f"{deal}-servicer-")
+                        and q.stem.partition("-servicer-")[2] < date)
         if scenario.exists():
-            out[f"{deal} · {date}"] = (str(scenario), str(p), str(trustee) if trustee.exists() else "")
+            out[f"{deal} · {date}"] = (str(scenario), str(p), str(trustee) if trustee.exists() else "", earlier)
     return out
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def run_surveil(scenario: str, report: str, trustee: str, as_of: str, n_paths: int, seed: int) -> Any:
-    """:func:`ipabs.surveillance.surveil` (cached on the inputs)."""
+def run_surveil(scenario: str, report: str, trustee: str, as_of: str, n_paths: int, seed: int,
+                history: tuple[str, ...] = ()) -> Any:
+    """:func:`ipabs.surveillance.surveil` (cached on the inputs), with actual against expected over ``history``."""
     return api.surveillance.surveil(scenario, report, trustee or None, as_of=dt.date.fromisoformat(as_of),
-                                    n_paths=n_paths, seed=seed)
+                                    n_paths=n_paths, seed=seed, history=list(history))
 
 
 def show(r: Any) -> None:
@@ -78,6 +81,12 @@ def show(r: Any) -> None:
     st.dataframe(tt, hide_index=True, key="sv_triggers")
     st.markdown(f"**{ui.h('tranche_change')}**")
     st.dataframe(r.tranches.round(6), hide_index=True, key="sv_tranches")
+    if r.history is not None:
+        from ipabs.surveillance.charts import actual_vs_expected_chart
+
+        st.markdown(f"**{ui.h('actual_vs_expected')}**")
+        st.plotly_chart(actual_vs_expected_chart(r.history, ui.lang(), rb.original.scenario.deal.name),
+                        key="sv_ave_chart")
     st.markdown(f"**{ui.h('reprojection')}**")
     p = r.projection.pivot_table(index="payment_date", columns="tranche", values="balance_end", sort=False)
     st.line_chart(p / ui.WAN)
@@ -94,20 +103,21 @@ up_s = c[1].file_uploader(ui.t("upload_servicer_report"), type=["csv", "xlsx", "
                           max_upload_size=ui.UPLOAD_MB)
 up_t = c[2].file_uploader(ui.t("upload_trustee_report"), type=["csv", "xlsx", "parquet"], key="sv_up_trustee",
                           max_upload_size=ui.UPLOAD_MB)
-scenario, report, trustee = options[choice] if choice else ("", "", "")
+scenario, report, trustee, history = options[choice] if choice else ("", "", "", ())
 if up_s is not None:
     report = str(ui.save_upload(up_s))
     trustee = str(ui.save_upload(up_t)) if up_t is not None else ""
+    history = ()
 default_date = dt.date.fromisoformat(choice.rpartition(" · ")[2]) if choice else dt.date.today()
 with st.form("surveil_form"):
     c = st.columns(3)
-    as_of = c[0].date_input(ui.t("report_date"), default_date, key="sv_as_of")
+    as_of = c[0].date_input(ui.t("report_date"), default_date, key=f"sv_as_of_{choice}")  # follows the sample
     n_paths = c[1].number_input(ui.t("n_paths"), 0, 200_000, 2000, 500, key="sv_paths")
     seed = c[2].number_input(ui.t("seed"), 0, 2**53 - 1, 20260101, 1, key="sv_seed")
     submitted = st.form_submit_button(ui.h("run"), type="primary", key="sv_run")
 if submitted and scenario and report:
     args = {"scenario": scenario, "report": report, "trustee": trustee, "as_of": as_of.isoformat(),
-            "n_paths": int(n_paths), "seed": int(seed)}
+            "n_paths": int(n_paths), "seed": int(seed), "history": tuple(history)}
     try:
         with st.spinner(ui.t("running", done=0, total=f"{int(n_paths):,}")):
             run_surveil(**args)

@@ -46,3 +46,4 @@ def test_a_sample_deal_reprojects_from_its_sample_reports_with_watchlist_and_gau
     assert any("3个月内触发概率" in df.columns for df in frames)
     assert any("累计违约率超过10%" in p.text for p in at.get("progress"))
     assert {m.label for m in at.metric} >= {"报告日", "已兑付期数", "对账差异"}
+    assert at.get("plotly_chart"), "actual against expected from the earlier sample report"
