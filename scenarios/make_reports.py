@@ -55,6 +55,42 @@ def _csv(df, path: Path, encoding: str = "utf-8", newline: str = "\n") -> None:
     path.write_bytes(df.to_csv(index=False, lineterminator=newline).encode(encoding))
 
 
+#: the bureau's book (scenarios/fund-portfolio-ganzhou.csv) reported on BOOK_DATE: loan → (status, days past due,
+#: firm events); every other loan started by then performs. Interest is a synthetic 4.5% a year, paid quarterly.
+BOOK_DATE = "2026-12-31"
+BOOK_TROUBLES = {
+    "GZ-PL-008": ("overdue", 120, ""),
+    "GZ-PL-023": ("defaulted", 75, "enforcement"),
+    "GZ-PL-036": ("overdue", 35, "litigation"),
+}
+
+
+def book_report():
+    import csv
+    import datetime as dt
+
+    import pandas as pd
+
+    as_of = dt.date.fromisoformat(BOOK_DATE)
+    rows = []
+    with (HERE / "fund-portfolio-ganzhou.csv").open(encoding="utf-8") as fh:
+        for r in csv.DictReader(fh):
+            if dt.date.fromisoformat(r["start_date"]) > as_of:
+                continue
+            principal = float(r["principal"])
+            status, dpd, events = BOOK_TROUBLES.get(r["loan_id"], ("performing", 0, ""))
+            interest = 0.0 if status != "performing" else round(principal * 0.045 / 4, 2)
+            rows.append({
+                "report_date": BOOK_DATE, "asset_id": r["loan_id"], "obligor_id": r["firm_id"],
+                "outstanding_principal": principal, "interest_collected": interest, "principal_collected": 0.0,
+                "days_past_due": dpd, "status": status,
+                "default_date": "2026-12-15" if status == "defaulted" else "",
+                "default_balance": principal if status == "defaulted" else "",
+                "disposal_status": "appraised" if status == "defaulted" else "", "firm_events": events,
+            })
+    return pd.DataFrame(rows)
+
+
 def main() -> None:
     out = HERE / "reports"
     out.mkdir(exist_ok=True)
@@ -73,6 +109,8 @@ def main() -> None:
             _csv(rep.servicer, out / f"{name}-servicer-{date}.csv")
             _csv(rep.trustee, out / f"{name}-trustee-{date}.csv")
             print(f"{name}: history period {p}, as of {date}")
+    _csv(book_report(), out / f"book-ganzhou-servicer-{BOOK_DATE}.csv")
+    print(f"book: as of {BOOK_DATE}, troubled {list(BOOK_TROUBLES)}")
 
 
 if __name__ == "__main__":

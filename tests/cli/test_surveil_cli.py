@@ -100,3 +100,20 @@ def test_the_monitoring_report_has_actual_against_expected_from_the_history(tmp_
     assert "GZ006" in page and "资产已违约" in page
     sheets = pd.read_excel(out / "surveillance.xlsx", sheet_name=None)
     assert "actual_vs_expected" in sheets and len(sheets["actual_vs_expected"]) == 8
+
+
+@pytest.mark.slow
+def test_book_outlook_runs_on_the_sample_book_and_writes_its_workbook(tmp_path, capsys):
+    out = tmp_path / "b"
+    code = main(["book-outlook", str(ROOT / "scenarios" / "fund-portfolio-ganzhou.csv"), "--report",
+                 str(REPORTS / "book-ganzhou-servicer-2026-12-31.csv"), "--as-of", "2026-12-31", "--leverage", "10",
+                 "--paths", "300", "--out", str(out)])
+    text = capsys.readouterr().out
+    assert code == 0 and "known claims 4,218,480.00" in text and "P(exhausted ever)" in text
+    assert {p.name for p in out.iterdir()} == {"book-outlook.xlsx", "book-outlook.json"}
+
+
+def test_book_outlook_without_a_fund_size_exits_2(capsys):
+    code = main(["book-outlook", str(ROOT / "scenarios" / "fund-portfolio-ganzhou.csv"), "--report",
+                 str(REPORTS / "book-ganzhou-servicer-2026-12-31.csv"), "--as-of", "2026-12-31", "--paths", "10"])
+    assert code == 2 and "no fund size" in capsys.readouterr().err

@@ -51,6 +51,23 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--lang", choices=("zh", "en"), default="en", help="language of reasons and headers")
     p.set_defaults(func=cmd_surveil)
 
+    b = sub.add_parser("book-outlook", help="risk-compensation fund outlook of a pledge-loan book from its report",
+                       description="Update the bureau's book of IP-pledge loans from a servicer report of the book "
+                                   "(known defaults, current delinquencies) and run the risk-compensation fund "
+                                   "Monte Carlo from the report date (docs/surveillance.md §7).")
+    b.add_argument("portfolio", help="the book: a fund loan portfolio (.csv or .xlsx; docs/policy.md §6)")
+    b.add_argument("--report", required=True, help="servicer report of the book (asset_id = loan_id)")
+    b.add_argument("--as-of", type=_date, required=True, help="report date, YYYY-MM-DD")
+    b.add_argument("--policy", default="zhongshan", help="policy preset or file with [risk_compensation]")
+    g = b.add_mutually_exclusive_group()
+    g.add_argument("--fund-size", type=float, default=None, help="the fund before known claims, yuan")
+    g.add_argument("--leverage", type=float, default=None, help="book principal per yuan of fund")
+    b.add_argument("--paths", type=_paths, default=10_000, help="Monte Carlo paths (default 10000)")
+    b.add_argument("--seed", type=int, default=20260101)
+    b.add_argument("--rules", default=DEFAULT_RULES, help="rules file whose [transition] table is used")
+    b.add_argument("--out", type=Path, default=None, help="folder for book-outlook.xlsx and book-outlook.json")
+    b.set_defaults(func=cmd_book_outlook)
+
     w = sub.add_parser("watchlist", help="early-warning watchlist of firms from servicer reports",
                        description="Score every firm of one or more servicer reports against the warning rules; "
                                    "a watchlist sorted by severity with reasons and recommended early intervention.")
@@ -110,5 +127,34 @@ def cmd_watchlist(args: argparse.Namespace) -> int:
         meta = {"kind": "watchlist", "reports": [str(x) for x in args.reports], "rules": str(args.rules),
                 "rejected": [i.to_dict() for i in rejected], "watchlist": watch.to_dict("records")}
         _write(args.out, {"watchlist": watch, "alerts": alerts}, meta, args.lang)
+        print(f"wrote {args.out}")
+    return 0
+
+
+def cmd_book_outlook(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from ipabs.surveillance.book import book_outlook
+
+    if args.paths < 1:
+        from ipabs.errors import InputError
+
+        raise InputError("--paths must be at least 1 for the fund Monte Carlo")
+    r = book_outlook(args.portfolio, args.report, as_of=args.as_of, policy=args.policy, fund_size=args.fund_size,
+                     leverage=args.leverage, rules=args.rules, n_paths=args.paths, seed=args.seed)
+    s = r.summary()
+    print(f"book as of {s['as_of']}: {s['live_loans']} live loan(s) simulated, {s['defaulted_loans']} defaulted")
+    print(f"fund {s['fund_size']:,.2f}; known claims {s['known_fund_claims']:,.2f}; "
+          f"left {s['fund_after_known_claims']:,.2f}")
+    print(f"coming year ({s['coming_year']}): expected draw {s['expected_draw_coming_year']:,.2f}, "
+          f"P(exhausted) {s['prob_exhausted_coming_year']:.2%}; P(exhausted ever) {s['prob_exhausted_ever']:.2%}")
+    for n in r.notes:
+        print(f"note: {n}")
+    if args.out is not None:
+        meta = {"kind": "book-outlook", "portfolio": str(args.portfolio), "report": str(args.report),
+                "policy": str(args.policy), "n_paths": args.paths, "seed": args.seed, "summary": s,
+                "notes": list(r.notes)}
+        _write(args.out, {"summary": pd.DataFrame([s]), "fund_by_year": r.fund.by_year(),
+                          "loans": r.loans, "known_claims": r.known_claims}, meta, "en")
         print(f"wrote {args.out}")
     return 0
