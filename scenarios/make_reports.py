@@ -65,6 +65,38 @@ BOOK_TROUBLES = {
 }
 
 
+#: the planned pledge loans of scenarios/pipeline-ganzhou-2027.csv reported on PIPELINE_DATE (loans started by then):
+#: loan → (status, days past due); the rest perform. Used by ``ipabs subsidy-lapse``.
+PIPELINE_DATE = "2027-09-30"
+PIPELINE_TROUBLES = {"GZ-L02": ("overdue", 100), "GZ-L05": ("defaulted", 95), "GZ-L13": ("overdue", 20)}
+
+
+def pipeline_report():
+    import csv
+    import datetime as dt
+
+    import pandas as pd
+
+    as_of = dt.date.fromisoformat(PIPELINE_DATE)
+    rows = []
+    with (HERE / "pipeline-ganzhou-2027.csv").open(encoding="utf-8") as fh:
+        for r in csv.DictReader(fh):
+            if r["kind"] != "pledge_loan" or dt.date.fromisoformat(r["planned_date"]) > as_of:
+                continue
+            amount = float(r["amount"])
+            status, dpd = PIPELINE_TROUBLES.get(r["loan_id"], ("performing", 0))
+            rows.append({
+                "report_date": PIPELINE_DATE, "asset_id": r["loan_id"], "obligor_id": r["firm_id"],
+                "outstanding_principal": amount, "interest_collected": 0.0 if status != "performing" else
+                round(amount * float(r["rate"] or 0.04) / 4, 2), "principal_collected": 0.0,
+                "days_past_due": dpd, "status": status,
+                "default_date": "2027-09-01" if status == "defaulted" else "",
+                "default_balance": amount if status == "defaulted" else "",
+                "disposal_status": "not_started" if status == "defaulted" else "",
+            })
+    return pd.DataFrame(rows)
+
+
 def book_report():
     import csv
     import datetime as dt
@@ -111,6 +143,8 @@ def main() -> None:
             print(f"{name}: history period {p}, as of {date}")
     _csv(book_report(), out / f"book-ganzhou-servicer-{BOOK_DATE}.csv")
     print(f"book: as of {BOOK_DATE}, troubled {list(BOOK_TROUBLES)}")
+    _csv(pipeline_report(), out / f"pipeline-ganzhou-servicer-{PIPELINE_DATE}.csv")
+    print(f"pipeline: as of {PIPELINE_DATE}, troubled {list(PIPELINE_TROUBLES)}")
 
 
 if __name__ == "__main__":

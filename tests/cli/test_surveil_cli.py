@@ -117,3 +117,10 @@ def test_book_outlook_without_a_fund_size_exits_2(capsys):
     code = main(["book-outlook", str(ROOT / "scenarios" / "fund-portfolio-ganzhou.csv"), "--report",
                  str(REPORTS / "book-ganzhou-servicer-2026-12-31.csv"), "--as-of", "2026-12-31", "--paths", "10"])
     assert code == 2 and "no fund size" in capsys.readouterr().err
+
+
+def test_subsidy_lapse_runs_on_the_sample_pipeline(capsys):
+    code = main(["subsidy-lapse", str(ROOT / "scenarios" / "pipeline-ganzhou-2027.csv"), "--report",
+                 str(REPORTS / "pipeline-ganzhou-servicer-2027-09-30.csv"), "--as-of", "2027-09-30"])
+    text = capsys.readouterr().out
+    assert code == 0 and "expected to lapse" in text and "GZ-F09" in text

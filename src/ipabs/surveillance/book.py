@@ -159,3 +159,65 @@ def book_outlook(portfolio: Any, report: str | Path | pd.DataFrame | ReportResul
     if math.isclose(net, 0.01):
         notes.append("known claims exhaust the fund")
     return BookOutlook(pd.DataFrame(recs), known_df, res, float(size), known_fund, as_of, tuple(notes))
+
+
+def subsidy_lapse(pipeline: Any, report: str | Path | pd.DataFrame | ReportResult, *, as_of: dt.date,
+                  policy: Any = "ganzhou-2025", rules: str | Path | RulesFile = DEFAULT_RULES,
+                  lpr: Any = None) -> pd.DataFrame:
+    """Pledge-loan subsidies that are expected to lapse because loans will not be settled.
+
+    The policy pays the pledge subsidies after repayment (Ganzhou items 8 and 11: paid after the loan is settled),
+    so a loan that defaults first loses them. For each firm, item and settlement year of the entitlements of the
+    pipeline's pledge loans (:func:`ipabs.policy.entitlements.compute_entitlements`): the probability the firm is not
+    settled is 1 for a reported default, else ``1 − (1 − pd)^years`` with ``years`` from ``as_of`` (or the loan's
+    start, if later) to its contractual settlement and ``pd`` the firm's annual PD, raised for an overdue firm to
+    the transition table's 12-month PD (an assumption); expected lapse = payable × that probability.
+    Only items paid after settlement (``pledge_patent_subsidy``, ``pledge_other_ip_subsidy``) can lapse this way.
+    """
+    from ipabs.policy.api import _policy
+    from ipabs.policy.entitlements import compute_entitlements
+    from ipabs.policy.pipeline import read_pipeline
+
+    pl = pipeline if hasattr(pipeline, "loans") else read_pipeline(pipeline)
+    pol = _policy(policy)
+    rep = report if isinstance(report, ReportResult) else read_servicer_report(report)
+    rf = rules if isinstance(rules, RulesFile) else load_rules(rules)
+    ids = {r.loan_id for r in pl.loans}
+    issues = list(rep.rejected) + [
+        Issue(f"unknown loan '{r.asset_id}': not a pledge loan of {pl.source}", file=rep.file, row=r.source_row,
+              field="asset_id") for r in rep.rows.itertuples(index=False) if r.asset_id not in ids]
+    if issues:
+        raise ReportError(issues, title="the report cannot update this pipeline")
+    rows = rep.rows.set_index("asset_id")
+    _, loans = pl.planned_financings()
+    firm_pd: dict[str, float] = {}
+    defaulted: set[str] = set()
+    for r in pl.loans:
+        p = float(r.pd)
+        if r.loan_id in rows.index:
+            x = rows.loc[r.loan_id]
+            if x["status"] in ("defaulted", "written_off"):
+                defaulted.add(r.firm_id)
+            elif int(x["days_past_due"]) > 0 and rf.transition is not None:
+                p = max(p, rf.transition.pd_12m(int(x["days_past_due"])) or 0.0)
+        firm_pd[r.firm_id] = max(firm_pd.get(r.firm_id, 0.0), p)
+    settle_years: dict[tuple[str, int], float] = {}
+    for ln in loans:
+        end = dt.date(ln.start_date.year + (ln.start_date.month - 1 + ln.term_months) // 12,
+                      (ln.start_date.month - 1 + ln.term_months) % 12 + 1, min(ln.start_date.day, 28))
+        years = max(0.0, (end - max(as_of, ln.start_date)).days / 365.0)
+        key = (ln.firm_id, ln.settlement_year)
+        settle_years[key] = max(settle_years.get(key, 0.0), years)
+    rep_e = compute_entitlements(pol, (), loans, lpr=lpr)
+    out = []
+    for e in rep_e.entitlements:
+        if e.item not in ("pledge_patent_subsidy", "pledge_other_ip_subsidy") or e.payable_fen <= 0:
+            continue
+        yrs = settle_years.get((e.firm_id, e.pay_year), settle_years.get((e.firm_id, e.year), 1.0))
+        p = 1.0 if e.firm_id in defaulted else 1.0 - (1.0 - firm_pd.get(e.firm_id, 0.0)) ** yrs
+        out.append({"firm_id": e.firm_id, "item": e.item, "year": e.year, "pay_year": e.pay_year,
+                    "payable": e.payable_fen / 100, "prob_not_settled": p,
+                    "expected_lapse": round(e.payable_fen / 100 * p, 2),
+                    "defaulted": e.firm_id in defaulted})
+    return pd.DataFrame(out, columns=["firm_id", "item", "year", "pay_year", "payable", "prob_not_settled",
+                                      "expected_lapse", "defaulted"])

@@ -68,6 +68,17 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--out", type=Path, default=None, help="folder for book-outlook.xlsx and book-outlook.json")
     b.set_defaults(func=cmd_book_outlook)
 
+    s = sub.add_parser("subsidy-lapse", help="pledge-loan subsidies expected to lapse on loans that will not settle",
+                       description="Pledge subsidies are paid after repayment: from a servicer report of the planned "
+                                   "pledge loans, the subsidies expected to lapse because loans default first.")
+    s.add_argument("pipeline", help="financing pipeline (docs/policy.md), its pledge_loan rows")
+    s.add_argument("--report", required=True, help="servicer report of the pledge loans (asset_id = loan_id)")
+    s.add_argument("--as-of", type=_date, required=True, help="report date, YYYY-MM-DD")
+    s.add_argument("--policy", default="ganzhou-2025", help="policy preset or file (default ganzhou-2025)")
+    s.add_argument("--rules", default=DEFAULT_RULES, help="rules file whose [transition] table is used")
+    s.add_argument("--out", type=Path, default=None, help="folder for subsidy-lapse.xlsx and subsidy-lapse.json")
+    s.set_defaults(func=cmd_subsidy_lapse)
+
     w = sub.add_parser("watchlist", help="early-warning watchlist of firms from servicer reports",
                        description="Score every firm of one or more servicer reports against the warning rules; "
                                    "a watchlist sorted by severity with reasons and recommended early intervention.")
@@ -156,5 +167,22 @@ def cmd_book_outlook(args: argparse.Namespace) -> int:
                 "notes": list(r.notes)}
         _write(args.out, {"summary": pd.DataFrame([s]), "fund_by_year": r.fund.by_year(),
                           "loans": r.loans, "known_claims": r.known_claims}, meta, "en")
+        print(f"wrote {args.out}")
+    return 0
+
+
+def cmd_subsidy_lapse(args: argparse.Namespace) -> int:
+    from ipabs.surveillance.book import subsidy_lapse
+
+    df = subsidy_lapse(args.pipeline, args.report, as_of=args.as_of, policy=args.policy, rules=args.rules)
+    print(f"pledge subsidies payable after settlement: {df['payable'].sum():,.2f}; expected to lapse "
+          f"{df['expected_lapse'].sum():,.2f} ({int(df['defaulted'].sum())} item(s) of defaulted firms lapse for sure)")
+    for r in df.sort_values("expected_lapse", ascending=False).head(10).to_dict("records"):
+        print(f"  {r['firm_id']} {r['item']} {r['pay_year']}: {r['payable']:,.2f} × {r['prob_not_settled']:.1%} = "
+              f"{r['expected_lapse']:,.2f}")
+    if args.out is not None:
+        meta = {"kind": "subsidy-lapse", "pipeline": str(args.pipeline), "report": str(args.report),
+                "policy": str(args.policy), "as_of": args.as_of, "total_expected_lapse": float(df["expected_lapse"].sum())}
+        _write(args.out, {"subsidy_lapse": df}, meta, "en")
         print(f"wrote {args.out}")
     return 0

@@ -44,3 +44,21 @@ def test_a_loan_not_in_the_book_is_an_error():
     df.loc[0, "asset_id"] = "GZ-PL-999"
     with pytest.raises(ReportError, match="unknown loan 'GZ-PL-999'.*\n.*missing from the report"):
         book_outlook(BOOK, df, as_of=AS_OF, fund_size=1e7, n_paths=10)
+
+
+PIPELINE = SCENARIOS / "pipeline-ganzhou-2027.csv"
+PIPELINE_REPORT = REPORTS / "pipeline-ganzhou-servicer-2027-09-30.csv"
+
+
+def test_pledge_subsidies_of_a_defaulted_firm_lapse_and_an_overdue_firms_lapse_with_the_transition_pd():
+    from ipabs.surveillance.book import subsidy_lapse
+
+    df = subsidy_lapse(PIPELINE, PIPELINE_REPORT, as_of=dt.date(2027, 9, 30))
+    f09 = df[df["firm_id"] == "GZ-F09"]  # GZ-L05 defaulted: both pledge subsidies lapse for sure
+    assert f09["defaulted"].all() and (f09["expected_lapse"] == f09["payable"]).all()
+    # GZ-F05 (GZ-L02 100 days past due): PD 60% a year over the one year to its later loan's 2028 settlement;
+    # its patent subsidy is capped at 40,000 a year
+    f05 = df[(df["firm_id"] == "GZ-F05") & (df["item"] == "pledge_patent_subsidy")].iloc[0]
+    assert f05["payable"] == 40_000 and f05["prob_not_settled"] == pytest.approx(0.60, abs=0.01)
+    assert set(df["item"]) <= {"pledge_patent_subsidy", "pledge_other_ip_subsidy"}
+    assert (df["expected_lapse"] <= df["payable"] + 1e-9).all()
