@@ -73,6 +73,8 @@ class SurveillanceResult:
         for t in self.tranches.to_dict("records"):
             line = (f"tranche {t['tranche']}: balance {t['balance_now']:,.2f}; EL {t['el_issuance']:.4%} → "
                     f"{t['el_now']:.4%}; PD {t['pd_issuance']:.4%} → {t['pd_now']:.4%}")
+            if t.get("implied_rating_now"):
+                line += f"; PD-implied rating {t['implied_rating_issuance']} → {t['implied_rating_now']} (indicative)"
             be, alone = t.get("breakeven_cdr_now", math.nan), t.get("breakeven_cdr_standalone_now", math.nan)
             if not pd.isna(be):
                 line += f"; breakeven CDR remaining {be:.4%}"
@@ -174,11 +176,33 @@ def trigger_distances(rb: RebasedDeal, trustee: ReportResult | None, *, n_paths:
     return pd.DataFrame(rows)
 
 
+#: Rating table of the PD-implied rating (confirmed 10-year column only; its own file documents the constant-hazard
+#: scaling to other horizons, which is what makes the implied rating indicative).
+IMPLIED_RATING_TABLE = "moodys_idealized"
+
+
+def implied_rating(pd_: float, years: float, table: Any = None) -> str | None:
+    """The best rating whose idealised cumulative PD over ``years`` is at least ``pd_`` (Moody's idealised 10-year
+    PDs scaled by a constant hazard, ``C(t) = 1 − (1 − C10)^(t/10)``, as ipabs/data/rating_pd_moodys_idealized.toml
+    states); None for NaN. Indicative: a Monte Carlo PD of 0 over n paths only says PD < ~3/n."""
+    from ipabs.credit.pd_curves import load_rating_table
+
+    if pd_ is None or math.isnan(pd_):
+        return None
+    t = table or load_rating_table(IMPLIED_RATING_TABLE)
+    h = np.array([max(years, 1e-9)])
+    for r in t.cumulative_pd:
+        if float(t.cumulative(r, h)[0]) >= pd_ - 1e-15:
+            return r
+    return list(t.cumulative_pd)[-1]
+
+
 def tranche_changes(rb: RebasedDeal, *, n_paths: int, seed: int, breakeven: bool = True) -> pd.DataFrame:
     """Per tranche: EL and PD at issuance (the original deal) and now (the rebased deal, losses relative to the
     current balance), their changes, and the breakeven CDR remaining on the performing pool (and at issuance), with
     the deal's credit support and stand-alone (every support provider off: ``breakeven_cdr_standalone_*``). A
-    breakeven of NaN means the tranche is not repaid even with no further defaults."""
+    breakeven of NaN means the tranche is not repaid even with no further defaults. ``implied_rating_*``: the
+    indicative PD-implied rating over the remaining life (:func:`implied_rating`)."""
     from ipabs.engine.montecarlo import simulate
 
     now = simulate(rb.deal, n_paths, seed, statistics="losses").tranche_stats() if n_paths else None
@@ -191,6 +215,11 @@ def tranche_changes(rb: RebasedDeal, *, n_paths: int, seed: int, breakeven: bool
             for support in (True, False):
                 for b in breakevens(d, ("cdr",), tol=1e-4, support=support):
                     be[(when, support, b.tranche)] = b.value
+    from ipabs.credit.pd_curves import load_rating_table
+
+    table = load_rating_table(IMPLIED_RATING_TABLE)
+    years_now = float(np.sum(rb.deal.waterfall.yf))
+    years_then = float(np.sum(rb.original.waterfall.yf))
     rows = []
     for k, name in enumerate(rb.deal.names.tranches):
         el_now = now[k]["expected_loss"] if now else math.nan
@@ -201,6 +230,8 @@ def tranche_changes(rb: RebasedDeal, *, n_paths: int, seed: int, breakeven: bool
                      "balance_now": float(rb.deal.waterfall.tr_bal0[k]), "el_issuance": el_then, "el_now": el_now,
                      "el_change": el_now - el_then, "pd_issuance": pd_then, "pd_now": pd_now,
                      "pd_change": pd_now - pd_then,
+                     "implied_rating_issuance": implied_rating(pd_then, years_then, table),
+                     "implied_rating_now": implied_rating(pd_now, years_now, table),
                      "breakeven_cdr_issuance": be.get(("issuance", True, name), math.nan),
                      "breakeven_cdr_now": be.get(("now", True, name), math.nan),
                      "breakeven_cdr_standalone_issuance": be.get(("issuance", False, name), math.nan),

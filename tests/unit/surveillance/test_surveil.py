@@ -44,3 +44,12 @@ def test_breakeven_cdr_remaining_is_reported_with_and_without_support():
     senior = t.index[0]
     assert 0 < t.loc[senior, "breakeven_cdr_standalone_now"] <= 1
     assert not math.isnan(t.loc[senior, "breakeven_cdr_standalone_issuance"])
+
+
+def test_the_pd_implied_rating_follows_the_idealised_table():
+    from ipabs.surveillance.monitor import implied_rating
+
+    assert implied_rating(0.0, 1.0) == "Aaa"
+    # one year at Baa2's constant hazard: 1 − (1 − 0.036)^(1/10) ≈ 0.366%
+    assert implied_rating(0.0037, 1.0) == "Baa3" and implied_rating(0.0036, 1.0) == "Baa2"
+    assert implied_rating(0.999, 1.0) == "C" and implied_rating(float("nan"), 1.0) is None
