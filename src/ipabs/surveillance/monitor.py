@@ -239,8 +239,14 @@ def tranche_changes(rb: RebasedDeal, *, n_paths: int, seed: int, breakeven: bool
     return pd.DataFrame(rows)
 
 
-def deal_signals(rb: RebasedDeal, triggers: pd.DataFrame, servicer: ReportResult) -> list[dict[str, Any]]:
+def deal_signals(rb: RebasedDeal, triggers: pd.DataFrame, servicer: ReportResult,
+                 base_cum_default_ratio: float | None = None) -> list[dict[str, Any]]:
+    """Deal-level signals for the rules: trigger headroom and breach probability per trigger, the delinquency ratio
+    and the cumulative default ratio's excess over the issuance base case at the report period."""
     out: list[dict[str, Any]] = []
+    if base_cum_default_ratio is not None:
+        out.append({"subject": rb.original.scenario.deal.name, "signal": "defaults_vs_base_case",
+                    "value": rb.cumulative_default_offset - base_cum_default_ratio})
     for t in triggers.to_dict("records"):
         if t["condition"] in ("cumulative_default_ratio", "coverage_ratio") and not pd.isna(t["headroom"]):
             out.append({"subject": t["trigger"], "signal": "trigger_headroom", "value": t["headroom"],
@@ -286,7 +292,10 @@ def surveil(scenario: str | Path | LoadedScenario | CompiledDeal, report: str | 
     names = dict(zip(deal.info.obligor_ids, deal.info.obligor_names, strict=True))
     firms.insert(1, "obligor_name", firms["obligor_id"].map(lambda o: names.get(o, "")))
     dname = deal.scenario.deal.name
-    alerts = evaluate_firms(rf, firms, deal=dname) + evaluate_deal(rf, deal_signals(rb, trig, srv), deal=dname)
+    _, base_out = run_deterministic_arrays(deal)
+    base_cdr = float(base_out.cum_def_ratio[rb.t0 - 1])
+    alerts = evaluate_firms(rf, firms, deal=dname) + evaluate_deal(rf, deal_signals(rb, trig, srv, base_cdr),
+                                                                   deal=dname)
     watch, table = watchlist(alerts, names)
     notes = list(rb.notes)
     if rf.transition is not None and rb.transition_used:

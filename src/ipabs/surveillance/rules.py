@@ -14,7 +14,8 @@ Signals (``signal`` key):
   disposal has not started);
 * deal level, from the re-projection: ``trigger_headroom`` (per trigger: threshold − value for a cumulative default
   ratio, value − threshold for a coverage ratio), ``trigger_breach_probability_3m`` (Monte Carlo probability of a
-  breach within 3 months), ``delinquency_ratio`` (overdue outstanding ÷ live outstanding).
+  breach within 3 months), ``delinquency_ratio`` (overdue outstanding ÷ live outstanding),
+  ``defaults_vs_base_case`` (cumulative default ratio now minus the issuance base case's at the same period).
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ class _M(BaseModel):
 
 
 FIRM_SIGNALS = ("days_past_due", "defaulted", "collateral_cover", "pool_share", "disposal_stalled")
-DEAL_SIGNALS = ("trigger_headroom", "trigger_breach_probability_3m", "delinquency_ratio")
+DEAL_SIGNALS = ("trigger_headroom", "trigger_breach_probability_3m", "delinquency_ratio", "defaults_vs_base_case")
 
 
 class Rule(_M):

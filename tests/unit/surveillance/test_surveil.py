@@ -27,6 +27,8 @@ def test_a_trigger_one_period_from_breach_is_flagged_with_its_probability():
     deal_alerts = r.alerts[r.alerts["level"] == "deal"].set_index("rule_id")
     assert deal_alerts.loc["trigger_breach_likely", "probability_3m"] == pytest.approx(p3)
     assert deal_alerts.loc["trigger_headroom_low", "observed"] == pytest.approx(0.018)
+    # 8.2% defaulted against about 1% in the base case (2% CDR, two quarters)
+    assert 0.06 < deal_alerts.loc["defaults_ahead_of_base_case", "observed"] < 0.075
     # tranche EL / PD since issuance: the subordinate tranche's got much worse; the guaranteed senior is unharmed
     t = r.tranches.set_index("tranche")
     assert t.loc["次级", "el_now"] > t.loc["次级", "el_issuance"] + 0.05
