@@ -124,3 +124,24 @@ def test_subsidy_lapse_runs_on_the_sample_pipeline(capsys):
                  str(REPORTS / "pipeline-ganzhou-servicer-2027-09-30.csv"), "--as-of", "2027-09-30"])
     text = capsys.readouterr().out
     assert code == 0 and "expected to lapse" in text and "GZ-F09" in text
+
+
+@pytest.mark.slow
+def test_the_bureau_monitoring_report_covers_every_deal_the_book_the_fund_and_the_subsidies(tmp_path, capsys):
+    out = tmp_path / "mon"
+    code = main(["monitor", str(REPORTS / "monitoring-ganzhou.toml"), "--paths", "200", "--out", str(out)])
+    text = capsys.readouterr().out
+    assert code == 0 and "4 deal(s)" in text and "subsidies expected to lapse: 63,959.93" in text
+    page = (out / "monitoring-report.html").read_text(encoding="utf-8")
+    assert page.count("知识产权融资监测报告") >= 5  # the bureau's report and one section per deal
+    assert "风险补偿资金" in page and "GZ-P19" in page and "GL005" in page
+    sheets = pd.read_excel(out / "monitoring-report.xlsx", sheet_name=None)
+    assert {"overview", "watchlist", "fund_by_year", "subsidy_lapse"} <= set(sheets)
+    assert len(sheets["overview"]) == 4
+
+
+def test_a_bad_monitoring_manifest_exits_2(tmp_path, capsys):
+    p = tmp_path / "m.toml"
+    p.write_text('name = "x"\n[[deals]]\nscenario = "a.toml"\n', encoding="utf-8")
+    assert main(["monitor", str(p)]) == 2
+    assert "report" in capsys.readouterr().err

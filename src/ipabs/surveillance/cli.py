@@ -79,6 +79,17 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--out", type=Path, default=None, help="folder for subsidy-lapse.xlsx and subsidy-lapse.json")
     s.set_defaults(func=cmd_subsidy_lapse)
 
+    m = sub.add_parser("monitor", help="the bureau's monitoring report over every deal, the book, fund and subsidies",
+                       description="Run every part listed in a monitoring manifest (TOML; "
+                                   "scenarios/reports/monitoring-ganzhou.toml) and write the bureau's monitoring "
+                                   "report (知识产权融资监测报告) as HTML and XLSX.")
+    m.add_argument("manifest", help="monitoring manifest (TOML)")
+    m.add_argument("--paths", type=_paths, default=2000, help="Monte Carlo paths per part (default 2000)")
+    m.add_argument("--seed", type=int, default=None)
+    m.add_argument("--out", type=Path, default=None, help="folder for monitoring-report.html / .xlsx / .json")
+    m.add_argument("--lang", choices=("zh", "en"), default="zh")
+    m.set_defaults(func=cmd_monitor)
+
     w = sub.add_parser("watchlist", help="early-warning watchlist of firms from servicer reports",
                        description="Score every firm of one or more servicer reports against the warning rules; "
                                    "a watchlist sorted by severity with reasons and recommended early intervention.")
@@ -184,5 +195,26 @@ def cmd_subsidy_lapse(args: argparse.Namespace) -> int:
         meta = {"kind": "subsidy-lapse", "pipeline": str(args.pipeline), "report": str(args.report),
                 "policy": str(args.policy), "as_of": args.as_of, "total_expected_lapse": float(df["expected_lapse"].sum())}
         _write(args.out, {"subsidy_lapse": df}, meta, "en")
+        print(f"wrote {args.out}")
+    return 0
+
+
+def cmd_monitor(args: argparse.Namespace) -> int:
+    from ipabs.surveillance.bureau import bureau_report, write_bureau_report
+
+    br = bureau_report(args.manifest, n_paths=args.paths, seed=args.seed)
+    print(f"{br.name}: {len(br.deals)} deal(s), {len(br.watch)} subject(s) on the watchlist")
+    for o in br.overview.to_dict("records"):
+        print(f"  {o['deal']} ({o['report_date']}): cumulative defaults {o['cumulative_default_ratio']:.2%}, "
+              f"{o['alert']} alert(s)")
+    if br.book is not None:
+        s = br.book.summary()
+        print(f"  fund: expected draw {s['expected_draw_coming_year']:,.2f} in the coming year, P(exhausted ever) "
+              f"{s['prob_exhausted_ever']:.2%}")
+    if br.subsidies is not None:
+        print(f"  subsidies expected to lapse: {br.subsidies['expected_lapse'].sum():,.2f}")
+    if args.out is not None:
+        write_bureau_report(br, args.out, lang=args.lang, provenance={"manifest": str(args.manifest),
+                                                                      "n_paths": args.paths, "seed": args.seed})
         print(f"wrote {args.out}")
     return 0
