@@ -145,6 +145,11 @@ def cmd_watchlist(args: argparse.Namespace) -> int:
     print(f"watchlist: {len(watch)} firm(s), {len(alerts)} alert(s)")
     for w in watch.to_dict("records"):
         print(f"  [{w['severity_label']}] {w['deal']} {w['subject']}: {w[col]}")
+    from ipabs.surveillance.rules import unconfirmed_note
+
+    note = unconfirmed_note(alerts)
+    if note:
+        print(f"note: {note}")
     if args.out is not None:
         meta = {"kind": "watchlist", "reports": [str(x) for x in args.reports], "rules": str(args.rules),
                 "rejected": [i.to_dict() for i in rejected], "watchlist": watch.to_dict("records")}

@@ -26,6 +26,7 @@ from ipabs.surveillance.rules import (
     evaluate_firms,
     firm_signals,
     load_rules,
+    unconfirmed_note,
     watchlist,
 )
 
@@ -298,6 +299,9 @@ def surveil(scenario: str | Path | LoadedScenario | CompiledDeal, report: str | 
                                                                    deal=dname)
     watch, table = watchlist(alerts, names)
     notes = list(rb.notes)
+    weak = unconfirmed_note(table)
+    if weak:
+        notes.append(weak)
     if rf.transition is not None and rb.transition_used:
         notes.append(f"transition table status: {rf.transition.status}")
     hist = None

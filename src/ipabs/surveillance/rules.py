@@ -296,3 +296,15 @@ def watchlist(alerts: list[Alert], names: dict[str, str] | None = None) -> tuple
     s = pd.DataFrame(subj, columns=cols).sort_values(["max_severity", "score", "deal", "subject"],
                                                      ascending=[False, False, True, True], kind="stable")
     return s.reset_index(drop=True), a
+
+
+def unconfirmed_note(alerts: pd.DataFrame) -> str | None:
+    """A note naming the alerts whose rule rests on a recalled (U) or assumed threshold (never a silent default)."""
+    if alerts is None or alerts.empty:
+        return None
+    weak = alerts[alerts["status"].isin(["U", "assumption"])]
+    if weak.empty:
+        return None
+    ids = ", ".join(sorted(set(weak["rule_id"])))
+    return (f"{len(weak)} of {len(alerts)} alert(s) rest on thresholds that are recalled (U) or assumptions, not "
+            f"confirmed sources: {ids} (see the rules file's status and source)")
