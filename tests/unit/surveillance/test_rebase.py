@@ -107,3 +107,24 @@ def test_rebasing_does_not_touch_the_original_deal(ganzhou):
     rep = make_reports(ganzhou, 2, exact=True)
     rebase(ganzhou, read_servicer_report(rep.servicer), read_trustee_report(rep.trustee), as_of=rep.as_of)
     assert before.pool.sched_int is ganzhou.pool.sched_int and ganzhou.waterfall.trg_thr[0] == 0.10
+
+
+@pytest.mark.slow
+def test_in_the_monte_carlo_defaulted_obligors_never_default_again_and_overdue_ones_default_more(ganzhou):
+    from ipabs.engine.montecarlo import prepare, trace_path
+
+    name = "ganzhou_pledge_2026"
+    rb = rebase(ganzhou, read_servicer_report(servicer_path(name)), read_trustee_report(trustee_path(name)),
+                as_of=SAMPLE_DATES[name], transition=load_rules().transition)
+    prep = prepare(rb.deal)
+    obligors = list(ganzhou.info.obligor_ids)
+    n_t = rb.deal.n_periods
+    hits = dict.fromkeys(("GZ006", "GZ003", "GZ005", "GZ001"), 0)
+    n = 400
+    for p in range(n):
+        ob = trace_path(rb.deal, 5, p, prepared=prep).obligor_default_period
+        for k in hits:
+            hits[k] += int(ob[obligors.index(k)] < n_t)
+    assert hits["GZ006"] == 0 and hits["GZ003"] == 0
+    # GZ005 carries a 60% annual PD over the 1.5 years to its loan's maturity, GZ001 its rating's small PD
+    assert hits["GZ005"] / n > 0.5 > hits["GZ001"] / n
