@@ -102,6 +102,11 @@ def rebase(deal: CompiledDeal, servicer: ReportResult, trustee: ReportResult | N
              "supports": deal.names.supports, "triggers": deal.names.triggers}
     issues += check_against_deal(servicer, trustee, asset_ids=info.asset_ids, asset_obligors=asset_obligor,
                                  names=names, as_of=as_of)
+    if servicer.report_date is not None and servicer.report_date <= as_of and 1 <= t0 < n_t \
+            and periods_paid(deal, servicer.report_date) != t0:
+        issues.append(Issue(f"the report of {servicer.report_date} is stale: {as_of} follows payment period {t0} "
+                            f"({sched.payment_dates[t0 - 1]}), the report period "
+                            f"{periods_paid(deal, servicer.report_date)}", file=servicer.file, field="report_date"))
     if trustee is not None and trustee.period is not None and 1 <= t0 < n_t and trustee.period != t0:
         issues.append(Issue(f"trustee report is for period {trustee.period} but {as_of} follows payment period {t0} "
                             f"({sched.payment_dates[t0 - 1]})", file=trustee.file, field="period"))

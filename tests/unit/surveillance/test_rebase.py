@@ -98,6 +98,7 @@ def test_bad_inputs_to_the_rebase_are_listed_together(ganzhou):
     assert "unknown asset 'NOPE'" in text and "unknown tranche '优先Z'" in text
     assert "'tranche_balance_end' is not reported for 优先A" in text
     assert "trustee report is for period 2 but 2027-02-01 follows payment period 3" in text
+    assert "the report of 2026-10-20 is stale" in text
     with pytest.raises(ReportError, match="before the last"):
         rebase(ganzhou, read_servicer_report(rep.servicer), None, as_of=dt.date(2030, 1, 1))
 
