@@ -47,3 +47,17 @@ def test_a_sample_deal_reprojects_from_its_sample_reports_with_watchlist_and_gau
     assert any("累计违约率超过10%" in p.text for p in at.get("progress"))
     assert {m.label for m in at.metric} >= {"报告日", "已兑付期数", "对账差异"}
     assert at.get("plotly_chart"), "actual against expected from the earlier sample report"
+
+
+@pytest.mark.slow
+def test_a_bad_uploaded_report_shows_the_library_messages():
+    at = start("en")
+    at.selectbox(key="sv_sample").select("ganzhou_pledge_2026 · 2026-10-20").run()
+    data = (ROOT / "scenarios" / "reports" / "ganzhou_pledge_2026-servicer-2026-10-20.csv").read_bytes()
+    data = data.replace(b"GZP-2026-001", b"GHOST-001", 1)
+    at.file_uploader(key="sv_up_servicer").set_value(("bad-report.csv", data, "text/csv"))
+    at.run()
+    at.number_input(key="sv_paths").set_value(100)
+    at.button(key="sv_run").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.error and "unknown asset 'GHOST-001'" in at.error[0].value
