@@ -31,6 +31,10 @@ pages = {
         st.Page("pages/budget.py", title=ui.t("page_budget"), icon=":material/savings:", url_path="budget"),
         st.Page("pages/fund.py", title=ui.t("page_fund"), icon=":material/shield:", url_path="fund"),
     ],
+    ui.t("nav_surveillance"): [
+        st.Page("pages/surveillance.py", title=ui.t("page_surveillance"), icon=":material/monitoring:",
+                url_path="surveillance"),
+    ],
 }
 ui.cluster_setting()
 st.sidebar.caption(ui.t("app_title"))

@@ -18,7 +18,7 @@ from ipabs.scenario.io import load_scenario as _load
 from ipabs.scenario.schema import Assumptions
 
 __all__ = ["load_scenario", "validate", "compile_scenario", "run_deterministic", "simulate", "ValidationReport"]
-# ``api.eligibility`` and ``api.policy`` are namespaces resolved lazily by ``__getattr__`` below.
+# ``api.eligibility``, ``api.policy`` and ``api.surveillance`` are namespaces resolved lazily by ``__getattr__`` below.
 
 
 def load_scenario(path: str | Path, *, data: dict | None = None, strict: bool | None = None,
@@ -105,14 +105,19 @@ def simulate(scenario: str | Path | LoadedScenario | CompiledDeal, *, client: An
 
 
 def __getattr__(name: str):
-    """The eligibility and policy APIs as namespaces of this façade: ``api.eligibility.evaluate_pool(...)``,
-    ``api.policy.run_subsidy(...)`` (imported lazily; see :mod:`ipabs.eligibility` and :mod:`ipabs.policy.api`)."""
+    """The eligibility, policy and surveillance APIs as namespaces of this façade: ``api.eligibility.evaluate_pool(...)``,
+    ``api.policy.run_subsidy(...)``, ``api.surveillance.surveil(...)`` (imported lazily; see :mod:`ipabs.eligibility`,
+    :mod:`ipabs.policy.api` and :mod:`ipabs.surveillance`)."""
     if name == "eligibility":
         import ipabs.eligibility as m
 
         return m
     if name == "policy":
         import ipabs.policy.api as m
+
+        return m
+    if name == "surveillance":
+        import ipabs.surveillance as m
 
         return m
     raise AttributeError(f"module 'ipabs.api' has no attribute {name!r}")

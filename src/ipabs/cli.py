@@ -23,6 +23,7 @@ COMMAND_MODULES = [
     "ipabs.eligibility.cli",
     "ipabs.policy.cli",
     "ipabs.structuring.cli",
+    "ipabs.surveillance.cli",
 ]
 
 

@@ -20,7 +20,8 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 ROOT = Path(__file__).resolve().parents[2]
 APPS = ROOT / "apps"
 APP = APPS / "streamlit_app.py"
-PAGES = ["pages/deal.py", "pages/compare.py", "pages/eligibility.py", "pages/budget.py", "pages/fund.py"]
+PAGES = ["pages/deal.py", "pages/compare.py", "pages/eligibility.py", "pages/budget.py", "pages/fund.py",
+         "pages/surveillance.py"]
 BAD_TAPES = ROOT / "tests" / "data" / "bad_tapes"
 TIMEOUT = 180
 PATHS = 200
