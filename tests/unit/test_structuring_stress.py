@@ -109,7 +109,7 @@ def test_more_defaults_never_lower_any_tranche_loss_deterministically_without_su
 def test_with_a_shortfall_commitment_the_subordinate_loss_is_not_monotone(ganzhou):
     """Why the monotonicity above is stated without support: in scenario (a) the guarantor pays the senior's
     shortfall, and the pool's later recoveries (more with more defaults) then reach the subordinate, whose loss
-    falls as defaults rise past the point where the guarantor is drawn. Documented in structuring-stress.md."""
+    falls as defaults rise past the point where the guarantor is drawn. Documented in docs/methodology/structuring.md §4."""
     res = run_stress_grid(ganzhou, StressGrid(default_multiplier=(3.0, 4.0, 8.0)), engine="deterministic")
     sub = res.batch.loss[:, ganzhou.names.tranches.index("次级")]
     assert sub[2] < sub[1]

@@ -20,7 +20,7 @@ CPR, recovery (except for ``recovery_rate``), recovery lag, timing curve, named 
 those of ``base`` (default: the scenario's assumptions); ``support=False`` switches every support provider off from
 the start (``support_default_period = 0``).
 
-Search (docs/methodology/structuring-breakeven.md): the first batch evaluates a grid of ``points + 2`` levels
+Search (docs/methodology/structuring.md §2): the first batch evaluates a grid of ``points + 2`` levels
 spanning the bounds (both ends included); each further batch evaluates ``points`` interior levels of the current
 bracket, which therefore shrinks by ``points + 1`` per :func:`ipabs.structuring.batch.run_batch` call (k-section)
 until it is no wider than ``tol``. The value returned is the bracket's repaid end, a level at which the batch engine

@@ -1,4 +1,4 @@
-"""Implied ratings of a deal's tranches from the Monte Carlo (docs/methodology/structuring-ratings.md, decision 016).
+"""Implied ratings of a deal's tranches from the Monte Carlo (docs/methodology/structuring.md §3, decision 016).
 
 A tranche's **metric** is, on the ``"pd"`` basis, its default probability — the share of paths on which it loses
 principal (``loss > 1e-12``, the threshold :meth:`ipabs.engine.montecarlo.MCResult.tranche_stats` uses) *or* carries

@@ -1,5 +1,5 @@
 """Scenario default rates (SDR) and breakeven default rates (BDR) per rating, S&P CDO Evaluator style
-(DOMAIN.md §6; docs/methodology/structuring-ratings.md; decision 016).
+(DOMAIN.md §6; docs/methodology/structuring.md §3; decision 016).
 
 * **SDR(R)**: the pool cumulative default rate (defaulted balance over the deal's life / cut-off balance, the
   Monte Carlo's per-path ``pool_default_rate``) that the simulated distribution exceeds with probability at most the

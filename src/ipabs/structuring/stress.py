@@ -1,5 +1,5 @@
 """Stress grids: PD multiplier × recovery haircut × correlation × recovery lag × prepayment × support-provider
-default, any subset, on the Monte Carlo or on the batch deterministic engine (docs/methodology/structuring-stress.md).
+default, any subset, on the Monte Carlo or on the batch deterministic engine (docs/methodology/structuring.md §4).
 
 A :class:`StressGrid` lists values per axis; :func:`grid_cells` turns it into :class:`StressCell` s (the cartesian
 product, axes not given held at the base), :func:`run_cells` runs any list or range of cells and returns a
@@ -143,7 +143,7 @@ class StressGrid:
 
     @classmethod
     def from_toml(cls, path: str | Path) -> StressGrid:
-        """Read the ``[grid]`` of a stress file (format: docs/methodology/structuring-stress.md, example:
+        """Read the ``[grid]`` of a stress file (format: docs/methodology/structuring.md §4, example:
         scenarios/stress_grid_example.toml)."""
         p, data = _read_stress_file(path, need="grid")
         return cls.from_dict(data["grid"], file=str(p))

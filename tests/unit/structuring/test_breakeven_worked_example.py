@@ -1,4 +1,4 @@
-"""The worked examples of docs/methodology/structuring-breakeven.md §5, computed by hand there and asserted here.
+"""The worked examples of docs/methodology/structuring.md §2.5, computed by hand there and asserted here.
 
 Nothing is read from the page: the scenario and tape below are typed again (they are the page's), written to a
 temporary folder and run through the whole pipeline (tape reader, QuantLib schedule, compiler, batch engine).
