@@ -5,10 +5,10 @@ Sizing scenario (a) (scenarios/ganzhou_pledge_2026.toml) to AAAsf with 100,000 p
 interleaved (the machine is shared: the same load hits both); the sizing round includes storing the paths
 (:class:`ipabs.structuring.sizing.PathStore`). Both start from the same ``prepare``-d deal and warm kernels.
 
-The AAAsf threshold: ``ipabs.structuring.ratings.rating_threshold("AAAsf", wal, basis="pd")`` once that module is
-on the branch; until then the same number it is specified to give from the shipped, confirmed Moody's idealised
-table: Aaa's 10-year PD 0.01% on its constant-hazard term structure, 1 − (1 − 0.0001)^(WAL/10) (the table file's own
-rule), AAAsf read as Aaa (an assumption, as the shipped mapping is).
+The AAAsf threshold: ``ipabs.structuring.ratings.rating_threshold("AAAsf", wal, basis="pd",
+interpolation="log_linear")`` — the shipped, confirmed Moody's idealised table's Aaa 10-year PD 0.01% on a constant
+hazard, 1 − (1 − 0.0001)^(WAL/10) ≈ 1.0e-5 at the senior's one-year WAL, AAAsf read as Aaa through the shipped
+mapping (an assumption, labelled as such).
 """
 
 from __future__ import annotations
@@ -30,11 +30,10 @@ TARGET_RATIO = 5.0
 
 
 def aaa_threshold():
-    try:
-        from ipabs.structuring.ratings import rating_threshold  # noqa: F401
-    except ImportError:
-        return (lambda wal: 1.0 - (1.0 - 1e-4) ** (wal / 10.0)), "Aaa 10y PD 0.01%, constant hazard (stand-in)"
-    return ("AAAsf", {"basis": "pd"}), "rating_threshold('AAAsf', basis='pd')"
+    """AAAsf through the shipped mapping and the confirmed 10-year Moody's table at the senior's one-year WAL
+    (log-linear survival, i.e. constant hazard: 1 − (1 − 0.0001)^(WAL/10))."""
+    return (("AAAsf", {"basis": "pd", "interpolation": "log_linear"}),
+            "rating_threshold('AAAsf', basis='pd', interpolation='log_linear')")
 
 
 def test_sizing_vs_one_losses_only_run(benchmark):
