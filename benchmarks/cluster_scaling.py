@@ -30,11 +30,14 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from conftest import BASE_CASE  # noqa: E402
-
 from ipabs.credit.synthetic import synthetic_deal  # noqa: E402
 from ipabs.engine.cluster import open_client  # noqa: E402
 from ipabs.engine.distributed import simulate_distributed  # noqa: E402
 from ipabs.engine.montecarlo import merge, prepare, simulate  # noqa: E402
+
+
+#: Tasks of one path each, to measure the overhead per task.
+TINY_TASKS = 256
 
 
 def best(fn, rounds: int) -> float:
@@ -93,10 +96,9 @@ def main() -> None:
                 row[c] = best(run, args.rounds)
                 assert same_bits(ref, out["r"]), "cluster result differs from the single process"
             # overhead per task: tasks of one path each (the engine's fixed cost per call included)
-            tiny = 256
-            row["tiny_tasks_seconds"] = best(lambda: simulate_distributed(deal, tiny, 1, client=client, n_chunks=tiny,
-                                                                          statistics=stats), args.rounds)
-            row["overhead_per_task_s"] = row["tiny_tasks_seconds"] / tiny
+            row["tiny_tasks_seconds"] = best(lambda client=client: simulate_distributed(
+                deal, TINY_TASKS, 1, client=client, n_chunks=TINY_TASKS, statistics=stats), args.rounds)
+            row["overhead_per_task_s"] = row["tiny_tasks_seconds"] / TINY_TASKS
             res["cluster"][workers] = row
         print(f"{workers} worker(s): start {row['start_seconds']:.2f} s; "
               + ", ".join(f"{c} tasks {row[c]:.3f} s" for c in chunk_counts)
