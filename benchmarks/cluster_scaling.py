@@ -35,7 +35,6 @@ from ipabs.engine.cluster import open_client  # noqa: E402
 from ipabs.engine.distributed import simulate_distributed  # noqa: E402
 from ipabs.engine.montecarlo import merge, prepare, simulate  # noqa: E402
 
-
 #: Tasks of one path each, to measure the overhead per task.
 TINY_TASKS = 256
 
