@@ -47,6 +47,7 @@ app: $(VENV)/.installed
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest benchmarks -q --benchmark-only --benchmark-columns=min,median,mean,rounds \
 	  --benchmark-sort=name -p no:xdist -s
+	$(BIN)/python benchmarks/cluster_scaling.py --quick --json out/bench/cluster_scaling.json
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests apps benchmarks scenarios

@@ -142,6 +142,7 @@ def main() -> None:
     res["model_1e8_paths_1000_obligors"] = model
     print(json.dumps(res, indent=2, default=str))
     if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(res, indent=2, default=str))
 
 
