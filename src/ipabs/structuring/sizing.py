@@ -1,0 +1,850 @@
+"""Tranche sizing: the largest balance of a tranche (senior first, then mezzanine) that meets a target implied
+rating, a minimum cash-flow coverage ratio in the deterministic base case, the named stresses and the
+largest-obligor test; and the highest coupon a tranche can carry and still be repaid.
+
+Convention (docs/decisions/017-tranche-sizing.md): the total issuance is fixed — the sized tranche grows at the
+expense of an *absorbing* tranche (default: the last, most junior tranche), so the sum of the tranche balances never
+changes; each tranche keeps its amortisation, expected maturity and coupon (a scheduled tranche's target balances
+are scaled with its balance). Every constraint is taken to be monotone in the balance (a larger tranche never
+passes a test that a smaller one fails); the answer is found by bisection on the balance to ``tol`` yuan.
+
+Common random numbers and reuse (the performance design): the Monte Carlo's default times, recoveries and pool
+flows do not depend on the tranche sizes, so :class:`PathStore` simulates them once per path — for the paths on
+which something defaults; every other path is the no-default base path — and each trial only runs the trial
+structure's waterfall over the stored flows (:func:`ipabs.kernels.sizing.run_trial`). The per-path losses are the
+Monte Carlo's own, bit for bit (tests/oracle/test_sizing.py). With ``prune`` the trials also skip paths whose
+outcome a previous trial already decided: a path with no loss at balance B has none at any smaller balance, and
+(for the default probability) a path with a loss at B has one at any larger balance.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import numba
+import numpy as np
+import pandas as pd
+
+from ipabs.compile.codegen import pack_parameters, specialised_waterfall
+from ipabs.compile.lower import CompiledDeal, compile_waterfall
+from ipabs.defaults import BLOCK_SIZE
+from ipabs.engine.montecarlo import PreparedMC, prepare
+from ipabs.errors import Issue, ScenarioError
+from ipabs.scenario.schema import Assumptions, Scenario
+from ipabs.structuring.batch import BatchResult, ScenarioTable, run_batch
+
+__all__ = ["RatingTarget", "rating_target", "PathStore", "Trial", "SizingResult", "CouponResult", "size_tranche",
+           "size_tranches", "max_coupon", "with_tranche_balance", "with_tranche_coupon", "largest_obligor_table",
+           "CONSTRAINTS"]
+
+#: Constraint names, in the order a binding constraint is reported when several fail at once.
+CONSTRAINTS = ("base_case", "coverage", "stress", "largest_obligor", "rating")
+
+#: A path's tranche loss counts as a default above this (the Monte Carlo's own definition).
+PD_EPS = 1e-12
+
+#: Default memory budget for the stored pool flows (bytes); above it each trial re-simulates them (same seed).
+MEMORY_BUDGET = 1 << 30
+
+
+# ---- the rating target ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RatingTarget:
+    """``threshold(wal_years)``: the largest tranche default probability (``basis="pd"``) or expected loss
+    (``"el"``) the target rating allows at that WAL."""
+
+    threshold: Callable[[float], float]
+    basis: str = "pd"
+    label: str = "threshold"
+
+
+def rating_target(target: RatingTarget | Callable[[float], float] | tuple[str, Mapping[str, Any]] | str, *,
+                  basis: str | None = None) -> RatingTarget:
+    """A :class:`RatingTarget` from a callable ``threshold(wal_years)``, a ``(rating, kwargs)`` pair or a rating name.
+
+    A rating (e.g. ``"AAAsf"``, ``"Aaa"``) is resolved lazily through
+    ``ipabs.structuring.ratings.rating_threshold(rating, wal_years, **kwargs)`` (``kwargs`` may hold ``basis``,
+    ``table``, ``mapping``, ``allow_unconfirmed``, ``interpolation``), at the WAL of each trial.
+    """
+    if isinstance(target, RatingTarget):
+        return target if basis is None else dataclasses.replace(target, basis=basis)
+    if callable(target):
+        return RatingTarget(target, basis or "pd", getattr(target, "__name__", "threshold"))
+    if isinstance(target, str):
+        target = (target, {})
+    rating, kwargs = target
+    kw = dict(kwargs)
+    b = basis or kw.get("basis", "pd")
+    kw["basis"] = b
+
+    def threshold(wal_years: float) -> float:
+        # another module of issue 13, resolved when a threshold is first needed
+        from ipabs.structuring.ratings import rating_threshold
+
+        return float(rating_threshold(rating, wal_years, **kw))
+
+    return RatingTarget(threshold, b, str(rating))
+
+
+# ---- re-sized deals ---------------------------------------------------------------------------------------------
+
+
+def _recompiled(deal: CompiledDeal, scenario: Scenario) -> CompiledDeal:
+    """``deal`` with ``scenario``'s liabilities (the pool, schedule and credit model are kept)."""
+    wa, names = compile_waterfall(scenario, deal.schedule, deal.pool_balance)
+    return dataclasses.replace(deal, scenario=scenario, waterfall=wa, names=names)
+
+
+def _scaled_tranche(tr, balance: float):
+    upd: dict[str, Any] = {"balance": float(balance)}
+    if tr.schedule:
+        f = balance / tr.balance if tr.balance > 0 else 0.0
+        upd["schedule"] = [s.model_copy(update={"balance": s.balance * f}) for s in tr.schedule]
+    return tr.model_copy(update=upd)
+
+
+def with_tranche_balance(deal: CompiledDeal, tranche: int | str, balance: float,
+                         absorb: int | str | None = None) -> CompiledDeal:
+    """The deal with tranche ``tranche`` at ``balance`` and tranche ``absorb`` (default: the last) changed by the
+    opposite amount, so the total issuance is unchanged (``absorb=None`` with a one-tranche deal, or ``absorb`` equal
+    to ``tranche``, changes the total). Scheduled target balances scale with the balance."""
+    s = deal.scenario
+    k = _index(deal, tranche)
+    trs = list(s.tranches)
+    delta = float(balance) - trs[k].balance
+    trs[k] = _scaled_tranche(trs[k], balance)
+    j = _absorbing(deal, k, absorb)
+    if j is not None:
+        nb = trs[j].balance - delta
+        if nb < -1e-6:
+            raise ValueError(f"tranche {trs[j].name} cannot absorb {delta:,.2f} yuan (balance {trs[j].balance:,.2f})")
+        trs[j] = _scaled_tranche(trs[j], max(0.0, nb))
+    return _recompiled(deal, s.model_copy(update={"tranches": trs}))
+
+
+def with_tranche_coupon(deal: CompiledDeal, tranche: int | str, coupon: float) -> CompiledDeal:
+    s = deal.scenario
+    k = _index(deal, tranche)
+    trs = list(s.tranches)
+    trs[k] = trs[k].model_copy(update={"coupon": float(coupon)})
+    return _recompiled(deal, s.model_copy(update={"tranches": trs}))
+
+
+def _index(deal: CompiledDeal, tranche: int | str) -> int:
+    names = deal.names.tranches
+    if isinstance(tranche, str):
+        if tranche not in names:
+            raise ScenarioError([Issue(f"no tranche named {tranche!r} (tranches: {', '.join(names)})",
+                                       table="tranches", field="name")])
+        return names.index(tranche)
+    if not 0 <= int(tranche) < len(names):
+        raise ValueError(f"tranche index {tranche} out of range")
+    return int(tranche)
+
+
+def _absorbing(deal: CompiledDeal, k: int, absorb: int | str | None) -> int | None:
+    if absorb is None:
+        j = len(deal.names.tranches) - 1
+        return None if j == k else j
+    j = _index(deal, absorb)
+    return None if j == k else j
+
+
+# ---- deterministic constraints ------------------------------------------------------------------------------------
+
+
+def largest_obligor_table(deal: CompiledDeal, k: int, *, base: Assumptions | None = None, recovery: float = 0.0,
+                          support: bool = True) -> ScenarioTable:
+    """The largest-obligor test scenario: the ``k`` obligors with the largest cut-off exposure (sum of their assets'
+    balances at the cut-off; ties by tape order) default in period 0, recovery rate ``recovery``, the rest of the
+    base-case assumptions kept; support providers never default (``support=True``) or are off from period 0."""
+    a = base or deal.scenario.assumptions
+    a = a.model_copy(update={"recovery_rate": float(recovery), "recovery_multiplier": 1.0})
+    expo = np.bincount(deal.info.asset_obligor, weights=deal.pool.sched_bal_start[:, 0],
+                       minlength=len(deal.info.obligor_ids))
+    order = np.argsort(-expo, kind="stable")[:k]
+    n_t, n_s = deal.n_periods, len(deal.names.supports)
+    t = ScenarioTable.from_assumptions(deal, [a], support_default_period=np.full((1, n_s), n_t if support else 0),
+                                       labels=[f"largest {k} obligors default"])
+    obl = t.obligor_default_period.copy()
+    obl[0, order] = 0
+    return t.with_columns(obligor_default_period=obl)
+
+
+def _stress_list(stresses: Sequence[Assumptions] | Mapping[str, Assumptions] | None) -> list[tuple[str, Assumptions]]:
+    if not stresses:
+        return []
+    if isinstance(stresses, Mapping):
+        return [(str(n), a) for n, a in stresses.items()]
+    return [(f"stress {i + 1}", a) for i, a in enumerate(stresses)]
+
+
+@dataclass(frozen=True)
+class _DetSet:
+    """The deterministic scenarios of a sizing run: row 0 the base case, then the stresses, then the
+    largest-obligor test (one table, one :func:`run_batch` per trial)."""
+
+    table: ScenarioTable
+    kinds: tuple[str, ...]  # per row: base_case / stress / largest_obligor
+    labels: tuple[str, ...]
+
+
+def _det_set(deal: CompiledDeal, base: Assumptions, stresses, largest_obligors: int | None) -> _DetSet:
+    st = _stress_list(stresses)
+    tabs = [ScenarioTable.from_assumptions(deal, [base] + [a for _, a in st],
+                                           labels=["base case"] + [n for n, _ in st])]
+    kinds = ["base_case"] + ["stress"] * len(st)
+    if largest_obligors:
+        tabs.append(largest_obligor_table(deal, int(largest_obligors), base=base))
+        kinds.append("largest_obligor")
+    t = ScenarioTable.concat(tabs)
+    t.validate(deal)
+    return _DetSet(t, tuple(kinds), t.labels)
+
+
+def _structure_key(d) -> bytes:
+    """Every field of the waterfall arrays except the amounts a generated waterfall reads from its parameter vector
+    (:func:`ipabs.compile.codegen.pack_parameters`) or from the carried state (faces, initial accounts): two deals
+    with the same key have the same generated source."""
+    amounts = {"yf", "pool_bal0", "tr_bal0", "tr_coupon", "tr_target", "fee_rate", "fee_amount", "fee_tr_mask",
+               "acct_init", "acct_target_amt", "acct_target_rate", "acct_target_mask", "trg_thr"}
+    h = hashlib.sha256()
+    for name in d._fields:
+        if name in amounts:
+            continue
+        v = np.asarray(getattr(d, name))
+        h.update(f"{name}{v.dtype.str}{v.shape}".encode())
+        h.update(v.tobytes())
+    return h.digest()
+
+
+# ---- the stored Monte Carlo paths ---------------------------------------------------------------------------------
+
+
+class PathStore:
+    """The Monte Carlo's pool flows and support default periods of paths ``[path0, path0 + n_paths)`` under
+    ``seed`` for one deal's pool and credit model, stored once and reused by every trial structure.
+
+    Only paths on which an obligor or support provider defaults within the deal (every path under sales-linked
+    royalties) are stored: 7 × n_periods doubles of pool flows, the support default periods and the path index,
+    ``bytes_per_path`` each; the others are the no-default base path. If the stored paths would take more than
+    ``memory_budget`` bytes, nothing is kept and every trial re-simulates the flows block by block with the same seed
+    (the same numbers, slower).
+    """
+
+    def __init__(self, deal: CompiledDeal, n_paths: int | None = None, seed: int | None = None, *, path0: int = 0,
+                 assumptions: Assumptions | None = None, prepared: PreparedMC | None = None,
+                 threads: int | None = None, memory_budget: int = MEMORY_BUDGET,
+                 waterfall_kernel: str = "specialised") -> None:
+        from ipabs.kernels.sizing import N_FLOW_COLUMNS
+
+        sim = deal.scenario.simulation
+        self.n = sim.n_paths if n_paths is None else int(n_paths)
+        self.seed = sim.seed if seed is None else int(seed)
+        self.path0 = int(path0)
+        self.prep = prepared or prepare(deal, assumptions)
+        self.deal = deal
+        self.n_t = deal.n_periods
+        self.n_s = len(deal.names.supports)
+        self.threads = max(1, int(threads)) if threads else max(1, numba.config.NUMBA_NUM_THREADS)
+        self.waterfall_kernel = waterfall_kernel
+        self.bytes_per_path = (N_FLOW_COLUMNS * self.n_t + self.n_s + 1) * 8
+        self.memory_budget = int(memory_budget)
+        self._wf_cache: dict[bytes, int] = {}
+        t0 = time.perf_counter()
+        self.first_default = np.empty(self.n, dtype=np.int64)
+        self.stored = True
+        self.flows: tuple[np.ndarray, ...] | None = None
+        self.sup: np.ndarray | None = None
+        self.idx: np.ndarray | None = None
+        parts = []
+        kept = 0
+        blocks = self._blocks()
+        for res in self._map(self._collect, blocks):
+            kept += res[3]
+            if self.stored and kept * self.bytes_per_path > self.memory_budget:
+                self.stored = False
+                parts = []
+            if self.stored:
+                parts.append(res)
+        # the no-default base path (every path not stored): row 0 of the stored arrays
+        bpf = self.prep.base_pf
+        self.base_flows = tuple(np.ascontiguousarray(getattr(bpf, name)[None, :]) for name in bpf._fields)
+        assert len(self.base_flows) == N_FLOW_COLUMNS
+        self.base_sup = np.full((1, self.n_s), self.n_t, dtype=np.int64)
+        if self.stored:
+            self.flows = tuple(np.ascontiguousarray(np.concatenate([self.base_flows[c]] + [p[0][c] for p in parts]))
+                               for c in range(N_FLOW_COLUMNS))
+            self.sup = np.concatenate([self.base_sup] + [p[1] for p in parts])
+            self.idx = np.concatenate([p[2] for p in parts]) if parts else np.zeros(0, dtype=np.int64)
+        self.n_defaulted = kept
+        self.seconds = time.perf_counter() - t0
+
+    # -- generation
+    def _blocks(self) -> list[tuple[int, int]]:
+        return [(lo, min(self.n, lo + BLOCK_SIZE)) for lo in range(0, self.n, BLOCK_SIZE)]
+
+    def _map(self, fn, items):
+        if self.threads == 1 or len(items) <= 1:
+            yield from map(fn, items)
+            return
+        with ThreadPoolExecutor(min(self.threads, len(items)), thread_name_prefix="ipabs-size") as pool:
+            yield from pool.map(fn, items)
+
+    def _collect(self, block: tuple[int, int]):
+        from ipabs.kernels.sizing import N_FLOW_COLUMNS, collect_block
+
+        lo, hi = block
+        m, p = hi - lo, self.prep
+        f = tuple(np.empty((m, self.n_t)) for _ in range(N_FLOW_COLUMNS))
+        sup = np.empty((m, self.n_s), dtype=np.int64)
+        idx = np.empty(m, dtype=np.int64)
+        cnt = int(collect_block(np.uint64(self.seed), np.int64(self.path0 + lo), np.int64(self.path0 + hi),
+                                np.int64(lo), p.d, p.pa, p.credit, p.stats, *f, sup, idx, self.first_default))
+        # path indices relative to path0
+        return tuple(x[:cnt].copy() for x in f), sup[:cnt].copy(), idx[:cnt] - self.path0, cnt
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the stored flows (0 when re-simulating)."""
+        if not self.stored:
+            return 0
+        return int(sum(x.nbytes for x in self.flows) + self.sup.nbytes + self.idx.nbytes)
+
+    # -- trials
+    def _waterfall(self, d) -> tuple[np.int64, np.ndarray]:
+        """The generated waterfall for ``d``'s structure (decision 013) and ``d``'s packed parameters; (0, …) = the
+        general kernel. A re-sized deal has the same structure: its compiled function is looked up by the arrays
+        the generated source is written from, not generated again."""
+        if self.waterfall_kernel != "specialised":
+            return np.int64(0), np.zeros(1)
+        key = _structure_key(d)
+        addr = self._wf_cache.get(key)
+        if addr is None:
+            try:
+                addr = specialised_waterfall(d).address
+            except Exception:  # noqa: BLE001 — the general kernel gives the same numbers
+                addr = 0
+            self._wf_cache[key] = addr
+        return np.int64(addr), (pack_parameters(d) if addr else np.zeros(1))
+
+    def _run(self, d, flows, sup, sel, wf) -> tuple[np.ndarray, np.ndarray]:
+        from ipabs.kernels.sizing import run_trial
+
+        n_k = d.tr_bal0.shape[0]
+        loss = np.zeros((sel.shape[0], n_k))
+        short = np.zeros((sel.shape[0], n_k), dtype=np.int8)
+        if sel.shape[0] == 0:
+            return loss, short
+        parts = self.threads if sel.shape[0] >= 4096 else 1
+        cuts = np.linspace(0, sel.shape[0], parts + 1).astype(np.int64)
+
+        def one(c: int) -> None:
+            a, b = cuts[c], cuts[c + 1]
+            run_trial(d, *flows, sup, sel[a:b], wf[0], wf[1], loss[a:b], short[a:b])
+
+        if parts == 1:
+            one(0)
+        else:
+            with ThreadPoolExecutor(parts, thread_name_prefix="ipabs-size") as pool:
+                list(pool.map(one, range(parts)))
+        return loss, short
+
+    def losses(self, deal: CompiledDeal) -> tuple[np.ndarray, np.ndarray]:
+        """Per-path loss (fraction of face, f8[n, K]) and interest-shortfall flag (i1[n, K]) of every tranche of
+        ``deal`` (the store's deal or a re-sized copy of it): what ``simulate(deal, n, seed, statistics="losses")``
+        reports in ``loss`` and ``short``, bit for bit."""
+        d = deal.waterfall
+        wf = self._waterfall(d)
+        loss = short = None
+        for idx, flows, sup, n_skip in self._chunks():
+            lo, sh = self._run(d, flows, sup, np.arange(flows[0].shape[0], dtype=np.int64), wf)
+            if n_skip:
+                loss = np.tile(lo[0], (self.n, 1))
+                short = np.tile(sh[0], (self.n, 1))
+            loss[idx] = lo[n_skip:]
+            short[idx] = sh[n_skip:]
+        return loss, short
+
+    def _chunks(self):
+        """(path indices, flows, support default periods, leading base rows) of the stored paths: one chunk whose
+        row 0 is the no-default base path, or (re-simulating) the base path then one chunk per block."""
+        if self.stored:
+            yield self.idx, self.flows, self.sup, 1
+            return
+        yield np.zeros(0, dtype=np.int64), self.base_flows, self.base_sup, 1
+        for flows, sup, idx, _ in self._map(self._collect, self._blocks()):
+            yield idx, flows, sup, 0
+
+    def tranche_losses(self, deal: CompiledDeal, k: int, need: Callable[[int, int], np.ndarray] | None = None,
+                       ) -> tuple[float, np.ndarray, np.ndarray]:
+        """Tranche ``k``'s loss on the base path (every path not stored) and on each stored path (f8[m], in store
+        order; NaN where not run), and which stored paths were run (bool[m]). ``need(a, b)``: a mask over the
+        stored paths ``a .. b − 1`` of those to run (default all)."""
+        d = deal.waterfall
+        wf = self._waterfall(d)
+        m = self.n_defaulted
+        out = np.full(m, np.nan)
+        ran = np.zeros(m, dtype=bool)
+        base = math.nan
+        off = 0
+        for _, flows, sup, n_skip in self._chunks():
+            rows = flows[0].shape[0]
+            cnt = rows - n_skip
+            mask = np.ones(rows, dtype=bool)
+            if need is not None and cnt:
+                mask[n_skip:] = need(off, off + cnt)
+            sel = np.flatnonzero(mask)
+            lo, _ = self._run(d, flows, sup, sel, wf)
+            col = np.full(rows, np.nan)
+            col[sel] = lo[:, k]
+            if n_skip:
+                base = float(col[0])
+            out[off:off + cnt] = col[n_skip:]
+            ran[off:off + cnt] = mask[n_skip:]
+            off += cnt
+        return base, out, ran
+
+
+# ---- results ------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Trial:
+    """One evaluated structure: the tranche's balance (or coupon), the rating metric (PD or EL, None when the Monte
+    Carlo was not run because a deterministic constraint had already failed), its standard error, the threshold at
+    the trial's WAL, the base-case WAL and minimum coverage ratio, and pass/fail per constraint (None = not
+    evaluated)."""
+
+    balance: float
+    metric: float | None
+    se: float | None
+    threshold: float | None
+    wal_years: float
+    min_coverage: float
+    passed: dict[str, bool | None]
+    failed_scenarios: tuple[str, ...] = ()
+    paths_run: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return all(v is not False for v in self.passed.values())
+
+    def failing(self) -> list[str]:
+        return [c for c in CONSTRAINTS if self.passed.get(c) is False]
+
+
+@dataclass(frozen=True)
+class SizingResult:
+    """The sized tranche.
+
+    ``balance``: the largest balance passing every constraint (to ``tol``); ``band``: the balances over which the
+    rating test's outcome is within ``band_sigmas`` standard errors of its threshold (the answer's Monte Carlo error
+    band, see :func:`size_tranche`); ``binding``: the constraint that fails just above the answer (``"bounds"`` when
+    the upper bound passes, ``"infeasible"`` when even the lower bound fails); ``trials`` every evaluation in the
+    order run; ``deal`` the sized deal.
+    """
+
+    tranche: str
+    absorbing: str | None
+    balance: float
+    subordination: float
+    band: tuple[float, float]
+    binding: str
+    also_failing: tuple[str, ...]
+    metric: float | None
+    se: float | None
+    threshold: float | None
+    wal_years: float
+    min_coverage: float
+    trials: tuple[Trial, ...]
+    deal: CompiledDeal
+    feasible: bool = True
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def frame(self) -> pd.DataFrame:
+        """The trials as a table (one row per trial; ``pass_<constraint>`` columns, None = not evaluated)."""
+        rows = []
+        for i, t in enumerate(self.trials):
+            r = {"trial": i + 1, "balance": t.balance, "metric": t.metric, "se": t.se, "threshold": t.threshold,
+                 "wal_years": t.wal_years, "min_coverage": t.min_coverage, "ok": t.ok, "paths_run": t.paths_run,
+                 "failed_scenarios": "; ".join(t.failed_scenarios)}
+            r.update({f"pass_{c}": t.passed.get(c) for c in CONSTRAINTS})
+            rows.append(r)
+        return pd.DataFrame(rows)
+
+
+# ---- the solver ---------------------------------------------------------------------------------------------------
+
+
+class _Evaluator:
+    """Evaluates a tranche balance against every constraint (memoised; keeps the pruning state)."""
+
+    def __init__(self, deal, k, absorb, target, min_coverage, det, store, prune, n_det_constraints):
+        self.deal, self.k, self.absorb = deal, k, absorb
+        self.target, self.min_coverage, self.det, self.store = target, min_coverage, det, store
+        self.prune = prune
+        self.memo: dict[float, tuple[Trial, Any]] = {}
+        self.trials: list[Trial] = []
+        self.mc_trials = 0
+        self.det_seconds = 0.0  # re-sizing the deal and the deterministic batch runs
+        self.mc_seconds = 0.0  # the trial waterfalls over the stored paths
+        if store is not None:
+            # per stored path: the largest balance at which it had no loss, the smallest at which it had one
+            self.zero_upto = np.full(store.n_defaulted, -math.inf)
+            self.pos_from = np.full(store.n_defaulted, math.inf)
+        # WAL for the threshold when the base case pays the tranche no principal (e.g. a zero balance): years to
+        # its expected maturity
+        s = deal.scenario
+        tr = s.tranches[k]
+        self.wal_fallback = ((tr.expected_maturity or s.deal.legal_maturity) - s.deal.closing_date).days / 365.0
+
+    def deal_at(self, b: float) -> CompiledDeal:
+        return with_tranche_balance(self.deal, self.k, b, self.absorb)
+
+    def det_eval(self, dl: CompiledDeal) -> tuple[dict, float, float, tuple[str, ...]]:
+        res: BatchResult = run_batch(dl, self.det.table)
+        ok = res.repaid_in_full(self.k)
+        kinds = np.array(self.det.kinds)
+        passed: dict[str, bool | None] = {"base_case": bool(ok[0])}
+        cov = float(res.min_coverage[0])
+        if self.min_coverage is not None:  # NaN: no period with senior amounts due, nothing to cover
+            passed["coverage"] = bool(math.isnan(cov) or cov >= self.min_coverage)
+        for kind in ("stress", "largest_obligor"):
+            m = kinds == kind
+            if m.any():
+                passed[kind] = bool(ok[m].all())
+        failed = tuple(self.det.labels[i] for i in np.flatnonzero(~ok))
+        return passed, float(res.wal_years[0, self.k]), cov, failed
+
+    def mc_eval(self, dl: CompiledDeal, b: float) -> tuple[float, float, int]:
+        """The tranche's Monte Carlo default probability or expected loss at balance ``b`` and its standard error
+        (the estimators of :meth:`MCResult.tranche_stats`), and the number of stored paths run."""
+        st = self.store
+        pd_basis = self.target.basis == "pd"
+        need = None
+        if self.prune:
+            zu, pf = self.zero_upto, self.pos_from
+            if pd_basis:
+                def need(a: int, c: int) -> np.ndarray:
+                    return ~((b <= zu[a:c]) | (b >= pf[a:c]))
+            else:
+                def need(a: int, c: int) -> np.ndarray:
+                    return ~(b <= zu[a:c])
+        base, loss, ran = st.tranche_losses(dl, self.k, need)
+        if self.prune:
+            skipped = ~ran
+            zero = skipped & (b <= self.zero_upto)
+            loss[zero] = 0.0
+            loss[skipped & ~zero] = 1.0  # a loss known from a smaller balance (default probability only)
+            r = ran & (loss <= PD_EPS)
+            self.zero_upto[r] = np.maximum(self.zero_upto[r], b)
+            r = ran & (loss > PD_EPS)
+            self.pos_from[r] = np.minimum(self.pos_from[r], b)
+        n = st.n
+        n_base = n - loss.shape[0]  # paths on which nothing defaults: the base path's loss
+        if n == 0:
+            return 0.0, 0.0, int(ran.sum())
+        if pd_basis:
+            m = (n_base * (base > PD_EPS) + int(np.count_nonzero(loss > PD_EPS))) / n
+            se = math.sqrt(m * (1 - m) / n)
+        else:
+            s1 = n_base * base + float(loss.sum())
+            m = s1 / n
+            ss = n_base * (base - m) ** 2 + float(((loss - m) ** 2).sum())
+            se = math.sqrt(ss / (n - 1)) / math.sqrt(n) if n > 1 else 0.0
+        return float(m), float(se), int(ran.sum())
+
+    def __call__(self, b: float, *, force_mc: bool = False) -> tuple[Trial, Any]:
+        """Evaluate balance ``b``: the deterministic constraints, then the rating where they pass (or with
+        ``force_mc``: the top of the range is run first, so that its per-path outcomes prune every later trial)."""
+        b = float(b)
+        hit = self.memo.get(b)
+        if hit is not None and (not force_mc or hit[0].metric is not None or self.target is None):
+            return hit
+        t0 = time.perf_counter()
+        dl = self.deal_at(b)
+        passed, wal, cov, failed = self.det_eval(dl)
+        t1 = time.perf_counter()
+        self.det_seconds += t1 - t0
+        metric = se = thr = None
+        ran = 0
+        if self.target is not None:
+            passed["rating"] = None
+            if force_mc or all(v is not False for v in passed.values()):  # the Monte Carlo where the rest passes
+                metric, se, ran = self.mc_eval(dl, b)
+                self.mc_trials += 1
+                self.mc_seconds += time.perf_counter() - t1
+                thr = float(self.target.threshold(wal if math.isfinite(wal) else self.wal_fallback))
+                passed["rating"] = bool(metric <= thr)
+        t = Trial(b, metric, se, thr, wal, cov, passed, failed, ran)
+        self.trials.append(t)
+        self.memo[b] = (t, dl)
+        return t, dl
+
+
+def _bisect(pred: Callable[[float], bool], lo: float, hi: float, tol: float, tick: Callable[[], None]
+            ) -> tuple[float, float]:
+    """Largest x in [lo, hi] with pred(x) (pred(lo) true, pred(hi) false), to ``tol``: returns (pass, fail)."""
+    while hi - lo > tol:
+        mid = 0.5 * (lo + hi)
+        if pred(mid):
+            lo = mid
+        else:
+            hi = mid
+        tick()
+    return lo, hi
+
+
+def size_tranche(
+    deal: CompiledDeal,
+    tranche: int | str = 0,
+    target: RatingTarget | Callable[[float], float] | tuple[str, Mapping[str, Any]] | str | None = None,
+    *,
+    basis: str | None = None,
+    min_coverage: float | None = 1.2,
+    stresses: Sequence[Assumptions] | Mapping[str, Assumptions] | None = None,
+    largest_obligors: int | None = None,
+    absorb: int | str | None = None,
+    bounds: tuple[float, float] | None = None,
+    tol: float = 10_000.0,
+    band_sigmas: float = 2.0,
+    n_paths: int | None = None,
+    seed: int | None = None,
+    assumptions: Assumptions | None = None,
+    store: PathStore | None = None,
+    prune: bool = True,
+    threads: int | None = None,
+    memory_budget: int = MEMORY_BUDGET,
+    progress: Callable[[int, int], None] | None = None,
+) -> SizingResult:
+    """The largest balance of ``tranche`` meeting every selected constraint.
+
+    Constraints (each monotone in the balance):
+
+    * ``base_case``: the tranche is repaid in full (principal and interest, no shortfall carried) in the
+      deterministic base case (``assumptions``, default the scenario's) — batch engine;
+    * ``coverage``: the base case's minimum cash-flow coverage ratio (:attr:`BatchResult.min_coverage`: cash
+      available over fees and senior interest and principal due) ≥ ``min_coverage`` (None = not tested);
+    * ``stress``: repaid in full under each of ``stresses`` (a list or a name → :class:`Assumptions` mapping);
+    * ``largest_obligor``: repaid in full when the ``largest_obligors`` largest obligors by cut-off exposure
+      default in period 0 at zero recovery, support on (:func:`largest_obligor_table`);
+    * ``rating``: the Monte Carlo default probability (``basis="pd"``) or expected loss (``"el"``) of the tranche
+      ≤ ``target``'s threshold at the tranche's base-case WAL (``target``: a callable ``threshold(wal_years)``, a
+      ``(rating, kwargs)`` pair or a rating name resolved through ``ipabs.structuring.ratings.rating_threshold``;
+      None = not tested). ``n_paths`` and ``seed`` default to the scenario's simulation settings.
+
+    The balance is searched on ``bounds`` (default from 0 to the tranche's balance plus the absorbing tranche's:
+    the total issuance is fixed, :func:`with_tranche_balance`) by bisection to ``tol`` yuan. The deterministic
+    tests run first at each trial; the Monte Carlo only where they pass. The error band solves the rating test again
+    with the threshold ∓ ``band_sigmas`` standard errors (the larger of the answer's and the first failing trial's
+    standard error, and for a PD basis at least the binomial error √(thr(1 − thr)/n) at the threshold), clipped
+    by the deterministic constraints, which have no Monte Carlo error.
+
+    ``progress(done, total)`` is called after each trial (the total is an estimate) and may raise
+    :class:`ipabs.errors.Cancelled`.
+    """
+    t_start = time.perf_counter()
+    k = _index(deal, tranche)
+    j = _absorbing(deal, k, absorb)
+    trs = deal.scenario.tranches
+    tgt = None if target is None else rating_target(target, basis=basis)
+    if tgt is not None and tgt.basis not in ("pd", "el"):
+        raise ValueError(f"basis must be 'pd' or 'el', not {tgt.basis!r}")
+    lo, hi = bounds if bounds is not None else (0.0, trs[k].balance + (trs[j].balance if j is not None else 0.0))
+    lo, hi = float(lo), float(hi)
+    if not (0.0 <= lo <= hi):
+        raise ValueError(f"bounds must satisfy 0 <= lo <= hi, got ({lo}, {hi})")
+    base = assumptions or deal.scenario.assumptions
+    det = _det_set(deal, base, stresses, largest_obligors)
+    if tgt is not None and store is None:
+        store = PathStore(deal, n_paths, seed, assumptions=assumptions, threads=threads, memory_budget=memory_budget)
+    ev = _Evaluator(deal, k, j, tgt, min_coverage, det, store, prune, len(det.kinds))
+    steps = max(1, math.ceil(math.log2(max(hi - lo, tol) / tol)))
+    total = [steps * (3 if tgt is not None else 1) + 2]
+    done = [0]
+
+    def tick() -> None:
+        done[0] += 1
+        total[0] = max(total[0], done[0] + 1)
+        if progress is not None:
+            progress(done[0], total[0])
+
+    def ok(b: float) -> bool:
+        return ev(b)[0].ok
+
+    feasible = True
+    t_hi, _ = ev(hi, force_mc=prune)  # with pruning, every later trial re-runs only the paths that lose here
+    tick()
+    if t_hi.ok:
+        ans, fail = hi, None
+    else:
+        t_lo, _ = ev(lo)
+        tick()
+        if not t_lo.ok:
+            ans, fail, feasible = lo, lo, False
+        else:
+            ans, fail = _bisect(ok, lo, hi, tol, tick)
+    t_ans, d_ans = ev(ans)
+    t_fail = ev(fail)[0] if fail is not None else None
+    if not feasible:
+        binding, also = "infeasible", tuple(t_ans.failing())
+    elif t_fail is None:
+        binding, also = "bounds", ()
+    else:
+        f = t_fail.failing()
+        binding, also = f[0], tuple(f[1:])
+    # the Monte Carlo error band of the rating test
+    band = (ans, ans)
+    se_star = None
+    if tgt is not None and feasible and t_ans.metric is not None:
+        ses = [t_ans.se or 0.0]
+        if t_fail is not None and t_fail.se is not None:
+            ses.append(t_fail.se)
+        if tgt.basis == "pd" and t_ans.threshold is not None:
+            th = min(max(t_ans.threshold, 0.0), 1.0)
+            ses.append(math.sqrt(th * (1 - th) / store.n) if store.n else 0.0)
+        se_star = max(ses)
+
+        def shifted(sign: float) -> Callable[[float], bool]:
+            def pred(b: float) -> bool:
+                t = ev(b)[0]
+                det_ok = all(v is not False for c, v in t.passed.items() if c != "rating")
+                return det_ok and t.metric is not None and t.metric <= t.threshold + sign * band_sigmas * se_star
+            return pred
+
+        strict, lenient = shifted(-1.0), shifted(+1.0)
+
+        def bracket(pred: Callable[[float], bool], a: float, c: float) -> tuple[float, float]:
+            """The tightest [pass, fail] inside [a, c] among the trials already run (pred(a) true, pred(c) false)."""
+            for b, (t, _) in sorted(ev.memo.items()):
+                if a < b < c and t.metric is not None:
+                    if pred(b):
+                        a = b
+                    else:
+                        c = b
+                        break
+            return a, c
+
+        # strict (threshold − z·se): passes only where the original passes, so at or below the answer
+        if strict(ans):
+            b_lo = ans
+        elif strict(lo):
+            b_lo = _bisect(strict, *bracket(strict, lo, ans), tol, tick)[0]
+        else:
+            b_lo = lo
+        # lenient (threshold + z·se): at or above the answer
+        if fail is None:
+            b_hi = ans
+        elif lenient(fail):
+            b_hi = hi if lenient(hi) else _bisect(lenient, *bracket(lenient, fail, hi), tol, tick)[0]
+        else:
+            b_hi = ans
+        band = (b_lo, b_hi)
+    if progress is not None:
+        progress(done[0], done[0])
+    pool0 = deal.pool_balance
+    sized = d_ans.scenario.tranches
+    above = sum(t.balance for t in sized[: k + 1])
+    meta: dict[str, Any] = {
+        "tol": tol, "bounds": (lo, hi), "band_sigmas": band_sigmas, "band_se": se_star,
+        "basis": None if tgt is None else tgt.basis, "target": None if tgt is None else tgt.label,
+        "min_coverage": min_coverage, "deterministic_scenarios": list(det.labels),
+        "trials": len(ev.trials), "monte_carlo_trials": ev.mc_trials, "prune": prune,
+        "seconds": time.perf_counter() - t_start, "deterministic_seconds": ev.det_seconds,
+        "monte_carlo_seconds": ev.mc_seconds,
+        "convention": "total issuance fixed: the sized tranche grows at the expense of the absorbing tranche",
+    }
+    if store is not None:
+        meta.update(n_paths=store.n, seed=store.seed, paths_stored=store.n_defaulted, flows_stored=store.stored,
+                    store_bytes=store.nbytes, store_seconds=store.seconds,
+                    paths_run=int(sum(t.paths_run for t in ev.trials)))
+    return SizingResult(
+        tranche=deal.names.tranches[k], absorbing=None if j is None else deal.names.tranches[j], balance=ans,
+        subordination=1.0 - above / pool0 if pool0 > 0 else math.nan, band=band, binding=binding, also_failing=also,
+        metric=t_ans.metric, se=t_ans.se, threshold=t_ans.threshold, wal_years=t_ans.wal_years,
+        min_coverage=t_ans.min_coverage, trials=tuple(ev.trials), deal=d_ans, feasible=feasible, meta=meta)
+
+
+def size_tranches(deal: CompiledDeal, specs: Sequence[Mapping[str, Any]], *, store: PathStore | None = None,
+                  **common: Any) -> list[SizingResult]:
+    """Size several tranches in turn (senior first, then mezzanine …): each spec is keyword arguments of
+    :func:`size_tranche` (``tranche``, ``target``, …, over ``common``), run on the deal the previous one sized. The
+    Monte Carlo paths are stored once and shared (the pool does not change)."""
+    out = []
+    d = deal
+    for spec in specs:
+        kw = {**common, **spec}
+        if store is None and kw.get("target") is not None:
+            store = PathStore(deal, kw.get("n_paths"), kw.get("seed"), assumptions=kw.get("assumptions"),
+                              threads=kw.get("threads"), memory_budget=kw.get("memory_budget", MEMORY_BUDGET))
+        r = size_tranche(d, store=store, **kw)
+        out.append(r)
+        d = r.deal
+    return out
+
+
+# ---- the highest coupon -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CouponResult:
+    """The highest coupon (decimal, to ``tol``) at which the tranche is repaid in full in the base case and every
+    selected stress; ``binding`` the scenario that fails just above it (``"bounds"`` if the upper bound passes,
+    ``"infeasible"`` if even the lower bound fails); ``trials`` as (coupon, passed, failing scenarios)."""
+
+    tranche: str
+    coupon: float
+    binding: str
+    trials: tuple[tuple[float, bool, tuple[str, ...]], ...]
+    deal: CompiledDeal
+    feasible: bool = True
+
+
+def max_coupon(deal: CompiledDeal, tranche: int | str = 0, *,
+               stresses: Sequence[Assumptions] | Mapping[str, Assumptions] | None = None,
+               largest_obligors: int | None = None, assumptions: Assumptions | None = None,
+               bounds: tuple[float, float] = (0.0, 1.0), tol: float = 1e-6,
+               progress: Callable[[int, int], None] | None = None) -> CouponResult:
+    """The highest coupon ``tranche`` can carry and still be repaid in full (no principal loss, no interest shortfall
+    ever carried) in the deterministic base case, under ``stresses`` and the largest-obligor test, by bisection on the
+    coupon in ``bounds`` to ``tol`` (batch deterministic engine). Other tranches are unchanged."""
+    k = _index(deal, tranche)
+    det = _det_set(deal, assumptions or deal.scenario.assumptions, stresses, largest_obligors)
+    trials: list[tuple[float, bool, tuple[str, ...]]] = []
+    memo: dict[float, tuple[bool, tuple[str, ...], CompiledDeal]] = {}
+    lo, hi = map(float, bounds)
+    total = [max(1, math.ceil(math.log2(max(hi - lo, tol) / tol))) + 2]
+
+    def ev(c: float) -> tuple[bool, tuple[str, ...], CompiledDeal]:
+        if c in memo:
+            return memo[c]
+        dl = with_tranche_coupon(deal, k, c)
+        ok = run_batch(dl, det.table).repaid_in_full(k)
+        failed = tuple(det.labels[i] for i in np.flatnonzero(~ok))
+        memo[c] = (bool(ok.all()), failed, dl)
+        trials.append((c, bool(ok.all()), failed))
+        if progress is not None:
+            progress(len(trials), max(total[0], len(trials) + 1))
+        return memo[c]
+
+    feasible = True
+    if ev(hi)[0]:
+        ans, binding = hi, "bounds"
+    elif not ev(lo)[0]:
+        ans, binding, feasible = lo, "infeasible", False
+    else:
+        ans, fail = _bisect(lambda c: ev(c)[0], lo, hi, tol, lambda: None)
+        binding = ev(fail)[1][0]
+    if progress is not None:
+        progress(len(trials), len(trials))
+    return CouponResult(deal.names.tranches[k], ans, binding, tuple(trials), ev(ans)[2], feasible)
