@@ -20,6 +20,7 @@ import ui_runs as runs
 
 from ipabs.api import compile_scenario, load_scenario
 from ipabs.errors import InputError
+from ipabs.glossary import label
 
 DEFAULT_SAMPLE = "ganzhou_pledge_2026.toml"
 #: Interpolation rules offered for the rating horizon; log-linear first: the confirmed table is 10-year only.
@@ -73,10 +74,15 @@ def stress_name(stress: Any, code: str | None = None) -> str:
     return stress_description(row, code or ui.lang())
 
 
-def axis_name(axis: str) -> str:
+def axis_name(axis: str, code: str | None = None) -> str:
     from ipabs.structuring.stress import axis_label
 
-    return axis_label(axis, ui.lang())
+    return axis_label(axis, code or ui.lang())
+
+
+def axis_name_fn() -> Any:
+    code = ui.lang()
+    return lambda axis: axis_name(axis, code)
 
 
 def yes_no(b: Any) -> str:
@@ -94,9 +100,24 @@ def pct(x: Any, digits: int = 4) -> float | None:
 
 # --- implied ratings --------------------------------------------------------------------------------------------------
 
+def label_fn(prefix: str = "", special: dict[Any, str] | None = None) -> Any:
+    """A widget's ``format_func``: the glossary label of ``prefix + value`` in the current language, bound now
+    (Streamlit may call it later, outside this script run)."""
+    code = ui.lang()
+    special = dict(special or {})
+
+    def fmt(v: Any) -> str:
+        if v in special:
+            return label(special[v], code)
+        k = ui.glossary_key(f"{prefix}{v}")
+        return label(k, code) if k else str(v)
+
+    return fmt
+
+
 def interpolation_choice(key: str) -> str:
     return st.radio(ui.t("rating_interpolation"), INTERPOLATIONS, key=key, horizontal=True,
-                    format_func=lambda v: ui.t(f"interp_{v}"), help=ui.t("interpolation_help"))
+                    format_func=label_fn("interp_"), help=ui.t("interpolation_help"))
 
 
 def ratings_table(ratings: list) -> pd.DataFrame:

@@ -11,6 +11,7 @@ import ui_structuring as us
 from ui_runs import canonical_key
 
 from ipabs.errors import Cancelled, EngineError, InputError
+from ipabs.glossary import label
 from ipabs.report.structuring_charts import axis_value_text, heatmap_figure, metric_label, tornado_figure
 from ipabs.structuring.prospectus import prospectus_markdown
 from ipabs.structuring.stress import AXES, MARKET_PRACTICE, agency_grid
@@ -34,21 +35,22 @@ def axis_title(axis: str) -> str:
     return ui.t("stress_axis_recovery_lag_months") if axis == "recovery_lag_months" else us.axis_name(axis)
 
 
-def option_text(axis: str, value) -> str:
+def option_text(axis: str, value, code: str) -> str:
     if axis == "recovery_lag_months":
-        return ui.t("months_value", n=value)
-    return axis_value_text(axis, value, ui.lang())
+        return label("months_value", code).format(n=value)
+    return axis_value_text(axis, value, code)
 
 
 def settings_form(scn: dict, deal) -> dict | None:
     preset = agency_grid()
     sim = scn.get("simulation", {})
     has_support = bool(deal.names.supports)
+    code = ui.lang()
     with st.form("stress_form"):
         st.markdown(f"**{ui.h('stress_settings')}**")
         c = st.columns(3)
         engine = c[0].radio(ui.t("engine"), ["deterministic", "mc"], key="sg_engine", horizontal=True,
-                            format_func=lambda v: ui.t(f"engine_{v}"))
+                            format_func=us.label_fn("engine_"))
         tornado = c[1].checkbox(ui.t("tornado_run"), value=True, key="sg_tornado")
         axes: dict[str, list] = {}
         cols = st.columns(3)
@@ -58,7 +60,7 @@ def settings_form(scn: dict, deal) -> dict | None:
             default = list(getattr(preset, axis, ()) or ())
             label = axis_title(axis) + (f" ({ui.t('mc_only')})" if axis == "correlation" else "")
             axes[axis] = cols[i % 3].multiselect(label, OPTIONS[axis], default=default, key=f"sg_{axis}",
-                                                 format_func=lambda v, a=axis: option_text(a, v))
+                                                 format_func=lambda v, a=axis, c=code: option_text(a, v, c))
         c = st.columns(3)
         n_paths = c[0].number_input(ui.t("n_paths"), 100, MAX_PATHS, min(max(int(sim.get("n_paths", 10_000)), 100),
                                                                           MAX_PATHS, 5_000), 1000, key="sg_n_paths",
@@ -156,16 +158,16 @@ def show_results() -> None:
     c = st.columns(2)
     tranche = c[0].selectbox(ui.t("tranche"), tranches, key="sg_view_tranche")
     metric = c[1].selectbox(ui.t("metric"), metrics, key="sg_view_metric",
-                            format_func=lambda m: metric_label(m, ui.lang()))
+                            format_func=lambda m, c=ui.lang(): metric_label(m, c))
     multi = [a for a in run.grid.axes if res.table[a].nunique() > 1]
     left, right = st.columns(2)
     with left:
         st.markdown(f"**{ui.h('heatmap')}**")
         if len(multi) >= 2:
             cc = st.columns(2)
-            x = cc[0].selectbox(ui.t("x_axis"), multi, index=0, key="sg_x", format_func=us.axis_name)
+            x = cc[0].selectbox(ui.t("x_axis"), multi, index=0, key="sg_x", format_func=us.axis_name_fn())
             y_opts = [a for a in multi if a != x]
-            y = cc[1].selectbox(ui.t("y_axis"), y_opts, index=0, key="sg_y", format_func=us.axis_name)
+            y = cc[1].selectbox(ui.t("y_axis"), y_opts, index=0, key="sg_y", format_func=us.axis_name_fn())
             pivot = res.heatmap(x, y, tranche, metric)
             st.plotly_chart(heatmap_figure(pivot, x, y, metric, title=f"{tranche} · {metric_label(metric, ui.lang())}",
                                            lang=ui.lang()), key="chart_heatmap")
@@ -182,8 +184,7 @@ def show_results() -> None:
                 st.plotly_chart(tornado_figure(td, tranche, metric, lang=ui.lang()), key="chart_tornado")
         else:
             st.info(ui.t("tornado_not_run"))
-    st.markdown(f"**{ui.h('ps_title')}**")
-    with st.container(key="prospectus"):
+    with st.container(key="prospectus"):  # the table as printed, with its title and notes
         st.markdown(prospectus_markdown(run.prospectus, lang=ui.lang()))
     downloads(run, last)
 

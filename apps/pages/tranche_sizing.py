@@ -38,10 +38,10 @@ def settings_form(scn: dict, deal) -> dict | None:
                                 help=ui.t("absorbing_help"))
         targets = target_options()
         target = c[2].selectbox(ui.t("target_rating"), targets, index=0, key="sz_target",
-                                format_func=lambda v: ui.t("no_rating_target") if v == "none" else v)
+                                format_func=us.label_fn(special={"none": "ui_no_rating_target"}))
         c = st.columns(3)
         basis = c[0].selectbox(ui.t("rating_basis"), ["pd", "el"], key="sz_basis",
-                               format_func=lambda v: ui.t(f"basis_{v}"))
+                               format_func=us.label_fn("basis_"))
         with c[1]:
             interpolation = us.interpolation_choice("sz_interpolation")
         allow = c[2].checkbox(ui.t("allow_unconfirmed"), value=False, key="sz_allow_unconfirmed")
