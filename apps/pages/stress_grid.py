@@ -60,7 +60,8 @@ def settings_form(scn: dict, deal) -> dict | None:
             default = list(getattr(preset, axis, ()) or ())
             label = axis_title(axis) + (f" ({ui.t('mc_only')})" if axis == "correlation" else "")
             axes[axis] = cols[i % 3].multiselect(label, OPTIONS[axis], default=default, key=f"sg_{axis}",
-                                                 format_func=lambda v, a=axis, c=code: option_text(a, v, c))
+                                                 format_func=lambda v, a=axis, c=code: option_text(a, v, c),
+                                                 placeholder=ui.t("axis_at_base"))
         c = st.columns(3)
         n_paths = c[0].number_input(ui.t("n_paths"), 100, MAX_PATHS, min(max(int(sim.get("n_paths", 10_000)), 100),
                                                                           MAX_PATHS, 5_000), 1000, key="sg_n_paths",
@@ -132,6 +133,38 @@ def long_table(run: us.StressRun) -> pd.DataFrame:
     return out
 
 
+def prospectus_frame(pt: pd.DataFrame) -> pd.DataFrame:
+    """The prospectus stress-test table (:func:`ipabs.structuring.prospectus.prospectus_table`) with the printed
+    headers: amounts in 万元 with two decimals, flags as 是/否, the break point or "not broken up to …"."""
+    from ipabs.structuring.prospectus import stress_description
+
+    code = ui.lang()
+    measure = pt.attrs.get("break_measure", "default_multiplier")
+    is_pct = measure != "default_multiplier"
+    head = {k: label(f"ps_{k}", code) for k in ("no", "scenario", "original_balance", "principal_paid",
+                                                "interest_paid", "loss", "principal_repaid", "interest_repaid",
+                                                "min_coverage")}
+    brk = label({"default_multiplier": "ps_break_default_multiplier", "cdr": "ps_break_cdr",
+                 "recovery_rate": "ps_break_recovery_rate"}[measure], code)
+
+    def point(r: pd.Series) -> str:
+        x = f"{r['break_point']:.2%}" if is_pct else f"{r['break_point']:.2f}"
+        return x if r["breaks"] else label("ps_not_broken", code).format(x=x)
+
+    return pd.DataFrame({
+        head["no"]: pt["scenario"], head["scenario"]: [stress_description(r, code) for _, r in pt.iterrows()],
+        ui.t("tranche"): pt["tranche"],
+        head["original_balance"]: (pt["original_balance"] / ui.WAN).round(2),
+        head["principal_paid"]: (pt["principal_paid"] / ui.WAN).round(2),
+        head["interest_paid"]: (pt["interest_paid"] / ui.WAN).round(2),
+        head["loss"]: (pt["loss"] / ui.WAN).round(2),
+        head["principal_repaid"]: [us.yes_no(x) for x in pt["principal_repaid"]],
+        head["interest_repaid"]: [us.yes_no(x) for x in pt["interest_repaid"]],
+        head["min_coverage"]: pt["min_coverage_ratio"].round(2),
+        brk: [point(r) for _, r in pt.iterrows()],
+    })
+
+
 def show_results() -> None:
     last = st.session_state.get("stress_last")
     if not last:
@@ -184,7 +217,10 @@ def show_results() -> None:
                 st.plotly_chart(tornado_figure(td, tranche, metric, lang=ui.lang()), key="chart_tornado")
         else:
             st.info(ui.t("tornado_not_run"))
-    with st.container(key="prospectus"):  # the table as printed, with its title and notes
+    st.markdown(f"**{ui.h('ps_title')}**")
+    with st.container(key="prospectus"):
+        st.dataframe(prospectus_frame(run.prospectus), hide_index=True)
+    with st.expander(ui.h("as_printed")):  # the Markdown download: title, notes and the table as printed
         st.markdown(prospectus_markdown(run.prospectus, lang=ui.lang()))
     downloads(run, last)
 

@@ -52,7 +52,7 @@ def settings_form(scn: dict, deal) -> dict | None:
                                     help=ui.t("largest_obligors_help"))
         stresses = c[2].multiselect(ui.t("sizing_stresses"), list(stress_opts), default=[], key="sz_stresses",
                                     format_func=lambda k: us.stress_name(stress_opts[k], code),
-                                    help=ui.t("sizing_stresses_help"))
+                                    help=ui.t("sizing_stresses_help"), placeholder=ui.t("choose_options"))
         c = st.columns(3)
         n_paths = c[0].number_input(ui.t("n_paths"), 100, MAX_PATHS, min(max(int(sim.get("n_paths", 10_000)), 100),
                                                                           MAX_PATHS), 1000, key="sz_n_paths")
@@ -145,14 +145,15 @@ def show_results() -> None:
     if not r.feasible:
         st.error(ui.t("sizing_infeasible", tranche=r.tranche,
                       failing=ui.t("list_separator").join(us.constraint_label(c) for c in r.also_failing)))
-    c = st.columns(4)
-    c[0].metric(f"{r.tranche} · {ui.t('sized_balance')}", ui.fmt_amount(r.balance))
+    c = st.columns(3)
+    c[0].metric(f"{r.tranche} · {ui.t('sized_balance')}", ui.fmt_amount(r.balance),
+                delta=f"{ui.t('mc_band')} {ui.fmt_amount(r.band[0])} – {ui.fmt_amount(r.band[1])}",
+                delta_color="off", delta_arrow="off")
     c[1].metric(ui.t("subordination"), ui.fmt_pct(r.subordination, 2))
     c[2].metric(ui.t("binding_constraint"), us.constraint_label(r.binding),
                 delta=(f"{ui.t('also_failing')}: " + ui.t("list_separator").join(us.constraint_label(x)
                                                                                    for x in r.also_failing))
                 if r.also_failing and r.feasible else None, delta_color="off", delta_arrow="off")
-    c[3].metric(ui.t("mc_band"), f"{ui.fmt_amount(r.band[0])} – {ui.fmt_amount(r.band[1])}")
     if r.metric is not None and r.threshold is not None:
         st.caption(ui.t("sizing_metric_line", metric=ui.fmt_pct_se(r.metric, r.se or 0.0, 4),
                         threshold=ui.fmt_pct(r.threshold, 4), wal=f"{r.wal_years:.3f}",

@@ -512,6 +512,9 @@ TERMS: dict[str, tuple[str, str]] = {
     "ui_x_axis": ("横轴", "x axis"),
     "ui_y_axis": ("纵轴", "y axis"),
     "ui_download_prospectus_xlsx": ("现金流压力测试表 (XLSX)", "stress-test table (XLSX)"),
+    "ui_as_printed": ("按计划说明书格式（与 Markdown 下载相同）", "as printed (the Markdown download)"),
+    "ui_choose_options": ("请选择", "choose"),
+    "ui_axis_at_base": ("不施压（取基准值）", "not stressed (base value)"),
     "ui_download_prospectus_md": ("现金流压力测试表 (Markdown)", "stress-test table (Markdown)"),
     "ui_financing_request": ("融资申请", "financing request"),
     # app: industries of the Ganzhou criteria (codes as in the tapes and criteria files)

@@ -174,8 +174,13 @@ def test_a_deterministic_stress_grid_shows_the_library_table_heat_map_tornado_an
     assert shown["足额偿付"].tolist() == ["是" if x else "否" for x in ref["repaid_in_full"]]
     keys = {c.proto.id for c in at.get("plotly_chart")}
     assert len(at.get("plotly_chart")) == 2, keys  # heat map and tornado
-    md = prospectus_markdown(prospectus_table(d, default_stresses(d)), lang="zh")
-    assert any(m.value.strip() == md.strip() for m in at.markdown)
+    pt = prospectus_table(d, default_stresses(d))
+    md = prospectus_markdown(pt, lang="zh")
+    assert any(m.value.strip() == md.strip() for m in at.markdown)  # as printed, in an expander
+    shown_pt = frame_with(at, "本金损失（万元）")
+    assert shown_pt["本金损失（万元）"].tolist() == (pt["loss"] / 1e4).round(2).tolist()
+    assert shown_pt["本金是否足额偿付"].tolist() == ["是" if x else "否" for x in pt["principal_repaid"]]
+    assert shown_pt["压力情景"].iloc[2] == "违约率上升50%"
     labels = set(downloads(at))
     assert {"结果 (XLSX)", "现金流压力测试表 (XLSX)", "现金流压力测试表 (Markdown)", "结果 (Parquet, zip)",
             "报告摘要 (JSON)"} <= labels

@@ -11,6 +11,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -28,7 +29,7 @@ _PERCENT_AXES = ("recovery_haircut", "cpr", "correlation")
 
 
 def _label(key: str, lang: str) -> str:
-    for k in (key, f"ui_{key}", f"stress_axis_{key}"):
+    for k in (f"stress_axis_{key}", key, f"ui_{key}"):
         if k in TERMS:
             return label(k, lang)
     return key
@@ -75,7 +76,11 @@ def heatmap_figure(pivot: pd.DataFrame, x: str, y: str, metric: str, *, title: s
     ys = [axis_value_text(y, v, lang) for v in pivot.index]
     digits = 4 if f == 100.0 else 2
     text = [["" if math.isnan(v) else f"{v:.{digits}f}" for v in row] for row in z]
-    fig = go.Figure(go.Heatmap(z=z, x=xs, y=ys, text=text, texttemplate="%{text}", colorscale="Reds",
+    finite = z[~np.isnan(z)]
+    lo = min(0.0, float(finite.min())) if finite.size else 0.0
+    hi = float(finite.max()) if finite.size else 1.0
+    hi = hi if hi > lo else lo + 1.0  # a flat grid (e.g. no loss anywhere) shows as the low colour, not mid-scale
+    fig = go.Figure(go.Heatmap(z=z, x=xs, y=ys, text=text, texttemplate="%{text}", colorscale="Reds", zmin=lo, zmax=hi,
                                colorbar={"title": {"text": metric_label(metric, lang)}},
                                hovertemplate=f"{_label(x, lang)} %{{x}}<br>{_label(y, lang)} %{{y}}<br>"
                                              f"{metric_label(metric, lang)} %{{z:.{digits}f}}<extra></extra>"))
