@@ -215,6 +215,8 @@ def show_results() -> None:
                 st.info(ui.t("tornado_empty"))
             else:
                 st.plotly_chart(tornado_figure(td, tranche, metric, lang=ui.lang()), key="chart_tornado")
+                if not (td.loc[td["tranche"] == tranche, "swing"] > 0).any():
+                    st.caption(ui.t("tornado_flat"))
         else:
             st.info(ui.t("tornado_not_run"))
     st.markdown(f"**{ui.h('ps_title')}**")

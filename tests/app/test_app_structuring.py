@@ -182,7 +182,7 @@ def test_a_deterministic_stress_grid_shows_the_library_table_heat_map_tornado_an
     assert shown_pt["本金是否足额偿付"].tolist() == ["是" if x else "否" for x in pt["principal_repaid"]]
     assert shown_pt["压力情景"].iloc[2] == "违约率上升50%"
     labels = set(downloads(at))
-    assert {"结果 (XLSX)", "现金流压力测试表 (XLSX)", "现金流压力测试表 (Markdown)", "结果 (Parquet, zip)",
+    assert {"结果 (XLSX)", "压力测试表 (XLSX)", "压力测试表 (Markdown)", "结果 (Parquet, zip)",
             "报告摘要 (JSON)"} <= labels
     assert _download_bytes(at, "dl_sg_md").decode() == md
     summary = json.loads(_download_bytes(at, "dl_sg_summary"))
