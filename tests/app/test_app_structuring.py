@@ -251,3 +251,12 @@ def test_the_deal_page_shows_implied_ratings_with_their_interpolation_and_labels
     at.radio(key="rt_interpolation").set_value("none").run()
     no_exception(at)
     assert at.error and "interpolation" in at.error[0].value
+
+
+@pytest.mark.slow
+def test_sizing_to_a_rating_without_horizon_interpolation_shows_the_library_message() -> None:
+    at = start("en", PAGES[0])
+    at.radio(key="sz_interpolation").set_value("none")
+    size(at)
+    assert at.error and "interpolation" in at.error[0].value
+    assert "sizing_last" not in at.session_state
