@@ -147,8 +147,8 @@ def show_results() -> None:
                       failing=ui.t("list_separator").join(us.constraint_label(c) for c in r.also_failing)))
     c = st.columns(3)
     c[0].metric(f"{r.tranche} · {ui.t('sized_balance')}", ui.fmt_amount(r.balance),
-                delta=f"{ui.t('mc_band')} {ui.fmt_amount(r.band[0])} – {ui.fmt_amount(r.band[1])}",
-                delta_color="off", delta_arrow="off")
+                delta=f"±2σ {ui.fmt_amount(r.band[0])} – {ui.fmt_amount(r.band[1])}", delta_color="off",
+                delta_arrow="off", help=ui.t("mc_band_help"))
     c[1].metric(ui.t("subordination"), ui.fmt_pct(r.subordination, 2))
     c[2].metric(ui.t("binding_constraint"), us.constraint_label(r.binding),
                 delta=(f"{ui.t('also_failing')}: " + ui.t("list_separator").join(us.constraint_label(x)

@@ -449,6 +449,9 @@ TERMS: dict[str, tuple[str, str]] = {
     "ui_binding_constraint": ("起约束作用的条件", "binding constraint"),
     "ui_also_failing": ("同时未通过", "also failing"),
     "ui_mc_band": ("蒙特卡洛误差区间（±2倍标准误）", "Monte Carlo band (±2 SE)"),
+    "ui_mc_band_help": ("评级测试的阈值上下移动2倍蒙特卡洛标准误时的测算规模区间；下限为0表示以当前路径数无法与零违约区分。",
+                        "The sized balances with the rating test's threshold moved by ∓2 Monte Carlo standard errors; "
+                        "a lower edge of 0 means the target cannot be told from zero defaults with this many paths."),
     "ui_sizing_metric_line": ("测算规模下：评级指标 {metric}，目标阈值 {threshold}（加权平均期限 {wal} 年）；基准情形最低覆盖倍数 {coverage}",
                               "At the sized balance: rating metric {metric} against a threshold of {threshold} (WAL "
                               "{wal} years); base-case minimum coverage ratio {coverage}"),
