@@ -260,3 +260,27 @@ def test_sizing_to_a_rating_without_horizon_interpolation_shows_the_library_mess
     size(at)
     assert at.error and "interpolation" in at.error[0].value
     assert "sizing_last" not in at.session_state
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sample", ["interbank_abn_2026.toml", "ip_lease_2026.toml", "licence_relicence_2026.toml"])
+def test_every_other_sample_deal_sizes_and_stresses_without_an_error(sample: str) -> None:
+    from ipabs.scenario.io import read_toml
+
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    at.session_state["lang"] = "zh"
+    at.session_state["scn"] = read_toml(ROOT / "scenarios" / sample)  # as the deal page's Load leaves it
+    at.session_state["scn_base_dir"] = str(ROOT / "scenarios")
+    at.session_state["scn_name"] = sample
+    at.run()
+    at.switch_page(PAGES[0]).run()
+    at.number_input(key="sz_n_paths").set_value(1000)
+    at.button(key="run_sizing").click().run()
+    no_exception(at)
+    assert not at.error, [e.value for e in at.error]
+    assert any(m.label.endswith("测算规模") for m in at.metric)
+    at.switch_page(PAGES[1]).run()
+    at.button(key="run_stress").click().run()
+    no_exception(at)
+    assert not at.error, [e.value for e in at.error]
+    assert len(at.get("plotly_chart")) == 2
