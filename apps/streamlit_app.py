@@ -21,9 +21,10 @@ pages = {
         st.Page("pages/deal.py", title=ui.t("page_deal"), icon=":material/account_tree:", url_path="deal",
                 default=True),
         st.Page("pages/compare.py", title=ui.t("page_compare"), icon=":material/compare:", url_path="compare"),
-        # Tranche sizing and stress grids follow the same pattern when the library has them:
-        #   st.Page("pages/tranche_sizing.py", title=ui.t("page_tranche_sizing"), url_path="tranche-sizing"),
-        #   st.Page("pages/stress_grid.py", title=ui.t("page_stress_grid"), url_path="stress-grid"),
+        st.Page("pages/tranche_sizing.py", title=ui.t("page_tranche_sizing"), icon=":material/straighten:",
+                url_path="tranche-sizing"),
+        st.Page("pages/stress_grid.py", title=ui.t("page_stress_grid"), icon=":material/grid_on:",
+                url_path="stress-grid"),
     ],
     ui.t("nav_policy"): [
         st.Page("pages/eligibility.py", title=ui.t("page_eligibility"), icon=":material/fact_check:",

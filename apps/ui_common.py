@@ -240,8 +240,9 @@ def uploader(key_label: str, types: list[str], key: str) -> Any:
 
 # --- progress -----------------------------------------------------------------------------------------------------
 
-def progress_callback(bar: Any) -> Callable[[int, int], None]:
-    """A ``progress(done, total)`` callback for the library's Monte Carlo runs that moves ``bar``.
+def progress_callback(bar: Any, key: str = "running") -> Callable[[int, int], None]:
+    """A ``progress(done, total)`` callback for the library's Monte Carlo runs that moves ``bar`` (its text: the
+    glossary label ``key`` with ``{done}`` and ``{total}``; default "simulating: done/total paths").
 
     The callback runs inside an ``st.cache_data`` function; it updates the bar in the context captured here (outside
     the cached function) so the updates are not recorded for replay. A click on the page's Cancel button makes
@@ -252,7 +253,7 @@ def progress_callback(bar: Any) -> Callable[[int, int], None]:
 
     def update(done: int, total: int) -> None:
         frac = done / total if total else 1.0
-        ctx.run(bar.progress, min(1.0, frac), t("running", done=f"{done:,}", total=f"{total:,}"))
+        ctx.run(bar.progress, min(1.0, frac), t(key, done=f"{done:,}", total=f"{total:,}"))
 
     return update
 

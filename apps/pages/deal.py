@@ -502,11 +502,29 @@ def show_results() -> None:
     c1, c2 = st.columns(2)
     c1.plotly_chart(loss_chart(res), key="chart_loss")
     c2.plotly_chart(paydown_chart(res), key="chart_paydown")
+    ratings_section(res, last)
     st.markdown(f"**{ui.h('waterfall_table')}** · {ui.t('deterministic_case')}")
     with st.container(key="waterfall"):
         st.dataframe(waterfall_table(res), hide_index=True)
     st.plotly_chart(coverage_chart(res), key="chart_coverage")
     downloads(res, last)
+
+
+def ratings_section(res: runs.DealRun, last: dict) -> None:
+    """Implied ratings of the run's tranches (ipabs.structuring.ratings, PD basis, the confirmed table) with the
+    labels the library returns (interpolation rule, mapping, horizon) and the flip flags."""
+    import ui_structuring as us
+
+    st.markdown(f"**{ui.h('implied_ratings')}**")
+    interpolation = us.interpolation_choice("rt_interpolation")
+    try:
+        ratings = us.deal_ratings(last["key"], last["seed"], last["n_paths"], interpolation, res.mc, res.det.deal)
+    except InputError as e:
+        ui.show_input_error(e)
+        return
+    with st.container(key="implied_ratings"):
+        st.dataframe(us.ratings_table(ratings), hide_index=True)
+    us.show_rating_labels(ratings)
 
 
 def downloads(res: runs.DealRun, last: dict) -> None:

@@ -217,3 +217,31 @@ def test_the_finance_bureau_sees_next_years_budget_p90(page) -> None:
     assert p90.endswith("万元"), p90
     expect(page.locator(".st-key-bp_chart .main-svg").first).to_be_visible()
     shot(page, "budget")
+
+
+def test_a_structurer_sizes_the_senior_to_aaa_and_reads_the_binding_constraint(page) -> None:
+    from playwright.sync_api import expect
+
+    page.get_by_role("link", name="档次规模测算").click()
+    expect(page.get_by_role("heading", name="档次规模测算")).to_be_visible()
+    paths = page.get_by_label("模拟路径数")
+    paths.fill("5000")
+    paths.press("Tab")
+    page.get_by_role("button", name="开始测算").click()
+    expect(page.get_by_text("次试算，用时").first).to_be_visible()
+    sized = metric_value(page, "优先A · 测算规模")
+    assert sized.endswith("亿元"), sized
+    assert metric_value(page, "起约束作用的条件") in ("现金流覆盖倍数", "目标评级", "无（达到上限）")
+    table = page.locator(".st-key-sized_structure [data-testid='stDataFrame']")
+    expect(table).to_be_visible()
+    assert table.bounding_box()["height"] > 60
+    expect(page.locator(".st-key-chart_sizing .main-svg").first).to_be_visible()
+    expect(page.locator(".st-key-sized_ratings [data-testid='stDataFrame']")).to_be_visible()
+    expect(page.locator(".st-key-bdr_sdr [data-testid='stDataFrame']")).to_be_visible()
+    expect(page.get_by_text("评级所依据的表格与假设")).to_be_visible()  # the labels are shown, never hidden
+    with page.expect_download() as d:
+        page.get_by_role("button", name="测算后场景 (TOML)").click()
+    toml = Path(d.value.path()).read_text(encoding="utf-8")
+    assert "优先A" in toml and "balance" in toml
+    page.wait_for_timeout(500)
+    shot(page, "tranche_sizing")
