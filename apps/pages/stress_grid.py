@@ -242,7 +242,7 @@ def downloads(run: us.StressRun, last: dict) -> None:
                          "text/markdown", key="dl_sg_md", on_click="ignore")
     c[3].download_button(ui.h("download_parquet"), files["parquet.zip"], f"{stem}-stress-parquet.zip",
                          "application/zip", key="dl_sg_parquet", on_click="ignore")
-    c[4].download_button(ui.h("download_report"), files["summary.json"], f"{stem}-stress-summary.json",
+    c[4].download_button(ui.h("download_summary_json"), files["summary.json"], f"{stem}-stress-summary.json",
                          "application/json", key="dl_sg_summary", on_click="ignore")
 
 

@@ -198,7 +198,7 @@ def downloads(run: us.SizingRun, last: dict) -> None:
                          on_click="ignore")
     c[2].download_button(ui.h("download_parquet"), files["parquet.zip"], f"{stem}-size-parquet.zip",
                          "application/zip", key="dl_sz_parquet", on_click="ignore")
-    c[3].download_button(ui.h("download_report"), files["summary.json"], f"{stem}-size-summary.json",
+    c[3].download_button(ui.h("download_summary_json"), files["summary.json"], f"{stem}-size-summary.json",
                          "application/json", key="dl_sz_summary", on_click="ignore")
     if st.button(ui.h("use_sized"), key="use_sized"):
         st.session_state.scn = copy.deepcopy(sized)

@@ -307,6 +307,7 @@ TERMS: dict[str, tuple[str, str]] = {
     "ui_download_xlsx": ("结果 (XLSX)", "results (XLSX)"),
     "ui_download_parquet": ("结果 (Parquet, zip)", "results (Parquet, zip)"),
     "ui_download_report": ("报告 (HTML，可打印)", "report (HTML, printable)"),
+    "ui_download_summary_json": ("报告摘要 (JSON)", "report summary (JSON)"),
     "ui_download_csv": ("结果 (CSV)", "results (CSV)"),
     "ui_name": ("名称", "name"),
     "ui_kind": ("类型", "kind"),
