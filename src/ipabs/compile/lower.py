@@ -22,6 +22,7 @@ from ipabs.compile.schedule import DealSchedule, build_deal_schedule, calendar, 
 from ipabs.errors import Issue, ScenarioError
 from ipabs.kernels import _jit as K
 from ipabs.kernels.pool import performing_into
+from ipabs.kernels.sums import PW_STACK
 from ipabs.scenario.schema import Assumptions, Scenario
 
 STATES = ("normal", "accelerated", "post_default")
@@ -193,7 +194,7 @@ def performing_flows(pool: PoolArrays, a: Assumptions, yf: np.ndarray) -> Perfor
     rate = performing_into(pool.sched_int, pool.sched_prin, pool.sched_bal_start, np.asarray(yf, dtype=np.float64),
                            float(a.cdr), float(a.default_multiplier), cum, w, float(a.cpr), float(a.cpr_multiplier),
                            float(a.recovery_rate), float(a.recovery_multiplier), np.int64(a.recovery_lag_periods),
-                           pa, np.empty(6 * n_t))
+                           pa, np.empty(6 * n_t + PW_STACK))
     return pa._replace(frac_rec_rate=float(rate), frac_rec_lag=int(a.recovery_lag_periods))
 
 

@@ -24,8 +24,14 @@ from ipabs.compile.arrays import PerformingArrays, PoolFlows, WaterfallOut
 from ipabs.kernels._jit import TRG_COVERAGE, TRG_CUM_DEFAULT, TRG_SUPPORT_DEFAULT, jit_inner, jit_nogil
 from ipabs.kernels.paths import path_yield
 from ipabs.kernels.pool import apply_defaults_work, performing_into, recovery_fixed
-from ipabs.kernels.sums import pairwise_col, pairwise_vec
+from ipabs.kernels.sums import PW_STACK, pairwise_col, pairwise_vec
 from ipabs.kernels.waterfall import EPS, REC_ALL, waterfall_periods, waterfall_start, waterfall_work
+
+
+#: path_yield's bracket: y ∈ [Y_LO·f, Y_HI]; a result on its edge is not a root (nothing solves the equation
+#: inside it; QuantLib's solver gives no yield there either) and is reported as NaN.
+Y_LO = -0.99
+Y_HI = 10.0
 
 
 class ScenarioColumns(NamedTuple):
@@ -78,15 +84,15 @@ class BatchOutputs(NamedTuple):
 
 
 @jit_inner
-def reduce_scenario(i, d, st, pf, out, sup_t, cf, pw, res):
+def reduce_scenario(i, d, st, pf, out, sup_t, cf, pw, stk, res):
     """Row ``i`` of ``res`` from one scenario's pool flows ``pf`` and full waterfall record ``out`` (the reference
     engine's reductions, the same operations in the same order)."""
     n_t, n_k = out.tr_int_paid.shape
     last = n_t - 1
     for k in range(n_k):
-        res.interest_paid[i, k] = pairwise_col(out.tr_int_paid, k, 0, n_t)
-        res.principal_paid[i, k] = pairwise_col(out.tr_prin_paid, k, 0, n_t)
-        res.residual_paid[i, k] = pairwise_col(out.tr_resid, k, 0, n_t)
+        res.interest_paid[i, k] = pairwise_col(out.tr_int_paid, k, 0, n_t, stk)
+        res.principal_paid[i, k] = pairwise_col(out.tr_prin_paid, k, 0, n_t, stk)
+        res.residual_paid[i, k] = pairwise_col(out.tr_resid, k, 0, n_t, stk)
         res.loss[i, k] = out.tr_bal_end[last, k]
         res.interest_shortfall[i, k] = out.tr_int_short[last, k]
         short = False
@@ -116,6 +122,8 @@ def reduce_scenario(i, d, st, pf, out, sup_t, cf, pw, res):
             if paid:
                 y = path_yield(cf, st.tau_yield, st.price[k], st.freq, st.inc_idx, st.inc_val, st.inc_units, st.unit,
                                pw)
+                if not (Y_LO * st.freq + 1e-9 < y < Y_HI - 1e-9):
+                    y = math.nan  # no root inside the solver's bracket: no yield (as QuantLib gives none)
         res.yield_[i, k] = y
     m = math.nan
     for t in range(n_t):
@@ -140,11 +148,11 @@ def reduce_scenario(i, d, st, pf, out, sup_t, cf, pw, res):
                 first = t
                 break
         res.trigger_period[i, g] = first
-    res.pool_defaults[i] = pairwise_vec(pf.defaults, 0, n_t)
-    res.pool_recoveries[i] = pairwise_vec(pf.recoveries, 0, n_t)
+    res.pool_defaults[i] = pairwise_vec(pf.defaults, 0, n_t, stk)
+    res.pool_recoveries[i] = pairwise_vec(pf.recoveries, 0, n_t, stk)
     n_s = out.sup_draw.shape[1]
     if n_s == 1:
-        res.support_draws[i, 0] = pairwise_col(out.sup_draw, 0, 0, n_t)
+        res.support_draws[i, 0] = pairwise_col(out.sup_draw, 0, 0, n_t, stk)
     else:
         for s in range(n_s):
             res.support_draws[i, s] = out.sup_draw[0, s] if n_t > 0 else 0.0
@@ -173,7 +181,8 @@ def batch_block(lo, hi, d, pool, sc, st, res):
                        np.zeros(n_t, dtype=np.int64), np.zeros(n_t), np.zeros(n_t), np.zeros(n_t),
                        np.zeros(n_t, dtype=np.int64))
     w = waterfall_work(d)
-    tmp = np.empty(6 * n_t)
+    tmp = np.empty(6 * n_t + PW_STACK)
+    stk = np.empty(PW_STACK)
     timing = np.empty(n_t)
     asset_t = np.empty(n_a, dtype=np.int64)
     rec_amt = np.empty(n_a)
@@ -218,4 +227,4 @@ def batch_block(lo, hi, d, pool, sc, st, res):
         sup_t = sc.support_default_period[i]
         waterfall_start(d, w)
         waterfall_periods(d, pf, sup_t, out, w, 0, n_t, np.int64(REC_ALL))
-        reduce_scenario(i, d, st, pf, out, sup_t, cf, pw, res)
+        reduce_scenario(i, d, st, pf, out, sup_t, cf, pw, stk, res)

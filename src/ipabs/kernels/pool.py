@@ -343,7 +343,7 @@ def performing_into(sched_int, sched_prin, sched_bal, yf, cdr, default_multiplie
     the former numpy implementation computed, except where numpy's vectorised ``power`` differs from the C
     library's in the last bit.
 
-    ``tmp`` is scratch of length 6T.
+    ``tmp`` is scratch of length 6T + :data:`ipabs.kernels.sums.PW_STACK`.
     """
     n, n_t = sched_int.shape
     mdr = tmp[0:n_t]
@@ -352,6 +352,7 @@ def performing_into(sched_int, sched_prin, sched_bal, yf, cdr, default_multiplie
     ss = tmp[3 * n_t:4 * n_t]
     gn = tmp[4 * n_t:5 * n_t]
     w = tmp[5 * n_t:6 * n_t]
+    stk = tmp[6 * n_t:]
     a_cpr = cpr * cpr_multiplier
     if a_cpr > 1.0:
         a_cpr = 1.0
@@ -360,13 +361,13 @@ def performing_into(sched_int, sched_prin, sched_bal, yf, cdr, default_multiplie
     use_timing = not math.isnan(cumulative_default_rate)
     c_target = 0.0
     if use_timing:
-        ws = pairwise_vec(timing, 0, n_t)
+        ws = pairwise_vec(timing, 0, n_t, stk)
         for t in range(n_t):
             w[t] = timing[t] / ws if ws > 0.0 else timing[t]
         c = cumulative_default_rate * default_multiplier
         if c > 1.0:
             c = 1.0
-        c_target = c * pairwise_col(sched_bal, 0, 0, n)
+        c_target = c * pairwise_col(sched_bal, 0, 0, n, stk)
     else:
         a_cdr = cdr * default_multiplier
         if a_cdr > 1.0:
@@ -377,7 +378,7 @@ def performing_into(sched_int, sched_prin, sched_bal, yf, cdr, default_multiplie
     g = 1.0
     for t in range(n_t):
         if use_timing:
-            perf = g * pairwise_col(sched_bal, t, 0, n)
+            perf = g * pairwise_col(sched_bal, t, 0, n, stk)
             if perf > 0.0:
                 x = c_target * w[t] / perf
                 mdr[t] = x if x < 1.0 else 1.0
@@ -403,12 +404,12 @@ def performing_into(sched_int, sched_prin, sched_bal, yf, cdr, default_multiplie
             pa.a_prepay[a, t] = pre
             pa.a_prin[a, t] = s * p + pre
             pa.a_bal_end[a, t] = gn[t] * left
-    sum_rows(pa.a_int, pa.b_int)
-    sum_rows(pa.a_prin, pa.b_prin)
-    sum_rows(pa.a_prepay, pa.b_prepay)
-    sum_rows(pa.a_def, pa.b_def)
-    sum_rows(pa.a_bal_start, pa.b_bal_start)
-    sum_rows(pa.a_bal_end, pa.b_bal_end)
+    sum_rows(pa.a_int, pa.b_int, stk)
+    sum_rows(pa.a_prin, pa.b_prin, stk)
+    sum_rows(pa.a_prepay, pa.b_prepay, stk)
+    sum_rows(pa.a_def, pa.b_def, stk)
+    sum_rows(pa.a_bal_start, pa.b_bal_start, stk)
+    sum_rows(pa.a_bal_end, pa.b_bal_end, stk)
     rate = recovery_rate * recovery_multiplier
     if rate > 1.0:
         rate = 1.0
