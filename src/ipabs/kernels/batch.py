@@ -27,7 +27,6 @@ from ipabs.kernels.pool import apply_defaults_work, performing_into, recovery_fi
 from ipabs.kernels.sums import PW_STACK, pairwise_col, pairwise_vec
 from ipabs.kernels.waterfall import EPS, REC_ALL, waterfall_periods, waterfall_start, waterfall_work
 
-
 #: path_yield's bracket: y ∈ [Y_LO·f, Y_HI]; a result on its edge is not a root (nothing solves the equation
 #: inside it; QuantLib's solver gives no yield there either) and is reported as NaN.
 Y_LO = -0.99
