@@ -108,21 +108,25 @@ def reduce_scenario(i, d, st, pf, out, sup_t, cf, pw, stk, res):
             num += st.tau_wal[t] * p
         res.wal_years[i, k] = num / tot if tot > 0.0 else math.nan
         # yield at the dirty price of the flows per 100 of face (ipabs.analytics.bond.bond_metrics)
+        # (no yield when nothing was paid: Σ flows ≤ 0, in period order as Python sums them; the leg holds the
+        # positive flows only — a residual can be −1e-13 of rounding dust)
         face = st.face[k]
         y = math.nan
         if face > 0.0:
             scale = 100.0 / face
-            paid = False
+            total = 0.0
+            pos = False
             for t in range(n_t):
                 c = out.tr_int_paid[t, k] + out.tr_prin_paid[t, k] + out.tr_resid[t, k]
-                if c > 0.0:
-                    paid = True
-                cf[t] = c * scale
-            if paid:
+                total += c
+                cf[t] = c * scale if c > 0.0 else 0.0
+                if cf[t] > 0.0:
+                    pos = True
+            if total > 0.0 and pos:
                 y = path_yield(cf, st.tau_yield, st.price[k], st.freq, st.inc_idx, st.inc_val, st.inc_units, st.unit,
                                pw)
                 if not (Y_LO * st.freq + 1e-9 < y < Y_HI - 1e-9):
-                    y = math.nan  # no root inside the solver's bracket: no yield (as QuantLib gives none)
+                    y = math.nan  # no root inside the solver's bracket (or nothing positive): no yield
         res.yield_[i, k] = y
     m = math.nan
     for t in range(n_t):
