@@ -8,6 +8,7 @@ raises :class:`ipabs.errors.Cancelled` stops the run (blocks not yet started are
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 
@@ -34,9 +35,30 @@ def _increments(tau: np.ndarray, freq: float) -> tuple[np.ndarray, np.ndarray, n
     return _period_increments(steps, freq)
 
 
+#: batch_statics per deal object (id → (weak reference, statics)): a breakeven search calls run_batch many times on
+#: one deal with small tables, where the QuantLib year fractions would be most of a call's cost.
+_STATICS: dict[int, tuple[weakref.ref, BatchStatics]] = {}
+
+
 def batch_statics(deal: CompiledDeal) -> BatchStatics:
     """The per-deal inputs of the reductions: tranche faces and prices, the QuantLib year fractions from the closing
-    date to each payment date (Actual/365 Fixed for WAL, the deal's day count for the yield)."""
+    date to each payment date (Actual/365 Fixed for WAL, the deal's day count for the yield). Cached per deal
+    object (a ``CompiledDeal`` is immutable)."""
+    hit = _STATICS.get(id(deal))
+    if hit is not None and hit[0]() is deal:
+        return hit[1]
+    st = _batch_statics(deal)
+    try:
+        ref = weakref.ref(deal)
+    except TypeError:
+        return st
+    if len(_STATICS) >= 64:
+        _STATICS.clear()
+    _STATICS[id(deal)] = (ref, st)
+    return st
+
+
+def _batch_statics(deal: CompiledDeal) -> BatchStatics:
     s = deal.scenario
     settle = to_ql(s.deal.closing_date)
     dates = [to_ql(x) for x in deal.schedule.payment_dates]
