@@ -247,3 +247,34 @@ def test_the_performing_flows_kernel_computes_the_former_numpy_formulas(sample):
                 # numpy's vectorised power may differ from the C library's in the last bit
                 np.testing.assert_allclose(getattr(pa, k), v, rtol=1e-14, atol=1e-9, err_msg=f"{name} {k}")
             assert pa.frac_rec_lag == a.recovery_lag_periods
+
+
+def test_the_pool_kernel_with_work_for_the_defaulted_assets_only_gives_the_bits_of_the_full_work(sample):
+    """apply_defaults_work (bounds and interleaved flows of the defaulted assets only, width 4, both flags) against
+    apply_defaults_into with asset_activity's width, flags and bounds and every asset packed (its former body)."""
+    from ipabs.compile.arrays import empty_pool_flows
+    from ipabs.kernels.pool import apply_defaults_into, apply_defaults_work, asset_activity, pack_performing
+
+    rng = np.random.default_rng(5)
+    for name, deal in sample.items():
+        n_a, n_t = deal.pool.sched_int.shape
+        for a in (Assumptions(), Assumptions(cdr=0.1, cpr=0.2), Assumptions(cumulative_default_rate=0.3, cpr=0.05)):
+            pa = performing_flows(deal.pool, a, deal.waterfall.yf)
+            for _ in range(20):
+                tau = np.where(rng.random(n_a) < 0.3, rng.integers(0, n_t, n_a), n_t).astype(np.int64)
+                rec_amt = rng.random(n_a) * 1e6
+                rec_t = (tau + rng.integers(0, 3, n_a)).astype(np.int64)
+                new, old = empty_pool_flows(n_t), empty_pool_flows(n_t)
+                apply_defaults_work(pa, tau, rec_amt, rec_t, new, np.zeros(n_a, dtype=np.int64),
+                                    np.zeros(3, dtype=np.int64), np.zeros(4 * n_a * n_t), np.zeros(4 * n_t),
+                                    np.arange(n_a))
+                a_end, flags = np.zeros(n_a, dtype=np.int64), np.zeros(3, dtype=np.int64)
+                asset_activity(pa, a_end, flags)
+                width = 3 if flags[2] else 4
+                packed = np.zeros(width * n_a * n_t)
+                pack_performing(pa, packed, np.int64(width))
+                apply_defaults_into(pa, packed, np.int64(width), tau, rec_amt, rec_t, old, a_end, flags[0], flags[1],
+                                    np.zeros(4 * n_t), np.arange(n_a), n_a, np.int64(0))
+                for f in new._fields:
+                    x, y = getattr(new, f), getattr(old, f)
+                    assert np.array_equal(x, y) and np.array_equal(np.signbit(x), np.signbit(y)), f"{name} {f}"

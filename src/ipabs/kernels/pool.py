@@ -53,26 +53,44 @@ def apply_defaults_work(pa, asset_default_t, rec_amount, rec_t, pf, a_end, flags
     """:func:`apply_defaults` with the caller's scratch (``a_end`` i8[N], ``flags`` i8[3], ``packed`` f8[4·N·T],
     ``lf`` f8[4·T], ``which`` = 0 .. N − 1): the deterministic engine's and the batch engine's one implementation.
 
-    When no asset defaults, the work bounds and the interleaved per-asset flows are not computed (the pool kernel
-    reads them only for defaulted assets, and without defaults the pool flows are the performing totals whatever the
-    width: :func:`asset_activity`'s chain test makes the balances at start carried or summed the same bits).
+    Only the defaulted assets' work bounds and interleaved flows are computed (O(T) each, not O(N·T)): the pool kernel
+    reads them for defaulted assets only. It runs with width 4 and both flags set, which gives the bits of the
+    narrowest settings :func:`asset_activity` would choose: with width 3 the balances at start are the balances at end
+    carried, the same bits by its chain test, and a flag it leaves unset only skips subtracting exact zeros
+    (``x − 0.0`` is ``x``; signed zeros are cleaned). ``flags`` is not read.
     """
     n_a, n_t = pa.a_int.shape
-    any_default = False
     for a in range(n_a):
         if asset_default_t[a] < n_t:
-            any_default = True
-            break
-    width = 4
-    if any_default:
-        asset_activity(pa, a_end, flags)
-        width = 3 if flags[2] else 4
-        pack_performing(pa, packed, width)
-    else:
-        flags[0] = 0
-        flags[1] = 0
-    apply_defaults_into(pa, packed, width, asset_default_t, rec_amount, rec_t, pf, a_end, flags[0], flags[1], lf,
-                        which, n_a, np.int64(0))
+            a_end[a] = asset_end(pa, a)
+            pack_asset(pa, packed, a)
+    apply_defaults_into(pa, packed, np.int64(4), asset_default_t, rec_amount, rec_t, pf, a_end, np.int64(1),
+                        np.int64(1), lf, which, n_a, np.int64(0))
+
+
+@jit_inner
+def asset_end(pa, a):
+    """One past the last period in which any of asset ``a``'s performing arrays is non-zero (:func:`asset_activity`'s
+    ``a_end[a]``)."""
+    n_t = pa.a_int.shape[1]
+    end = 0
+    for t in range(n_t):
+        if (pa.a_int[a, t] != 0.0 or pa.a_prin[a, t] != 0.0 or pa.a_prepay[a, t] != 0.0
+                or pa.a_def[a, t] != 0.0 or pa.a_bal_start[a, t] != 0.0 or pa.a_bal_end[a, t] != 0.0):
+            end = t + 1
+    return end
+
+
+@jit_inner
+def pack_asset(pa, packed, a):
+    """Asset ``a``'s rows of :func:`pack_performing` with width 4."""
+    n_t = pa.a_int.shape[1]
+    for t in range(n_t):
+        j = 4 * (a * n_t + t)
+        packed[j] = pa.a_int[a, t]
+        packed[j + 1] = pa.a_prin[a, t]
+        packed[j + 2] = pa.a_bal_end[a, t]
+        packed[j + 3] = pa.a_bal_start[a, t]
 
 
 @jit_inner
