@@ -1,7 +1,8 @@
 """The batch deterministic engine's kernel: many deterministic scenarios of one deal, reduced to per-scenario results.
 
 Each scenario runs the deterministic engine's own kernels in the order :func:`ipabs.engine.deterministic.run_path`
-runs them — :func:`ipabs.kernels.pool.performing_into` (fractional CDR/CPR or the cumulative-default timing path),
+runs them — :func:`ipabs.kernels.pool.performing_into`'s parts (fractional CDR/CPR or the cumulative-default timing path; the
+per-asset rows only for the defaulted assets),
 :func:`ipabs.kernels.pool.recovery_fixed`, :func:`ipabs.kernels.pool.apply_defaults_work` (discrete obligor
 defaults), :func:`ipabs.kernels.waterfall.waterfall_periods` (the general waterfall, full recording) — and then reduces
 the recorded waterfall exactly as the reference engine (:func:`ipabs.structuring.batch._run_reference`) reduces it:
@@ -23,7 +24,14 @@ import numpy as np
 from ipabs.compile.arrays import PerformingArrays, PoolFlows, WaterfallOut
 from ipabs.kernels._jit import TRG_COVERAGE, TRG_CUM_DEFAULT, TRG_SUPPORT_DEFAULT, jit_inner, jit_nogil
 from ipabs.kernels.paths import path_yield
-from ipabs.kernels.pool import apply_defaults_work, performing_into, recovery_fixed
+from ipabs.kernels.pool import (
+    apply_defaults_work,
+    performing_asset,
+    performing_rates,
+    performing_recoveries,
+    performing_totals,
+    recovery_fixed,
+)
 from ipabs.kernels.sums import PW_STACK, pairwise_col, pairwise_vec
 from ipabs.kernels.waterfall import EPS, REC_ALL, waterfall_periods, waterfall_start, waterfall_work
 
@@ -216,15 +224,20 @@ def batch_block(lo, hi, d, pool, sc, st, res):
             if not nz:
                 for t in range(n_t):
                     timing[t] = 1.0
+        # performing_into's parts: the pool totals without any asset's rows, then the rows of the defaulted assets
+        # (the only ones the recoveries and the pool kernel read): the same bits, O(T) per defaulted asset
         lag = sc.recovery_lag[i]
-        rate = performing_into(pool.sched_int, pool.sched_prin, pool.sched_bal_start, d.yf, cdr,
-                               sc.default_multiplier[i], cum, timing, sc.cpr[i], sc.cpr_multiplier[i],
-                               sc.recovery_rate[i], sc.recovery_multiplier[i], lag, pa, tmp)
+        performing_rates(pool.sched_bal_start, d.yf, cdr, sc.default_multiplier[i], cum, timing, sc.cpr[i],
+                         sc.cpr_multiplier[i], tmp)
+        performing_totals(pool.sched_int, pool.sched_prin, pool.sched_bal_start, tmp, pa)
+        rate = performing_recoveries(sc.recovery_rate[i], sc.recovery_multiplier[i], lag, pa)
         pai = PerformingArrays(pa.a_int, pa.a_prin, pa.a_prepay, pa.a_def, pa.a_bal_start, pa.a_bal_end, pa.b_int,
                                pa.b_prin, pa.b_prepay, pa.b_def, pa.b_rec, pa.b_bal_start, pa.b_bal_end, rate, lag)
         obl = sc.obligor_default_period[i]
         for a in range(n_a):
             asset_t[a] = obl[st.asset_obligor[a]]
+            if asset_t[a] < n_t:
+                performing_asset(pool.sched_int, pool.sched_prin, pool.sched_bal_start, a, tmp, pai)
         recovery_fixed(pai, asset_t, rate, lag, rec_amt, rec_t)
         apply_defaults_work(pai, asset_t, rec_amt, rec_t, pf, a_end, flags, packed, lf, which)
         sup_t = sc.support_default_period[i]

@@ -351,19 +351,40 @@ def performing_into(sched_int, sched_prin, sched_bal, yf, cdr, default_multiplie
     fractional defaults, min(1, recovery_rate × recovery_multiplier).
 
     The one implementation behind :func:`ipabs.compile.lower.performing_flows` (deterministic engine, Monte Carlo)
-    and the batch engine (:mod:`ipabs.kernels.batch`). With g_t the performing fraction at the start of period t
-    (g_0 = 1), for each asset: defaults ``g_t·mdr_t·B_t``; survivors ``s_t = g_t(1 − mdr_t)`` pay ``s_t·I_t``
-    interest and ``s_t·P_t`` scheduled principal; prepayments ``s_t·smm_t·max(B_t − P_t, 0)``;
-    ``g_{t+1} = s_t(1 − smm_t)``. mdr_t = 1 − (1 − min(1, cdr × default_multiplier))^yf_t, or, when
-    ``cumulative_default_rate`` is not NaN, min(1, CDR·w_t·B_pool,0 / (g_t·Σ_a B_t)) with the ``timing`` weights
-    w normalised (left as they are when they sum to 0). Pool totals are numpy's ``sum(axis=0)`` of the per-asset
-    arrays (:func:`ipabs.kernels.sums.sum_rows`; the column sums numpy's pairwise sums), so every value is the one
-    the former numpy implementation computed, except where numpy's vectorised ``power`` differs from the C
+    and the batch engine (:mod:`ipabs.kernels.batch`, which calls its parts: :func:`performing_rates`, then
+    :func:`performing_totals` and :func:`performing_asset` for the defaulted assets only). With g_t the performing
+    fraction at the start of period t (g_0 = 1), for each asset: defaults ``g_t·mdr_t·B_t``; survivors
+    ``s_t = g_t(1 − mdr_t)`` pay ``s_t·I_t`` interest and ``s_t·P_t`` scheduled principal; prepayments
+    ``s_t·smm_t·max(B_t − P_t, 0)``; ``g_{t+1} = s_t(1 − smm_t)``. mdr_t = 1 − (1 − min(1, cdr × default_multiplier))^yf_t,
+    or, when ``cumulative_default_rate`` is not NaN, min(1, CDR·w_t·B_pool,0 / (g_t·Σ_a B_t)) with the ``timing``
+    weights w normalised (left as they are when they sum to 0). Pool totals are numpy's ``sum(axis=0)`` of the
+    per-asset arrays (:func:`ipabs.kernels.sums.sum_rows`; the column sums numpy's pairwise sums), so every value is
+    the one the former numpy implementation computed, except where numpy's vectorised ``power`` differs from the C
     library's in the last bit.
 
     ``tmp`` is scratch of length 6T + :data:`ipabs.kernels.sums.PW_STACK`.
     """
     n, n_t = sched_int.shape
+    performing_rates(sched_bal, yf, cdr, default_multiplier, cumulative_default_rate, timing, cpr, cpr_multiplier,
+                     tmp)
+    for a in range(n):
+        performing_asset(sched_int, sched_prin, sched_bal, a, tmp, pa)
+    stk = tmp[6 * n_t:]
+    sum_rows(pa.a_int, pa.b_int, stk)
+    sum_rows(pa.a_prin, pa.b_prin, stk)
+    sum_rows(pa.a_prepay, pa.b_prepay, stk)
+    sum_rows(pa.a_def, pa.b_def, stk)
+    sum_rows(pa.a_bal_start, pa.b_bal_start, stk)
+    sum_rows(pa.a_bal_end, pa.b_bal_end, stk)
+    return performing_recoveries(recovery_rate, recovery_multiplier, lag, pa)
+
+
+@jit_inner
+def performing_rates(sched_bal, yf, cdr, default_multiplier, cumulative_default_rate, timing, cpr, cpr_multiplier,
+                     tmp):
+    """The pool-uniform part of :func:`performing_into` into ``tmp``: mdr_t, smm_t, g_t, s_t, g_{t+1} at
+    ``tmp[0:T], [T:2T], … [4T:5T]`` (``[5T:6T]`` the normalised weights, then the pairwise-sum stack)."""
+    n, n_t = sched_bal.shape
     mdr = tmp[0:n_t]
     smm = tmp[n_t:2 * n_t]
     gs = tmp[2 * n_t:3 * n_t]
@@ -392,7 +413,6 @@ def performing_into(sched_int, sched_prin, sched_bal, yf, cdr, default_multiplie
             a_cdr = 1.0
         for t in range(n_t):
             mdr[t] = period_rate(a_cdr, yf[t])
-    # the pool-uniform fractions first (a scalar recursion), then each asset's flows in memory order
     g = 1.0
     for t in range(n_t):
         if use_timing:
@@ -407,6 +427,63 @@ def performing_into(sched_int, sched_prin, sched_bal, yf, cdr, default_multiplie
         ss[t] = s
         g = s * (1.0 - smm[t])
         gn[t] = g
+
+
+@jit_inner
+def performing_asset(sched_int, sched_prin, sched_bal, a, tmp, pa):
+    """Asset ``a``'s rows of ``pa`` from the rates of :func:`performing_rates` in ``tmp``."""
+    n_t = sched_int.shape[1]
+    mdr = tmp[0:n_t]
+    smm = tmp[n_t:2 * n_t]
+    gs = tmp[2 * n_t:3 * n_t]
+    ss = tmp[3 * n_t:4 * n_t]
+    gn = tmp[4 * n_t:5 * n_t]
+    for t in range(n_t):
+        b = sched_bal[a, t]
+        p = sched_prin[a, t]
+        left = b - p
+        if left < 0.0:
+            left = 0.0
+        pa.a_bal_start[a, t] = gs[t] * b
+        pa.a_def[a, t] = gs[t] * mdr[t] * b
+        s = ss[t]
+        pa.a_int[a, t] = s * sched_int[a, t]
+        pre = s * smm[t] * left
+        pa.a_prepay[a, t] = pre
+        pa.a_prin[a, t] = s * p + pre
+        pa.a_bal_end[a, t] = gn[t] * left
+
+
+@jit_inner
+def performing_totals(sched_int, sched_prin, sched_bal, tmp, pa):
+    """The pool totals ``pa.b_*`` (not ``b_rec``) from the rates in ``tmp`` without writing any asset's rows: each
+    asset's values are computed as :func:`performing_asset` computes them and added in asset order, which is
+    :func:`ipabs.kernels.sums.sum_rows` (the same bits) for two or more periods; with one period (a pairwise sum over
+    the assets) it falls back to writing the rows and summing them."""
+    n, n_t = sched_int.shape
+    if n_t < 2:
+        for a in range(n):
+            performing_asset(sched_int, sched_prin, sched_bal, a, tmp, pa)
+        stk = tmp[6 * n_t:]
+        sum_rows(pa.a_int, pa.b_int, stk)
+        sum_rows(pa.a_prin, pa.b_prin, stk)
+        sum_rows(pa.a_prepay, pa.b_prepay, stk)
+        sum_rows(pa.a_def, pa.b_def, stk)
+        sum_rows(pa.a_bal_start, pa.b_bal_start, stk)
+        sum_rows(pa.a_bal_end, pa.b_bal_end, stk)
+        return
+    mdr = tmp[0:n_t]
+    smm = tmp[n_t:2 * n_t]
+    gs = tmp[2 * n_t:3 * n_t]
+    ss = tmp[3 * n_t:4 * n_t]
+    gn = tmp[4 * n_t:5 * n_t]
+    for t in range(n_t):
+        pa.b_int[t] = 0.0
+        pa.b_prin[t] = 0.0
+        pa.b_prepay[t] = 0.0
+        pa.b_def[t] = 0.0
+        pa.b_bal_start[t] = 0.0
+        pa.b_bal_end[t] = 0.0
     for a in range(n):
         for t in range(n_t):
             b = sched_bal[a, t]
@@ -414,20 +491,28 @@ def performing_into(sched_int, sched_prin, sched_bal, yf, cdr, default_multiplie
             left = b - p
             if left < 0.0:
                 left = 0.0
-            pa.a_bal_start[a, t] = gs[t] * b
-            pa.a_def[a, t] = gs[t] * mdr[t] * b
             s = ss[t]
-            pa.a_int[a, t] = s * sched_int[a, t]
             pre = s * smm[t] * left
-            pa.a_prepay[a, t] = pre
-            pa.a_prin[a, t] = s * p + pre
-            pa.a_bal_end[a, t] = gn[t] * left
-    sum_rows(pa.a_int, pa.b_int, stk)
-    sum_rows(pa.a_prin, pa.b_prin, stk)
-    sum_rows(pa.a_prepay, pa.b_prepay, stk)
-    sum_rows(pa.a_def, pa.b_def, stk)
-    sum_rows(pa.a_bal_start, pa.b_bal_start, stk)
-    sum_rows(pa.a_bal_end, pa.b_bal_end, stk)
+            if a == 0:
+                pa.b_bal_start[t] = gs[t] * b
+                pa.b_def[t] = gs[t] * mdr[t] * b
+                pa.b_int[t] = s * sched_int[a, t]
+                pa.b_prepay[t] = pre
+                pa.b_prin[t] = s * p + pre
+                pa.b_bal_end[t] = gn[t] * left
+            else:
+                pa.b_bal_start[t] += gs[t] * b
+                pa.b_def[t] += gs[t] * mdr[t] * b
+                pa.b_int[t] += s * sched_int[a, t]
+                pa.b_prepay[t] += pre
+                pa.b_prin[t] += s * p + pre
+                pa.b_bal_end[t] += gn[t] * left
+
+
+@jit_inner
+def performing_recoveries(recovery_rate, recovery_multiplier, lag, pa):
+    """``pa.b_rec``: the fractional defaults' recoveries, rate × defaults ``lag`` periods later; returns the rate."""
+    n_t = pa.b_def.shape[0]
     rate = recovery_rate * recovery_multiplier
     if rate > 1.0:
         rate = 1.0
