@@ -21,6 +21,8 @@ from ipabs.compile.arrays import PerformingArrays, PoolArrays, WaterfallArrays
 from ipabs.compile.schedule import DealSchedule, build_deal_schedule, calendar, contract_flows, day_counter
 from ipabs.errors import Issue, ScenarioError
 from ipabs.kernels import _jit as K
+from ipabs.kernels.pool import performing_into
+from ipabs.kernels.sums import PW_STACK
 from ipabs.scenario.schema import Assumptions, Scenario
 
 STATES = ("normal", "accelerated", "post_default")
@@ -161,11 +163,10 @@ def compile_pool(assets: pd.DataFrame, sched: DealSchedule, scenario: Scenario) 
     return pool, info
 
 
-def period_rate(annual: float, yf: np.ndarray) -> np.ndarray:
-    """Annual rate → rate per period: 1 − (1 − annual)^yf."""
-    if annual >= 1.0:
-        return np.where(yf > 0, 1.0, 0.0)
-    return 1.0 - (1.0 - annual) ** yf
+def empty_performing(n_assets: int, n_periods: int) -> PerformingArrays:
+    """Zeroed :class:`PerformingArrays` (scratch for :func:`ipabs.kernels.pool.performing_into`)."""
+    return PerformingArrays(*(np.zeros((n_assets, n_periods)) for _ in range(6)),
+                            *(np.zeros(n_periods) for _ in range(7)), 0.0, 0)
 
 
 def performing_flows(pool: PoolArrays, a: Assumptions, yf: np.ndarray) -> PerformingArrays:
@@ -177,49 +178,24 @@ def performing_flows(pool: PoolArrays, a: Assumptions, yf: np.ndarray) -> Perfor
     contractual balance, interest and principal. Under ``cumulative_default_rate`` the period's defaults are
     ``CDR·w_t·B_pool,0`` (timing weights w, normalised), i.e. ``mdr_t = min(1, that / performing balance)``.
     Recoveries of these defaults are ``recovery_rate × defaults`` collected ``recovery_lag_periods`` later.
+
+    Computed by the kernel :func:`ipabs.kernels.pool.performing_into`, which the batch deterministic engine
+    (:mod:`ipabs.structuring.batch`) runs for each of its scenarios: one implementation, the same bits.
     """
     n, n_t = pool.sched_int.shape
-    B, Isch, P = pool.sched_bal_start, pool.sched_int, pool.sched_prin
-    smm = period_rate(min(1.0, a.cpr * a.cpr_multiplier), yf)
-    use_timing = a.cumulative_default_rate is not None
-    if use_timing:
-        w = np.zeros(n_t)
-        if a.default_timing:
-            m = min(n_t, len(a.default_timing))
-            w[:m] = a.default_timing[:m]
-        else:
-            w[:] = 1.0
-        w = w / w.sum() if w.sum() > 0 else w
-        target = min(1.0, a.cumulative_default_rate * a.default_multiplier) * B[:, 0].sum() * w
-        mdr = np.zeros(n_t)
+    w = np.zeros(n_t)
+    if a.default_timing:
+        m = min(n_t, len(a.default_timing))
+        w[:m] = a.default_timing[:m]
     else:
-        mdr = period_rate(min(1.0, a.cdr * a.default_multiplier), yf)
-    g = 1.0
-    a_int, a_prin, a_pre, a_def = (np.zeros((n, n_t)) for _ in range(4))
-    a_bs, a_be = np.zeros((n, n_t)), np.zeros((n, n_t))
-    for t in range(n_t):
-        if use_timing:
-            perf = g * B[:, t].sum()
-            mdr[t] = min(1.0, target[t] / perf) if perf > 0 else 0.0
-        a_bs[:, t] = g * B[:, t]
-        a_def[:, t] = g * mdr[t] * B[:, t]
-        s = g * (1.0 - mdr[t])
-        a_int[:, t] = s * Isch[:, t]
-        a_pre[:, t] = s * smm[t] * np.maximum(B[:, t] - P[:, t], 0.0)
-        a_prin[:, t] = s * P[:, t] + a_pre[:, t]
-        g = s * (1.0 - smm[t])
-        a_be[:, t] = g * np.maximum(B[:, t] - P[:, t], 0.0)
-    rate = min(1.0, a.recovery_rate * a.recovery_multiplier)
-    lag = a.recovery_lag_periods
-    b_def = a_def.sum(axis=0)
-    b_rec = np.zeros(n_t)
-    if lag < n_t:
-        b_rec[lag:] = rate * b_def[: n_t - lag]
-    return PerformingArrays(
-        a_int, a_prin, a_pre, a_def, a_bs, a_be,
-        a_int.sum(axis=0), a_prin.sum(axis=0), a_pre.sum(axis=0), b_def, b_rec,
-        a_bs.sum(axis=0), a_be.sum(axis=0), float(rate), int(lag),
-    )
+        w[:] = 1.0
+    pa = empty_performing(n, n_t)
+    cum = math.nan if a.cumulative_default_rate is None else float(a.cumulative_default_rate)
+    rate = performing_into(pool.sched_int, pool.sched_prin, pool.sched_bal_start, np.asarray(yf, dtype=np.float64),
+                           float(a.cdr), float(a.default_multiplier), cum, w, float(a.cpr), float(a.cpr_multiplier),
+                           float(a.recovery_rate), float(a.recovery_multiplier), np.int64(a.recovery_lag_periods),
+                           pa, np.empty(6 * n_t + PW_STACK))
+    return pa._replace(frac_rec_rate=float(rate), frac_rec_lag=int(a.recovery_lag_periods))
 
 
 @dataclass(frozen=True)

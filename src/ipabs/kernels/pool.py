@@ -15,6 +15,7 @@ import math
 import numpy as np
 
 from ipabs.kernels._jit import jit, jit_inner
+from ipabs.kernels.sums import pairwise_col, pairwise_vec, sum_rows
 
 #: Sums of many assets minus a few leave rounding dust; amounts whose magnitude is below this are set to zero.
 DUST = 1e-6
@@ -43,14 +44,53 @@ def apply_defaults(pa, asset_default_t, rec_amount, rec_t, pf):
         Output arrays, overwritten.
     """
     n_a, n_t = pa.a_int.shape
-    a_end = np.empty(n_a, dtype=np.int64)
-    flags = np.empty(3, dtype=np.int64)
-    asset_activity(pa, a_end, flags)
-    width = 3 if flags[2] else 4
-    packed = np.empty(n_a * n_t * width)
-    pack_performing(pa, packed, width)
-    apply_defaults_into(pa, packed, width, asset_default_t, rec_amount, rec_t, pf, a_end, flags[0], flags[1],
-                        np.empty(4 * n_t), np.arange(n_a), n_a, np.int64(0))
+    apply_defaults_work(pa, asset_default_t, rec_amount, rec_t, pf, np.empty(n_a, dtype=np.int64),
+                        np.empty(3, dtype=np.int64), np.empty(n_a * n_t * 4), np.empty(4 * n_t), np.arange(n_a))
+
+
+@jit_inner
+def apply_defaults_work(pa, asset_default_t, rec_amount, rec_t, pf, a_end, flags, packed, lf, which):
+    """:func:`apply_defaults` with the caller's scratch (``a_end`` i8[N], ``flags`` i8[3], ``packed`` f8[4·N·T],
+    ``lf`` f8[4·T], ``which`` = 0 .. N − 1): the deterministic engine's and the batch engine's one implementation.
+
+    Only the defaulted assets' work bounds and interleaved flows are computed (O(T) each, not O(N·T)): the pool kernel
+    reads them for defaulted assets only. It runs with width 4 and both flags set, which gives the bits of the
+    narrowest settings :func:`asset_activity` would choose: with width 3 the balances at start are the balances at end
+    carried, the same bits by its chain test, and a flag it leaves unset only skips subtracting exact zeros
+    (``x − 0.0`` is ``x``; signed zeros are cleaned). ``flags`` is not read.
+    """
+    n_a, n_t = pa.a_int.shape
+    for a in range(n_a):
+        if asset_default_t[a] < n_t:
+            a_end[a] = asset_end(pa, a)
+            pack_asset(pa, packed, a)
+    apply_defaults_into(pa, packed, np.int64(4), asset_default_t, rec_amount, rec_t, pf, a_end, np.int64(1),
+                        np.int64(1), lf, which, n_a, np.int64(0))
+
+
+@jit_inner
+def asset_end(pa, a):
+    """One past the last period in which any of asset ``a``'s performing arrays is non-zero (:func:`asset_activity`'s
+    ``a_end[a]``)."""
+    n_t = pa.a_int.shape[1]
+    end = 0
+    for t in range(n_t):
+        if (pa.a_int[a, t] != 0.0 or pa.a_prin[a, t] != 0.0 or pa.a_prepay[a, t] != 0.0
+                or pa.a_def[a, t] != 0.0 or pa.a_bal_start[a, t] != 0.0 or pa.a_bal_end[a, t] != 0.0):
+            end = t + 1
+    return end
+
+
+@jit_inner
+def pack_asset(pa, packed, a):
+    """Asset ``a``'s rows of :func:`pack_performing` with width 4."""
+    n_t = pa.a_int.shape[1]
+    for t in range(n_t):
+        j = 4 * (a * n_t + t)
+        packed[j] = pa.a_int[a, t]
+        packed[j + 1] = pa.a_prin[a, t]
+        packed[j + 2] = pa.a_bal_end[a, t]
+        packed[j + 3] = pa.a_bal_start[a, t]
 
 
 @jit_inner
@@ -293,3 +333,189 @@ def recovery_fixed(pa, asset_default_t, rate, lag, rec_amount, rec_t):
             continue
         rec_amount[a] = rate * pa.a_bal_start[a, tau]
         rec_t[a] = tau + lag
+
+
+@jit_inner
+def period_rate(annual, yf):
+    """Annual rate → rate for a period of ``yf`` years: 1 − (1 − annual)^yf (1 for a whole-year rate of 100%)."""
+    if annual >= 1.0:
+        return 1.0 if yf > 0.0 else 0.0
+    return 1.0 - (1.0 - annual) ** yf
+
+
+@jit_inner
+def performing_into(sched_int, sched_prin, sched_bal, yf, cdr, default_multiplier, cumulative_default_rate,
+                    timing, cpr, cpr_multiplier, recovery_rate, recovery_multiplier, lag, pa, tmp):
+    """Fractional, pool-uniform defaults (MDR) and prepayments (SMM) applied to every asset, into ``pa``
+    (a :class:`PerformingArrays` of scratch arrays; its two scalars are ignored). Returns the recovery rate of the
+    fractional defaults, min(1, recovery_rate × recovery_multiplier).
+
+    The one implementation behind :func:`ipabs.compile.lower.performing_flows` (deterministic engine, Monte Carlo)
+    and the batch engine (:mod:`ipabs.kernels.batch`, which calls its parts: :func:`performing_rates`, then
+    :func:`performing_totals` and :func:`performing_asset` for the defaulted assets only). With g_t the performing
+    fraction at the start of period t (g_0 = 1), for each asset: defaults ``g_t·mdr_t·B_t``; survivors
+    ``s_t = g_t(1 − mdr_t)`` pay ``s_t·I_t`` interest and ``s_t·P_t`` scheduled principal; prepayments
+    ``s_t·smm_t·max(B_t − P_t, 0)``; ``g_{t+1} = s_t(1 − smm_t)``. mdr_t = 1 − (1 − min(1, cdr × default_multiplier))^yf_t,
+    or, when ``cumulative_default_rate`` is not NaN, min(1, CDR·w_t·B_pool,0 / (g_t·Σ_a B_t)) with the ``timing``
+    weights w normalised (left as they are when they sum to 0). Pool totals are numpy's ``sum(axis=0)`` of the
+    per-asset arrays (:func:`ipabs.kernels.sums.sum_rows`; the column sums numpy's pairwise sums), so every value is
+    the one the former numpy implementation computed, except where numpy's vectorised ``power`` differs from the C
+    library's in the last bit.
+
+    ``tmp`` is scratch of length 6T + :data:`ipabs.kernels.sums.PW_STACK`.
+    """
+    n, n_t = sched_int.shape
+    performing_rates(sched_bal, yf, cdr, default_multiplier, cumulative_default_rate, timing, cpr, cpr_multiplier,
+                     tmp)
+    for a in range(n):
+        performing_asset(sched_int, sched_prin, sched_bal, a, tmp, pa)
+    stk = tmp[6 * n_t:]
+    sum_rows(pa.a_int, pa.b_int, stk)
+    sum_rows(pa.a_prin, pa.b_prin, stk)
+    sum_rows(pa.a_prepay, pa.b_prepay, stk)
+    sum_rows(pa.a_def, pa.b_def, stk)
+    sum_rows(pa.a_bal_start, pa.b_bal_start, stk)
+    sum_rows(pa.a_bal_end, pa.b_bal_end, stk)
+    return performing_recoveries(recovery_rate, recovery_multiplier, lag, pa)
+
+
+@jit_inner
+def performing_rates(sched_bal, yf, cdr, default_multiplier, cumulative_default_rate, timing, cpr, cpr_multiplier,
+                     tmp):
+    """The pool-uniform part of :func:`performing_into` into ``tmp``: mdr_t, smm_t, g_t, s_t, g_{t+1} at
+    ``tmp[0:T], [T:2T], … [4T:5T]`` (``[5T:6T]`` the normalised weights, then the pairwise-sum stack)."""
+    n, n_t = sched_bal.shape
+    mdr = tmp[0:n_t]
+    smm = tmp[n_t:2 * n_t]
+    gs = tmp[2 * n_t:3 * n_t]
+    ss = tmp[3 * n_t:4 * n_t]
+    gn = tmp[4 * n_t:5 * n_t]
+    w = tmp[5 * n_t:6 * n_t]
+    stk = tmp[6 * n_t:]
+    a_cpr = cpr * cpr_multiplier
+    if a_cpr > 1.0:
+        a_cpr = 1.0
+    for t in range(n_t):
+        smm[t] = period_rate(a_cpr, yf[t])
+    use_timing = not math.isnan(cumulative_default_rate)
+    c_target = 0.0
+    if use_timing:
+        ws = pairwise_vec(timing, 0, n_t, stk)
+        for t in range(n_t):
+            w[t] = timing[t] / ws if ws > 0.0 else timing[t]
+        c = cumulative_default_rate * default_multiplier
+        if c > 1.0:
+            c = 1.0
+        c_target = c * pairwise_col(sched_bal, 0, 0, n, stk)
+    else:
+        a_cdr = cdr * default_multiplier
+        if a_cdr > 1.0:
+            a_cdr = 1.0
+        for t in range(n_t):
+            mdr[t] = period_rate(a_cdr, yf[t])
+    g = 1.0
+    for t in range(n_t):
+        if use_timing:
+            perf = g * pairwise_col(sched_bal, t, 0, n, stk)
+            if perf > 0.0:
+                x = c_target * w[t] / perf
+                mdr[t] = x if x < 1.0 else 1.0
+            else:
+                mdr[t] = 0.0
+        gs[t] = g
+        s = g * (1.0 - mdr[t])
+        ss[t] = s
+        g = s * (1.0 - smm[t])
+        gn[t] = g
+
+
+@jit_inner
+def performing_asset(sched_int, sched_prin, sched_bal, a, tmp, pa):
+    """Asset ``a``'s rows of ``pa`` from the rates of :func:`performing_rates` in ``tmp``."""
+    n_t = sched_int.shape[1]
+    mdr = tmp[0:n_t]
+    smm = tmp[n_t:2 * n_t]
+    gs = tmp[2 * n_t:3 * n_t]
+    ss = tmp[3 * n_t:4 * n_t]
+    gn = tmp[4 * n_t:5 * n_t]
+    for t in range(n_t):
+        b = sched_bal[a, t]
+        p = sched_prin[a, t]
+        left = b - p
+        if left < 0.0:
+            left = 0.0
+        pa.a_bal_start[a, t] = gs[t] * b
+        pa.a_def[a, t] = gs[t] * mdr[t] * b
+        s = ss[t]
+        pa.a_int[a, t] = s * sched_int[a, t]
+        pre = s * smm[t] * left
+        pa.a_prepay[a, t] = pre
+        pa.a_prin[a, t] = s * p + pre
+        pa.a_bal_end[a, t] = gn[t] * left
+
+
+@jit_inner
+def performing_totals(sched_int, sched_prin, sched_bal, tmp, pa):
+    """The pool totals ``pa.b_*`` (not ``b_rec``) from the rates in ``tmp`` without writing any asset's rows: each
+    asset's values are computed as :func:`performing_asset` computes them and added in asset order, which is
+    :func:`ipabs.kernels.sums.sum_rows` (the same bits) for two or more periods; with one period (a pairwise sum over
+    the assets) it falls back to writing the rows and summing them."""
+    n, n_t = sched_int.shape
+    if n_t < 2:
+        for a in range(n):
+            performing_asset(sched_int, sched_prin, sched_bal, a, tmp, pa)
+        stk = tmp[6 * n_t:]
+        sum_rows(pa.a_int, pa.b_int, stk)
+        sum_rows(pa.a_prin, pa.b_prin, stk)
+        sum_rows(pa.a_prepay, pa.b_prepay, stk)
+        sum_rows(pa.a_def, pa.b_def, stk)
+        sum_rows(pa.a_bal_start, pa.b_bal_start, stk)
+        sum_rows(pa.a_bal_end, pa.b_bal_end, stk)
+        return
+    mdr = tmp[0:n_t]
+    smm = tmp[n_t:2 * n_t]
+    gs = tmp[2 * n_t:3 * n_t]
+    ss = tmp[3 * n_t:4 * n_t]
+    gn = tmp[4 * n_t:5 * n_t]
+    for t in range(n_t):
+        pa.b_int[t] = 0.0
+        pa.b_prin[t] = 0.0
+        pa.b_prepay[t] = 0.0
+        pa.b_def[t] = 0.0
+        pa.b_bal_start[t] = 0.0
+        pa.b_bal_end[t] = 0.0
+    for a in range(n):
+        for t in range(n_t):
+            b = sched_bal[a, t]
+            p = sched_prin[a, t]
+            left = b - p
+            if left < 0.0:
+                left = 0.0
+            s = ss[t]
+            pre = s * smm[t] * left
+            if a == 0:
+                pa.b_bal_start[t] = gs[t] * b
+                pa.b_def[t] = gs[t] * mdr[t] * b
+                pa.b_int[t] = s * sched_int[a, t]
+                pa.b_prepay[t] = pre
+                pa.b_prin[t] = s * p + pre
+                pa.b_bal_end[t] = gn[t] * left
+            else:
+                pa.b_bal_start[t] += gs[t] * b
+                pa.b_def[t] += gs[t] * mdr[t] * b
+                pa.b_int[t] += s * sched_int[a, t]
+                pa.b_prepay[t] += pre
+                pa.b_prin[t] += s * p + pre
+                pa.b_bal_end[t] += gn[t] * left
+
+
+@jit_inner
+def performing_recoveries(recovery_rate, recovery_multiplier, lag, pa):
+    """``pa.b_rec``: the fractional defaults' recoveries, rate × defaults ``lag`` periods later; returns the rate."""
+    n_t = pa.b_def.shape[0]
+    rate = recovery_rate * recovery_multiplier
+    if rate > 1.0:
+        rate = 1.0
+    for t in range(n_t):
+        pa.b_rec[t] = rate * pa.b_def[t - lag] if t >= lag else 0.0
+    return rate

@@ -379,10 +379,13 @@ def run_batch(deal: CompiledDeal, table: ScenarioTable, *, engine: str = "kernel
     deal : CompiledDeal
     table : ScenarioTable
     engine : {"kernel", "reference"}
-        ``"kernel"``: all scenarios in one numba call (``prange`` over scenarios); ``"reference"``: one at a time
-        through the deterministic engine (QuantLib yields) — the twin the kernel is tested against.
+        ``"kernel"``: blocks of scenarios in a numba kernel (:mod:`ipabs.kernels.batch`) on a pool of threads, each
+        scenario through the deterministic engine's own kernels (decision 015); ``"reference"``: one at a time
+        through the deterministic engine (QuantLib yields) — the twin the kernel is tested against (every amount
+        bit-identical, WAL and yield within 1e-9).
     progress : callable(done, total), optional
-        Called as scenarios complete; it may raise :class:`ipabs.errors.Cancelled` to stop the run.
+        Called as scenarios complete (kernel: after each block of 256); it may raise :class:`ipabs.errors.Cancelled`
+        to stop the run (blocks not yet started are dropped).
     threads : int, optional
         Threads for the kernel engine (results do not depend on it).
     """
