@@ -288,14 +288,10 @@ def selfcheck_defaults() -> dict[str, Any]:
 
 def load_selfcheck(path: str | Path) -> tuple[SelfCheckInput, Path]:
     """Read and validate a self-check TOML file; every problem is reported at once (:class:`InputError`)."""
+    from ipabs.tomlfile import read_toml_file
+
     path = Path(path)
-    try:
-        with open(path, "rb") as f:
-            data = tomllib.load(f)
-    except FileNotFoundError:
-        raise InputError([Issue("file not found", file=str(path))], title="invalid self-check file") from None
-    except tomllib.TOMLDecodeError as e:
-        raise InputError([Issue(f"not valid TOML: {e}", file=str(path))], title="invalid self-check file") from None
+    data = read_toml_file(path, title="invalid self-check file", what="self-check")
     try:
         return SelfCheckInput.model_validate(data), path
     except ValidationError as e:
