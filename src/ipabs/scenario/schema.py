@@ -372,7 +372,7 @@ class Simulation(_Model):
         None, gt=0, le=1000, allow_inf_nan=False, description="ν of the Student-t copula (required with student_t)"
     )
     rating_table: str | None = Field(
-        None, description="name of a rating → annual PD table in ipabs/data (used for obligors without a pd; "
+        None, pattern=r"^[A-Za-z0-9_-]{1,64}$", description="name of a rating → annual PD table in ipabs/data (used for obligors without a pd; "
         "the shipped table is illustrative, so it is used only when named)"
     )
     default_pd: Rate | None = Field(None, description="annual PD for obligors with neither pd nor a rated PD")
