@@ -41,6 +41,8 @@ def read_toml_file(path: str | os.PathLike, *, error: type[InputError] = InputEr
         raise fail("file not found")
     if p.is_dir():
         raise fail(f"is a folder, not a {what} file")
+    if not p.is_file():
+        raise fail(f"is not a regular file (a device or pipe?), not a {what} file")
     try:
         size = p.stat().st_size
         if size > MAX_TOML_BYTES:

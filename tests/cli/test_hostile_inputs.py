@@ -263,6 +263,28 @@ def test_a_binary_file_given_to_selfcheck_exits_2_naming_the_file(capsys, tmp_pa
     assert code == 2 and "check.toml" in message and "not UTF-8" in message
 
 
+@pytest.mark.parametrize(("key", "value"), [("financing_earlier_this_year", "inf"),
+                                             ("financing_earlier_this_year", "1e308"), ("appraised_value", "nan")])
+def test_a_self_check_with_a_non_finite_or_absurd_amount_exits_2_naming_the_field(capsys, tmp_path, key, value):
+    import re
+
+    text = (SCENARIOS / "selfcheck-example.toml").read_text("utf-8")
+    f = tmp_path / "sc.toml"
+    f.write_text(re.sub(rf"(?m)^{key} = .*$", f"{key} = {value}", text, count=1), encoding="utf-8")
+    code, message = cli(capsys, "selfcheck", f)
+    assert code == 2 and "sc.toml" in message and f"field '{key}'" in message
+
+
+@pytest.mark.parametrize("verb", ["validate", "selfcheck", "criteria", "policy", "subsidy"])
+def test_a_device_given_as_an_input_file_exits_2_instead_of_reading_forever(capsys, verb):
+    args = {"validate": ["validate", "/dev/zero"], "selfcheck": ["selfcheck", "/dev/zero"],
+            "criteria": ["eligibility", SCENARIOS / "tapes" / "ganzhou_pledge_pool.csv", "--criteria", "/dev/zero"],
+            "policy": ["subsidy", PIPELINE, "--policy", "/dev/zero", "--paths", "10"],
+            "subsidy": ["subsidy", "/dev/zero", "--paths", "10"]}[verb]
+    code, message = cli(capsys, *args)
+    assert code == 2 and "/dev/zero" in message
+
+
 @pytest.mark.parametrize("verb", ["selfcheck", "criteria", "policy"])
 def test_a_pathologically_nested_toml_exits_2_for_every_toml_input(capsys, tmp_path, verb):
     f = tmp_path / "deep.toml"
