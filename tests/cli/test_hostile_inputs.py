@@ -12,6 +12,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -136,6 +137,24 @@ def test_stale_temporaries_of_a_killed_run_are_removed_by_the_next_run_and_nothi
     assert run(capsys, deal, out)[0] == 0
     assert not dead.exists() and not dead_old.exists()
     assert live.exists() and other.exists()
+
+
+def test_the_temporary_folder_of_a_writer_killed_by_sigkill_is_removed_by_the_next_run(capsys, deal, tmp_path):
+    out = tmp_path / "res"
+    killed = textwrap.dedent(f"""
+        import os, signal
+        from ipabs.report.writer import output_folder
+        with output_folder({str(out)!r}, command="run").writing() as tmp:
+            (tmp / "summary.json").write_text("half")
+            os.kill(os.getpid(), signal.SIGKILL)
+    """)
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
+    proc = subprocess.run([sys.executable, "-c", killed], env=env, cwd=tmp_path)
+    assert proc.returncode == -signal.SIGKILL
+    left = [p for p in tmp_path.iterdir() if p.name.startswith(".res.ipabs-tmp-")]
+    assert len(left) == 1 and not out.exists()
+    assert run(capsys, deal, out)[0] == 0
+    assert not left[0].exists() and (out / "summary.json").is_file()
 
 
 def test_eligibility_refuses_to_write_into_the_tapes_folder(capsys, deal):
