@@ -230,7 +230,12 @@ class OutputFolder:
                 old = Path(tempfile.mkdtemp(prefix=f".{out.name}.ipabs-old-{os.getpid()}-", dir=out.parent))
                 os.rmdir(old)
                 os.replace(out, old)
-            os.replace(tmp, out)
+            try:
+                os.replace(tmp, out)
+            except BaseException:
+                if old is not None:
+                    os.replace(old, out)  # put the earlier output back
+                raise
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
