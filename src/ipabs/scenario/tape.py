@@ -480,15 +480,28 @@ def _read_xlsx(path: Path, sheet: str | None, file: str) -> tuple[list[str], lis
     return header, columns, list(range(1, len(rows))), name
 
 
-def _read_parquet(path: Path, file: str) -> tuple[list[str], list[list[Any]], list[int]]:
+def _read_parquet(path: Path, file: str) -> tuple[list[str], list[Any], list[int]]:
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     try:
         table = pq.read_table(path)
-        columns = [table.column(j).to_pylist() for j in range(table.num_columns)]
+        columns = [_arrow_strings(table.column(j)) if pa.types.is_string(table.column(j).type)
+                   or pa.types.is_large_string(table.column(j).type) else table.column(j).to_pylist()
+                   for j in range(table.num_columns)]
     except Exception as e:  # boundary with a third-party parser
         raise TapeError([Issue(f"not a valid Parquet file: {type(e).__name__}: {e}", file=file)]) from None
     return [str(c) for c in table.column_names], columns, list(range(1, table.num_rows + 1))
+
+
+def _arrow_strings(col: Any) -> _Raw:
+    """A pyarrow string column, dictionary-encoded (null → blank): no Python object per cell."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    enc = pc.dictionary_encode(col.combine_chunks().cast(pa.string()))
+    codes = pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False).astype(np.int32)
+    return _blank_out(_Raw(codes, enc.dictionary.to_numpy(zero_copy_only=False).tolist(), enc.dictionary))
 
 
 # ----------------------------------------------------------------------------------------------------------------
