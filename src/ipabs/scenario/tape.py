@@ -21,11 +21,16 @@ documented order, then ``source_row``, then user extras (``x_*``, ``note*``):
 - ``start_date``, ``maturity_date``: ``datetime.date`` objects (object dtype);
 - flags: ``bool``;
 - ``ip_*`` columns: Python lists (object dtype), one entry per IP right, all of the row's lists of the same
-  length (``ip_type`` decides it): ``ip_type``/``ip_valuation``/``ip_owner_id`` → ``str``,
+  length (``ip_type`` decides it; rows with the same cell share one list object: treat them as read-only): ``ip_type``/``ip_valuation``/``ip_owner_id`` → ``str``,
   ``ip_registration_no`` → ``str`` or ``None``, ``ip_expiry_date`` → ``datetime.date`` or ``None``,
   ``ip_appraised_value`` → ``float`` (NaN when not given), ``ip_prior_pledge`` → ``bool``;
 - ``custom_schedule``: a list of ``(datetime.date, float)`` principal repayments (empty unless ``custom``);
 - ``source_row``: ``int64``, the 1-based data row in the file (header = row 0).
+
+Validation is vectorised (:func:`_validate`): each column is factorised, each distinct cell parsed once, the row checks
+run on arrays of codes; CSV (UTF-8) and Parquet text columns are read by pyarrow dictionary-encoded. The row-by-row
+:func:`_validate_reference` is kept as the reference the tests compare it with. A tape of more than
+``ipabs.defaults.MAX_TAPE_ROWS`` rows or ``MAX_TAPE_BYTES`` bytes is refused before validation.
 
 Row numbers count the data records after the header; fully blank rows are skipped (not counted in
 :attr:`TapeResult.n_rows`) but keep their place in the numbering, so ``source_row`` points at the record a user sees.
@@ -460,6 +465,9 @@ def _read_xlsx(path: Path, sheet: str | None, file: str) -> tuple[list[str], lis
                     [Issue(f"no sheet named '{sheet}'; the workbook has: {', '.join(names)}", file=file, table=sheet)]
                 )
             name = matches[0]
+        declared = wb[name].max_row  # from the sheet's dimension: refuse a huge sheet before reading it
+        if declared is not None and declared - 1 > defaults.MAX_TAPE_ROWS:
+            _check_rows(declared - 1, file)
         try:
             rows = [list(r) for r in wb[name].iter_rows(values_only=True)]
         except Exception as e:  # corrupt sheet XML
