@@ -11,8 +11,13 @@ import datetime as dt
 import hashlib
 import io
 import math
+import os
 import re
+import shutil
+import stat
 import tempfile
+import time
+import weakref
 import zipfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -21,7 +26,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from ipabs.errors import InputError
+from ipabs.errors import InputError, Issue
 from ipabs.glossary import TERMS, label
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -197,8 +202,53 @@ def show_issues_warning(head: str, issues: list) -> None:
 
 # --- uploads ------------------------------------------------------------------------------------------------------
 
-UPLOAD_ROOT = Path(tempfile.gettempdir()) / "ipabs-uploads"
-_UPLOAD_PATH = re.compile(re.escape(str(UPLOAD_ROOT)) + r"[/\\][0-9a-f]{24}[/\\]")
+#: Each session's uploads live in its own private folder ``<tmp>/ipabs-upload-<random>`` (``tempfile.mkdtemp``: mode
+#: 0700, a name no other session can guess), never shared; it is deleted when the session ends (its state is dropped)
+#: or when the server stops, and in any case a folder unused for ``UPLOAD_RETENTION_HOURS`` is deleted by the next
+#: session that starts. Firms' loan tapes are confidential.
+UPLOAD_PREFIX = "ipabs-upload-"
+UPLOAD_RETENTION_HOURS = 12
+_UPLOAD_PATH = re.compile(re.escape(str(Path(tempfile.gettempdir()))) + r"[/\\]" + re.escape(UPLOAD_PREFIX)
+                          + r"[^/\\]+[/\\](?:[0-9a-f]{24}[/\\])?")
+
+
+class SessionUploads:
+    """A session's private upload folder, removed when this object is garbage collected (the session ended) or at
+    interpreter exit; :meth:`remove` removes it now."""
+
+    def __init__(self) -> None:
+        self.path = Path(tempfile.mkdtemp(prefix=UPLOAD_PREFIX))  # mode 0700
+        self._finalizer = weakref.finalize(self, shutil.rmtree, str(self.path), True)
+
+    def remove(self) -> None:
+        self._finalizer()
+
+
+def sweep_stale_uploads(retention_hours: float = UPLOAD_RETENTION_HOURS, root: Path | None = None) -> list[Path]:
+    """Delete upload folders of ours (this user's, our name pattern) unused for ``retention_hours``."""
+    root = Path(tempfile.gettempdir()) if root is None else root
+    cutoff = time.time() - retention_hours * 3600
+    removed = []
+    for p in root.glob(UPLOAD_PREFIX + "*"):
+        try:
+            st_ = p.lstat()
+        except OSError:
+            continue
+        if (stat.S_ISDIR(st_.st_mode) and st_.st_uid == os.getuid() and st_.st_mtime < cutoff):
+            shutil.rmtree(p, ignore_errors=True)
+            removed.append(p)
+    return removed
+
+
+def session_upload_dir() -> Path:
+    """This session's private upload folder (created on first use, after sweeping stale ones)."""
+    box = st.session_state.get("_uploads")
+    if not isinstance(box, SessionUploads) or not box.path.is_dir():
+        sweep_stale_uploads()
+        box = SessionUploads()
+        st.session_state["_uploads"] = box
+    return box.path
+
 
 def written_files(write: Callable[[Path], Path], zip_name: str, zip_suffix: str = "") -> dict[str, bytes]:
     """Run a library writer (``write(folder) -> the folder written``, given a path that does not exist yet) in a
@@ -216,20 +266,46 @@ def written_files(write: Callable[[Path], Path], zip_name: str, zip_suffix: str 
     return files
 
 
-def save_upload(uploaded: Any) -> Path:
-    """Write an uploaded file to a content-addressed temporary path (the path changes when the content does).
+def save_upload(uploaded: Any, folder: Path | None = None) -> Path:
+    """Write an uploaded file into the session's private upload folder (:func:`session_upload_dir`), under a
+    content-addressed sub-folder (the path changes when the content does: cache keys follow it).
 
     The library's readers then apply their own checks (size, encoding, columns) to the file as uploaded.
     """
     data = uploaded.getvalue()
     digest = hashlib.sha256(data).hexdigest()[:24]
-    name = Path(uploaded.name).name or "upload"
-    folder = UPLOAD_ROOT / digest
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / name
+    name = Path(str(uploaded.name).replace("\\", "/")).name or "upload"
+    if name in (".", ".."):
+        name = "upload"
+    root = session_upload_dir() if folder is None else folder
+    target = root / digest
+    target.mkdir(mode=0o700, exist_ok=True)
+    path = target / name
     if not path.exists():
         path.write_bytes(data)
+    os.utime(root)  # the retention counts from the last use
     return path
+
+
+def confine_uploaded_scenario(data: dict, scenario_path: Path, tape_path: Path | None) -> dict:
+    """An uploaded scenario may refer only to files uploaded with it: its pool tape becomes the uploaded tape
+    (``tape_path``); without one, its own ``pool.tape`` is not looked up on the server (no absolute path, no
+    ``..``, nothing outside its upload folder) and an :class:`InputError` asks for the tape to be uploaded.
+    Load the result with ``base_dir=scenario_path.parent``."""
+    pool = data.get("pool")
+    if tape_path is not None:
+        return {**data, "pool": {**(pool if isinstance(pool, dict) else {}), "tape": str(tape_path)}}
+    if not isinstance(pool, dict) or not isinstance(pool.get("tape"), str):
+        return data  # the schema reports the missing or malformed [pool] table
+    ref = pool["tape"]
+    folder = scenario_path.parent.resolve()
+    rel = Path(ref.replace("\\", "/"))
+    inside = not rel.is_absolute() and ".." not in rel.parts and (folder / rel).resolve().is_relative_to(folder)
+    if not inside or not (folder / rel).is_file():
+        raise InputError([Issue(f"the pool tape '{ref}' was not uploaded with the scenario: upload the tape too (an "
+                                "uploaded scenario may refer only to files uploaded with it)",
+                                file=scenario_path.name, table="pool", field="tape")], title="invalid scenario")
+    return data
 
 
 def uploader(key_label: str, types: list[str], key: str) -> Any:

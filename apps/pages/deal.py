@@ -79,14 +79,15 @@ def source_section() -> None:
             st.caption(ui.t("tape_file_hint"))
             if st.button(ui.h("load"), key="load_upload", disabled=scn_file is None):
                 try:
-                    data = read_toml(ui.save_upload(scn_file))
+                    scn_path = ui.save_upload(scn_file)
+                    data = read_toml(scn_path)
+                    # only files uploaded with it: the uploaded tape, never a path on the server
+                    data = ui.confine_uploaded_scenario(
+                        data, scn_path, ui.save_upload(tape_file) if tape_file is not None else None)
                 except InputError as e:
                     ui.show_input_error(e)
                     return
-                if tape_file is not None:
-                    pool = data.get("pool") if isinstance(data.get("pool"), dict) else {}
-                    data["pool"] = {**pool, "tape": str(ui.save_upload(tape_file))}
-                try_load(data, str(ui.SCENARIOS), scn_file.name)
+                try_load(data, str(scn_path.parent), scn_file.name)
 
 
 # --- the form -------------------------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ import pandas as pd
 import streamlit as st
 import ui_common as ui
 
-from ipabs.errors import InputError
+from ipabs.errors import InputError, Issue
 
 st.title(ui.t("page_eligibility"))
 try:
@@ -204,7 +204,12 @@ def selfcheck_tab(criteria_name: str) -> None:
         elif upload is not None and st.button(ui.h("check"), key="sc_upload_check"):
             path = ui.save_upload(upload)
             inp, _ = load_selfcheck(path)
-            st.session_state.sc_result = self_check(inp, base_dir=ui.SCENARIOS)
+            if inp.criteria and inp.criteria not in bundled_criteria_names():
+                # an uploaded file may not name a file on the server: only the bundled criteria sets
+                raise InputError([Issue(f"criteria '{inp.criteria}': an uploaded self-check may name only a bundled "
+                                        f"criteria set ({', '.join(bundled_criteria_names())})",
+                                        file=upload.name, field="criteria")], title="invalid self-check file")
+            st.session_state.sc_result = self_check(inp, base_dir=None)
     except InputError as e:
         ui.show_input_error(e)
         return

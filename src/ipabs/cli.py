@@ -1,21 +1,21 @@
 """The ``ipabs`` command line: a thin layer over :mod:`ipabs.api` (no numerics here).
 
-Exit codes: 0 success; 2 invalid input (the message names file, row and field); 1 failure at run time.
-Never a bare traceback (``--debug`` shows one).
+Exit codes: 0 success; 2 invalid input (the message names file, row and field), including an argument out of its
+stated bounds and an output folder that may not be written (:func:`ipabs.report.writer.output_folder`); 1 failure at
+run time; 130 interrupted (Ctrl-C), also while the libraries are still being imported. Never a bare traceback
+(``--debug`` shows one).
 
 Subcommands live in small modules that each expose ``add_parsers(subparsers)``; each parser sets ``func`` to a
-callable taking the parsed namespace and returning an exit code.
+callable taking the parsed namespace and returning an exit code. A subcommand that writes a folder checks it with
+:func:`ipabs.report.writer.output_folder` before its work and writes it through that function.
+
+This module imports nothing heavy at its top (the console script imports it before :func:`main` can catch a
+Ctrl-C): numpy, pandas and numba are imported inside :func:`main`.
 """
 
 from __future__ import annotations
 
-import argparse
-import importlib
-import logging
 import sys
-
-from ipabs import __version__
-from ipabs.errors import Cancelled, InputError
 
 #: Modules contributing subcommands, in help order.
 COMMAND_MODULES = [
@@ -26,8 +26,16 @@ COMMAND_MODULES = [
     "ipabs.surveillance.cli",
 ]
 
+#: Exit code of an interrupted command (128 + SIGINT, as shells report it).
+EXIT_INTERRUPTED = 130
 
-def build_parser() -> argparse.ArgumentParser:
+
+def build_parser():
+    import argparse
+    import importlib
+
+    from ipabs import __version__
+
     p = argparse.ArgumentParser(prog="ipabs", description="IP ABS/ABN structuring and Monte Carlo simulator")
     p.add_argument("--version", action="version", version=f"ipabs {__version__}")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
@@ -38,8 +46,24 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one ``ipabs`` command; returns the exit code (the console script passes it to ``sys.exit``)."""
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:  # Ctrl-C anywhere: while importing, parsing, running or writing
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _main(argv: list[str] | None) -> int:
+    import logging
+
+    from ipabs.errors import Cancelled, InputError
+
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:  # argparse: --help / --version (0) or a bad argument (2, its message already printed)
+        return e.code if isinstance(e.code, int) else 2
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if not getattr(args, "func", None):
         parser.print_help()
@@ -53,8 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         print("cancelled", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 1
+        raise
     except Exception as e:  # a run-time failure: one clear line unless --debug
         if args.debug:
             raise

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from ipabs import api
+from ipabs import api, cliargs
 from ipabs.cli_cluster import add_cluster_arguments, cluster_kwargs
+from ipabs.defaults import MAX_PATHS, MAX_SAMPLE_PATHS
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
@@ -22,17 +23,21 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("run", help="run a scenario: deterministic base case and Monte Carlo; write results")
     p.add_argument("scenario", type=Path)
     p.add_argument("--out", type=Path, default=None, help="output folder (default out/<scenario name>)")
-    p.add_argument("--paths", type=int, default=None, help="Monte Carlo paths (default: the scenario's; 0 = none)")
-    p.add_argument("--seed", type=int, default=None, help="Monte Carlo seed (default: the scenario's)")
-    p.add_argument("--threads", type=int, default=None, help="numba threads (results do not depend on it)")
+    p.add_argument("--paths", type=cliargs.deal_paths, default=None,
+                   help=f"Monte Carlo paths, 0 to {MAX_PATHS:,} (default: the scenario's; 0 = none)")
+    p.add_argument("--seed", type=cliargs.seed, default=None,
+                   help="Monte Carlo seed, 0 to 2**63 - 1 (default: the scenario's)")
+    p.add_argument("--threads", type=cliargs.threads, default=None,
+                   help="numba threads, at least 1 (results do not depend on it)")
     p.add_argument("--lang", choices=["en", "zh"], default="en",
                    help="language of the XLSX workbook and of the report (Parquet files stay English, in yuan)")
     p.add_argument("--report", action="store_true",
                    help="also write report.html: a self-contained printable report (print to PDF from a browser)")
     p.add_argument("--strict", action="store_true", help="fail on any rejected tape row")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.add_argument("--sample-paths", type=int, default=0, metavar="N",
-                   help="also write the full cash flows of the first N Monte Carlo paths to path_sample.parquet")
+    p.add_argument("--sample-paths", type=cliargs.sample_paths, default=0, metavar="N",
+                   help="also write the full cash flows of the first N Monte Carlo paths to path_sample.parquet "
+                        f"(0 to {MAX_SAMPLE_PATHS:,})")
     p.add_argument("--statistics", choices=["full", "losses"], default=None,
                    help="full: losses, WAL, yield and expected cash flows with bands; losses: tranche losses, "
                         "shortfalls and pool rates only, faster (default: the scenario's simulation.statistics)")
@@ -101,11 +106,13 @@ def tranche_table(rows: list[dict], mc: list[dict] | None = None) -> pd.DataFram
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from ipabs.report.export import atomic_dir
-    from ipabs.report.writer import write_run
+    from ipabs.report.writer import output_folder, write_run
 
     cluster = cluster_kwargs(args)
+    out_dir = args.out or Path("out") / args.scenario.stem
     loaded = api.load_scenario(args.scenario, strict=args.strict or None)
+    # refused now (exit 2), before the run: an output folder that would replace an input or a folder not ipabs's
+    target = output_folder(out_dir, command="run", inputs=[args.scenario, loaded.tape.file])
     deal = api.compile_scenario(loaded)
     det = api.run_deterministic(deal)
     det.meta["tape_rows"] = loaded.tape.n_rows
@@ -124,8 +131,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         from ipabs.engine.montecarlo import path_sample
 
         sample = path_sample(deal, mc.seed, range(mc.path0, mc.path0 + min(args.sample_paths, mc.n_paths)))
-    out_dir = args.out or Path("out") / args.scenario.stem
-    with atomic_dir(out_dir) as tmp:
+    with target.writing() as tmp:
         write_run(tmp, det, mc, loaded.tape, lang=args.lang, path_sample=sample, report=args.report)
     s = loaded.scenario
     print(f"{s.deal.name}")

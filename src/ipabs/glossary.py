@@ -251,8 +251,9 @@ TERMS: dict[str, tuple[str, str]] = {
     "ui_upload_scenario": ("上传场景文件与资产池明细", "upload a scenario and a tape"),
     "ui_scenario_file": ("场景文件 (TOML)", "scenario file (TOML)"),
     "ui_tape_file": ("资产池明细 (CSV/XLSX/Parquet，可选)", "pool tape (CSV/XLSX/Parquet, optional)"),
-    "ui_tape_file_hint": ("不上传明细时，按场景文件中的路径在示例目录中查找。",
-                       "Without a tape, the scenario's tape path is looked up in the sample folder."),
+    "ui_tape_file_hint": ("请同时上传场景的资产明细：上传的场景只能引用与其一同上传的文件。",
+                       "Upload the scenario's pool tape with it: an uploaded scenario may refer only to files "
+                       "uploaded with it."),
     "ui_deal_name": ("交易名称", "deal name"),
     "ui_first_payment_date": ("首个兑付日", "first payment date"),
     "ui_tranche_sizes": ("各档发行规模", "tranche sizes"),

@@ -181,6 +181,83 @@ def test_an_uploaded_scenario_with_its_tape_becomes_current_and_runs() -> None:
     assert metric(at, "预期损失").endswith("%")
 
 
+# --- uploads are confined to the session (issue 15 item 5) -----------------------------------------------------------
+
+@pytest.mark.parametrize("tape_ref", ["tapes/ganzhou_pledge_pool.csv",
+                                      str(ROOT / "scenarios" / "tapes" / "ganzhou_pledge_pool.csv"),
+                                      "../../../../../../etc/passwd"])
+def test_an_uploaded_scenario_without_its_tape_never_reads_a_path_on_the_server(tape_ref: str) -> None:
+    data = DEFAULT_TOML.decode("utf-8").replace('tape = "tapes/ganzhou_pledge_pool.csv"', f"tape = '{tape_ref}'")
+    assert tape_ref in data
+    at = upload_scenario(start(), ("my-deal.toml", data.encode("utf-8")))
+    assert at.error and "was not uploaded with the scenario" in at.error[0].value
+    assert "my-deal.toml" in at.error[0].value and "field 'tape'" in at.error[0].value
+    assert at.session_state["scn_name"] == "ganzhou_pledge_2026.toml", "the current scenario is kept"
+
+
+def test_an_uploaded_self_check_may_name_only_a_bundled_criteria_set() -> None:
+    pytest.importorskip("ipabs.eligibility")
+    text = (ROOT / "scenarios" / "selfcheck-example.toml").read_text("utf-8")
+    text = 'criteria = "../src/ipabs/data/criteria/ganzhou-default.toml"\n' + "\n".join(
+        x for x in text.splitlines() if not x.startswith("criteria"))
+    at = start()
+    at.switch_page("pages/eligibility.py").run()
+    at.file_uploader(key="sc_upload").set_value(("mine.toml", text.encode("utf-8"), "application/toml")).run()
+    at.button(key="sc_upload_check").click().run()
+    no_exception(at)
+    assert at.error and "only a bundled criteria set" in at.error[0].value
+
+
+def test_each_session_keeps_its_uploads_in_its_own_private_folder_removed_when_it_ends(tmp_path) -> None:
+    import gc
+    import os
+    import stat
+    import time
+
+    sys.path.insert(0, str(APPS))
+    import ui_common
+
+    a, b = ui_common.SessionUploads(), ui_common.SessionUploads()
+    assert a.path != b.path
+    assert stat.S_IMODE(a.path.stat().st_mode) == 0o700
+
+    class Upload:
+        name = "../../pool.csv"
+
+        def getvalue(self) -> bytes:
+            return b"asset_id\n1\n"
+
+    saved = ui_common.save_upload(Upload(), a.path)
+    assert saved.is_relative_to(a.path) and saved.name == "pool.csv"
+    assert stat.S_IMODE(saved.parent.stat().st_mode) == 0o700
+    path = a.path
+    del a
+    gc.collect()
+    assert not path.exists(), "the folder goes with the session's state"
+    b.remove()
+    assert not b.path.exists()
+    # retention: folders of ours unused for longer are swept; recent ones and other names are kept
+    old, recent, other = tmp_path / "ipabs-upload-old", tmp_path / "ipabs-upload-new", tmp_path / "mine"
+    for d in (old, recent, other):
+        d.mkdir()
+    past = time.time() - (ui_common.UPLOAD_RETENTION_HOURS + 1) * 3600
+    os.utime(old, (past, past))
+    os.utime(other, (past, past))
+    assert ui_common.sweep_stale_uploads(root=tmp_path) == [old]
+    assert recent.exists() and other.exists()
+
+
+def test_confining_an_uploaded_scenario_uses_the_uploaded_tape(tmp_path) -> None:
+    sys.path.insert(0, str(APPS))
+    import ui_common
+
+    scn = tmp_path / "a" / "deal.toml"
+    tape = tmp_path / "b" / "pool.csv"
+    data = {"pool": {"tape": "/etc/passwd", "sheet": None}}
+    assert ui_common.confine_uploaded_scenario(data, scn, tape)["pool"]["tape"] == str(tape)
+    assert ui_common.confine_uploaded_scenario({"deal": {}}, scn, None) == {"deal": {}}  # the schema reports it
+
+
 # --- eligibility, budget, compare -------------------------------------------------------------------------------------
 
 @pytest.mark.slow

@@ -272,6 +272,8 @@ def test_a_failing_run_keeps_the_previous_output_folder_intact(tmp_path, capsys,
     out = tmp_path / "results"
     out.mkdir()
     (out / "summary.json").write_text('{"previous": true}', encoding="utf-8")
+    # an earlier ipabs output (decision 018: only a folder with the marker may be replaced)
+    (out / writer.MARKER_NAME).write_text('{"format": "ipabs-output", "command": "run"}', encoding="utf-8")
 
     def broken(folder, *args, **kwargs):
         raise RuntimeError("boom")

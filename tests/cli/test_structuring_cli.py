@@ -177,3 +177,35 @@ def test_size_on_two_local_workers_gives_the_same_answer(tmp_path, capsys):
         assert a[key] == b[key], key
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "a" / "trials.parquet"),
                                   pd.read_parquet(tmp_path / "b" / "trials.parquet"))
+
+
+@pytest.mark.parametrize("verb", ["breakeven", "largest-obligor", "stress", "rate", "size"])
+def test_a_structuring_verb_never_writes_over_its_inputs_or_a_foreign_folder(tmp_path, capsys, verb):
+    import shutil
+
+    folder = tmp_path / "deal"
+    shutil.copytree(ROOT / "scenarios", folder, ignore=shutil.ignore_patterns("reports"))
+    scn = folder / "ganzhou_pledge_2026.toml"
+    before = sorted(p.name for p in folder.iterdir())
+    code, _, err = cli(capsys, verb, scn, "--out", folder, "--quiet")
+    assert code == 2 and "input" in err
+    assert sorted(p.name for p in folder.iterdir()) == before
+    foreign = tmp_path / "mine"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("keep", encoding="utf-8")
+    code, _, err = cli(capsys, verb, scn, "--out", foreign, "--quiet")
+    assert code == 2 and "not written by ipabs" in err
+    assert (foreign / "notes.txt").read_text(encoding="utf-8") == "keep"
+
+
+def test_surveil_refuses_an_output_folder_that_holds_its_report(tmp_path, capsys):
+    import shutil
+
+    src = ROOT / "scenarios" / "reports"
+    if not src.exists():
+        pytest.skip("no sample reports")
+    folder = tmp_path / "reports"
+    shutil.copytree(src, folder)
+    report = next(p for p in folder.iterdir() if "servicer" in p.name or p.suffix == ".csv")
+    code, _, err = cli(capsys, "watchlist", report, "--out", folder)
+    assert code == 2 and "input" in err

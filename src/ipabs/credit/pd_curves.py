@@ -104,8 +104,8 @@ def parse_rating_table(text: str, fname: str, name: str) -> RatingTable:
     """A rating table from its TOML text (``fname`` names the file in error messages)."""
     try:
         doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        raise _table_error(fname, f"not valid TOML: {e}") from None
+    except (tomllib.TOMLDecodeError, RecursionError) as e:
+        raise _table_error(fname, f"not valid TOML: {e or 'nested too deeply'}") from None
     annual = {str(k): float(v) for k, v in doc.get("annual_pd", {}).items()}
     horizons = tuple(float(x) for x in doc.get("horizons_years", ()))
     cumulative = {str(k): tuple(float(x) for x in v) for k, v in doc.get("cumulative_pd", {}).items()}

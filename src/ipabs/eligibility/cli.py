@@ -15,6 +15,7 @@ from ipabs.eligibility.evaluate import evaluate_pool
 from ipabs.eligibility.report import write_report
 from ipabs.eligibility.selfcheck import load_selfcheck, self_check
 from ipabs.errors import TapeError
+from ipabs.report.writer import output_folder
 
 
 def _date(text: str) -> dt.date:
@@ -47,13 +48,21 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                                                     f"{DEFAULT_CRITERIA})")
     s.add_argument("--as-of", type=_date, default=None, help="evaluation date, YYYY-MM-DD")
     s.add_argument("--lang", choices=("zh", "en"), default="en")
+    s.add_argument("--out", type=Path, default=None, help="folder for selfcheck.json (the result in both languages)")
     s.set_defaults(func=cmd_selfcheck)
+
+
+def _files(*names: str | None) -> list[Path]:
+    """The arguments that name existing files (a criteria argument may instead name a bundled set)."""
+    return [Path(n) for n in names if n and Path(n).exists()]
 
 
 def cmd_eligibility(args: argparse.Namespace) -> int:
     from ipabs.scenario.tape import read_tape
 
     criteria = load_criteria(args.criteria)  # a bad criteria file fails before the tape is read
+    target = None if args.out is None else output_folder(
+        args.out, command="eligibility", inputs=[args.tape, *_files(args.criteria)])
     tape = read_tape(args.tape, sheet=args.sheet)
     if tape.rejected:
         print(f"warning: {tape.n_rejected_rows} tape row(s) rejected and left out of the check:", file=sys.stderr)
@@ -65,7 +74,7 @@ def cmd_eligibility(args: argparse.Namespace) -> int:
                            select_best=not args.no_best)
     print("\n".join(report.summary_lines(args.lang)))
     if args.out is not None:
-        paths = write_report(report, args.out, args.lang, provenance={
+        paths = write_report(report, target, args.lang, provenance={
             "tape": str(args.tape), "criteria": str(args.criteria), "rejected_rows": tape.n_rejected_rows,
         })
         print(f"wrote {paths['xlsx']}")
@@ -75,6 +84,15 @@ def cmd_eligibility(args: argparse.Namespace) -> int:
 def cmd_selfcheck(args: argparse.Namespace) -> int:
     data, path = load_selfcheck(args.file)
     criteria = load_criteria(args.criteria) if args.criteria else None
+    target = None if args.out is None else output_folder(
+        args.out, command="selfcheck", inputs=[path, *_files(args.criteria)])
     result = self_check(data, criteria, as_of=args.as_of, base_dir=path.parent)
     print("\n".join(result.lines(args.lang)))
+    if target is not None:
+        from ipabs.report.export import write_json
+
+        with target.writing() as tmp:
+            write_json(tmp / "selfcheck.json", result.to_dict() | {"provenance": {
+                "file": str(path), "criteria": args.criteria, "as_of": args.as_of}})
+        print(f"wrote {target.path / 'selfcheck.json'}")
     return 0

@@ -16,7 +16,6 @@ table and the key.
 from __future__ import annotations
 
 import string
-import tomllib
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
@@ -340,15 +339,9 @@ def _bundled_path(name: str) -> Path | None:
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
-    try:
-        with open(path, "rb") as f:
-            return tomllib.load(f)
-    except FileNotFoundError:
-        raise InputError([Issue("file not found", file=str(path))], title="invalid criteria file") from None
-    except tomllib.TOMLDecodeError as e:
-        raise InputError([Issue(f"not valid TOML: {e}", file=str(path))], title="invalid criteria file") from None
-    except OSError as e:
-        raise InputError([Issue(f"cannot read: {e}", file=str(path))], title="invalid criteria file") from None
+    from ipabs.tomlfile import read_toml_file
+
+    return read_toml_file(path, title="invalid criteria file", what="criteria")
 
 
 def _merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:

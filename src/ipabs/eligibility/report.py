@@ -9,9 +9,6 @@ half-written report.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +16,7 @@ import pandas as pd
 
 from ipabs.eligibility.evaluate import EligibilityReport
 from ipabs.glossary import label
+from ipabs.report.writer import OutputFolder, output_folder
 
 XLSX_NAME = "eligibility.xlsx"
 JSON_NAME = "eligibility.json"
@@ -86,25 +84,17 @@ def _json_default(o: Any) -> Any:
     return str(o)
 
 
-def write_report(report: EligibilityReport, out_dir: str | Path, lang: str = "en",
+def write_report(report: EligibilityReport, out_dir: str | Path | OutputFolder, lang: str = "en",
                  provenance: dict[str, Any] | None = None) -> dict[str, Path]:
-    """Write ``eligibility.xlsx`` and ``eligibility.json`` into ``out_dir`` atomically; return their paths."""
-    out_dir = Path(out_dir)
-    parent = out_dir.parent if out_dir.parent != Path("") else Path(".")
-    parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=parent))
-    try:
+    """Write ``eligibility.xlsx`` and ``eligibility.json`` into ``out_dir`` atomically; return their paths.
+
+    The folder is checked and written by :func:`ipabs.report.writer.output_folder` (an existing folder is replaced
+    only when it is an earlier ipabs output; decision 018).
+    """
+    target = output_folder(out_dir, command="eligibility")
+    with target.writing() as tmp:
         write_xlsx(report, tmp / XLSX_NAME, lang)
         summary = report.summary() | {"provenance": provenance or {}}
         (tmp / JSON_NAME).write_text(json.dumps(summary, ensure_ascii=False, indent=2, default=_json_default),
                                      encoding="utf-8")
-        if not out_dir.exists():
-            os.chmod(tmp, 0o755)  # mkdtemp makes it private; the report folder is an ordinary one
-            os.rename(tmp, out_dir)
-        else:
-            for name in (XLSX_NAME, JSON_NAME):
-                os.replace(tmp / name, out_dir / name)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-    return {"xlsx": out_dir / XLSX_NAME, "json": out_dir / JSON_NAME}
+    return {"xlsx": target.path / XLSX_NAME, "json": target.path / JSON_NAME}

@@ -77,7 +77,8 @@ class FirmInput(_Model):
     overdue_history: bool = False
     blacklisted: bool = False
     financing_earlier_this_year: float = Field(
-        0.0, ge=0, description="IP ABS/ABN financing the firm already obtained this year (the subsidy cap is per year)"
+        0.0, ge=0, le=1e11, allow_inf_nan=False,
+        description="IP ABS/ABN financing the firm already obtained this year (the subsidy cap is per year)"
     )
 
 
@@ -87,7 +88,7 @@ class IpInput(_Model):
     type: IpType
     registration_no: str | None = None
     expiry_date: dt.date | None = None
-    appraised_value: float | None = Field(None, ge=0)
+    appraised_value: float | None = Field(None, ge=0, le=1e12, allow_inf_nan=False)
     valuation: Literal["external", "internal"] = "external"
     owner_id: str | None = Field(None, description="registered owner; default the firm")
     prior_pledge: bool = False
@@ -114,7 +115,7 @@ class CostInput(_Model):
     coupon_high: float | None = Field(None, ge=0, le=0.5)
     programme_fees: float | None = Field(None, ge=0, le=0.5)
     guarantee_fee: float | None = Field(None, ge=0, le=0.5)
-    upfront_costs: float | None = Field(None, ge=0)
+    upfront_costs: float | None = Field(None, ge=0, le=1e11, allow_inf_nan=False)
 
 
 class SelfCheckInput(_Model):
@@ -288,14 +289,10 @@ def selfcheck_defaults() -> dict[str, Any]:
 
 def load_selfcheck(path: str | Path) -> tuple[SelfCheckInput, Path]:
     """Read and validate a self-check TOML file; every problem is reported at once (:class:`InputError`)."""
+    from ipabs.tomlfile import read_toml_file
+
     path = Path(path)
-    try:
-        with open(path, "rb") as f:
-            data = tomllib.load(f)
-    except FileNotFoundError:
-        raise InputError([Issue("file not found", file=str(path))], title="invalid self-check file") from None
-    except tomllib.TOMLDecodeError as e:
-        raise InputError([Issue(f"not valid TOML: {e}", file=str(path))], title="invalid self-check file") from None
+    data = read_toml_file(path, title="invalid self-check file", what="self-check")
     try:
         return SelfCheckInput.model_validate(data), path
     except ValidationError as e:

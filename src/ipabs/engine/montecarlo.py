@@ -29,7 +29,7 @@ from ipabs.compile.codegen import specialised_waterfall
 from ipabs.compile.lower import CompiledDeal, performing_flows
 from ipabs.credit.defaults import copula_layout, group_cmax, threshold_rows, thresholds_from_cumulative_pd
 from ipabs.credit.pd_curves import RatingTable, load_rating_table, stressed_cumulative
-from ipabs.defaults import BLOCK_SIZE
+from ipabs.defaults import BLOCK_SIZE, MAX_PATHS, MAX_SEED
 from ipabs.engine import bands
 from ipabs.errors import Issue, ScenarioError
 from ipabs.kernels.paths import (
@@ -561,8 +561,11 @@ def simulate(
     sim = deal.scenario.simulation
     n = sim.n_paths if n_paths is None else int(n_paths)
     sd = sim.seed if seed is None else int(seed)
-    if n < 0:
-        raise ValueError("n_paths must be >= 0")
+    if not 0 <= n <= MAX_PATHS:  # before any allocation (the per-path outputs are allocated whole)
+        raise ScenarioError([Issue(f"{n:,} paths: Monte Carlo paths must be 0 to {MAX_PATHS:,} (split larger runs by "
+                                   "path range and combine them)", table="simulation", field="n_paths")])
+    if not 0 <= sd <= MAX_SEED:
+        raise ScenarioError([Issue(f"seed {sd}: seeds are 0 to 2**63 - 1", table="simulation", field="seed")])
     prep = prepared or prepare(deal, assumptions)
     stats_level = sim.statistics if statistics is None else statistics
     if stats_level not in STATISTICS:

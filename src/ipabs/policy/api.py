@@ -36,6 +36,7 @@ from ipabs.policy.fund import FundResult, Portfolio, read_portfolio, simulate_fu
 from ipabs.policy.io import list_presets, load_policy, parse_policy, write_atomic, write_frames
 from ipabs.policy.pipeline import Pipeline, pipeline_from_frame, read_pipeline
 from ipabs.policy.schema import Policy
+from ipabs.report.writer import OutputFolder, output_folder
 
 __all__ = [
     "Policy", "load_policy", "parse_policy", "list_presets", "policies_table",
@@ -44,6 +45,15 @@ __all__ = [
     "BudgetResult", "simulate_budget", "run_subsidy", "write_budget",
     "Portfolio", "read_portfolio", "FundResult", "simulate_fund", "run_fund", "write_fund",
 ]
+
+
+def _target(out: str | os.PathLike | OutputFolder | None, command: str, *inputs: object) -> OutputFolder | None:
+    """The checked output folder of a run (:func:`ipabs.report.writer.output_folder`): it may not replace an input
+    file's folder nor a folder that ipabs did not write (decision 018)."""
+    if out is None:
+        return None
+    files = [Path(x) for x in inputs if isinstance(x, str | os.PathLike) and Path(x).is_file()]
+    return output_folder(out, command=command, inputs=files)
 
 
 def _policy(policy: str | os.PathLike | Policy) -> Policy:
@@ -80,10 +90,12 @@ def run_subsidy(
     scheduler: str | None = None,
 ) -> BudgetResult:
     """Read a pipeline (path or :class:`Pipeline`), load a policy (preset name, path or :class:`Policy`), run the
-    budget Monte Carlo and, with ``out``, write the outputs there (see :func:`write_budget`).
+    budget Monte Carlo and, with ``out``, write the outputs there (see :func:`write_budget`; the folder is checked
+    before the run).
 
     With ``client``, ``workers`` or ``scheduler`` the path ranges run on a dask cluster
     (:mod:`ipabs.engine.cluster`); the result is identical to the single-process run."""
+    out = _target(out, "subsidy", pipeline, policy)
     pl = pipeline if isinstance(pipeline, Pipeline) else read_pipeline(pipeline, sheet=sheet,
                                                                        skip_invalid_rows=skip_invalid_rows)
     kw = {"lpr": lpr, "rho": rho, "sector_rho": sector_rho}
@@ -121,7 +133,7 @@ def budget_frames(result: BudgetResult) -> dict[str, pd.DataFrame]:
     return frames
 
 
-def write_budget(result: BudgetResult, out_dir: str | os.PathLike) -> Path:
+def write_budget(result: BudgetResult, out_dir: str | os.PathLike | OutputFolder) -> Path:
     """Write ``<table>.parquet`` for each table, ``budget.xlsx`` (one sheet each), ``paths.parquet`` (each path's
     total per year paid, yuan) and ``provenance.json``; atomically (temporary folder, then rename)."""
     frames = budget_frames(result)
@@ -134,7 +146,7 @@ def write_budget(result: BudgetResult, out_dir: str | os.PathLike) -> Path:
         (folder / "provenance.json").write_text(json.dumps(result.provenance(), indent=2, ensure_ascii=False),
                                                 encoding="utf-8")
 
-    return write_atomic(out_dir, writer)
+    return write_atomic(out_dir, writer, command="subsidy")
 
 
 def run_fund(
@@ -153,7 +165,9 @@ def run_fund(
     progress: Progress | None = None,
     out: str | os.PathLike | None = None,
 ) -> FundResult:
-    """Read a loan portfolio, run the risk-compensation fund Monte Carlo and optionally write the outputs."""
+    """Read a loan portfolio, run the risk-compensation fund Monte Carlo and optionally write the outputs (the
+    output folder is checked before the run)."""
+    out = _target(out, "fund", portfolio, policy)
     pf = portfolio if isinstance(portfolio, Portfolio) else read_portfolio(portfolio, sheet=sheet,
                                                                            skip_invalid_rows=skip_invalid_rows)
     result = simulate_fund(pf, _policy(policy), fund_size=fund_size, leverage=leverage, per_loan_cap=per_loan_cap,
@@ -167,7 +181,7 @@ def fund_frames(result: FundResult) -> dict[str, pd.DataFrame]:
     return {"fund_by_year": result.by_year(), "leverage": result.leverage(), "loans": result.loans()}
 
 
-def write_fund(result: FundResult, out_dir: str | os.PathLike) -> Path:
+def write_fund(result: FundResult, out_dir: str | os.PathLike | OutputFolder) -> Path:
     """Write the fund tables (Parquet + ``fund.xlsx``), per-path draws and ``provenance.json`` atomically."""
     frames = fund_frames(result)
     paths = pd.DataFrame(result.draws / 100.0, columns=[str(y) for y in result.years])
@@ -180,4 +194,4 @@ def write_fund(result: FundResult, out_dir: str | os.PathLike) -> Path:
         (folder / "provenance.json").write_text(json.dumps(result.provenance(), indent=2, ensure_ascii=False),
                                                 encoding="utf-8")
 
-    return write_atomic(out_dir, writer)
+    return write_atomic(out_dir, writer, command="fund")

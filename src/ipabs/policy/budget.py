@@ -21,13 +21,14 @@ import dataclasses
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ipabs import __version__
+from ipabs.defaults import MAX_POLICY_PATHS
 from ipabs.errors import InputError, Issue
 from ipabs.policy import rng
 from ipabs.policy.entitlements import (
@@ -118,6 +119,20 @@ class BudgetModel:
                                                                  p.interest_subsidy))
 
 
+def _lpr(lpr: Decimal | str | float | None) -> Decimal | None:
+    """The run's LPR (``--lpr``) as a Decimal rate from 0 to 1, or an :class:`InputError` naming the field."""
+    if lpr is None:
+        return None
+    try:
+        d = lpr if isinstance(lpr, Decimal) else Decimal(str(lpr).strip())
+    except InvalidOperation:
+        d = Decimal("NaN")
+    if not d.is_finite() or not 0 <= d <= 1:
+        raise InputError([Issue(f"the LPR must be a rate from 0 to 1, e.g. 0.030 for 3.0% (got {lpr!r})",
+                                field="lpr")], title="invalid input")
+    return d
+
+
 def compile_budget(pipeline: Pipeline, policy: Policy, *, lpr: Decimal | str | float | None = None,
                    rho: float = DEFAULT_RHO, sector_rho: float = DEFAULT_SECTOR_RHO) -> BudgetModel:
     """Check the pipeline against what the policy needs and lay it out as arrays.
@@ -130,7 +145,7 @@ def compile_budget(pipeline: Pipeline, policy: Policy, *, lpr: Decimal | str | f
     """
     issues: list[Issue] = []
     src = pipeline.source
-    run_lpr = Decimal(str(lpr)) if lpr is not None else None
+    run_lpr = _lpr(lpr)
     if not (rho >= 0 and sector_rho >= 0 and rho + sector_rho < 1):
         issues.append(Issue(f"correlations need 0 <= rho, 0 <= sector_rho, rho + sector_rho < 1 (got {rho}, "
                             f"{sector_rho})", field="rho"))
@@ -546,8 +561,8 @@ def simulate_budget(
     with_planned : bool
         Also compute the deterministic entitlements if everything goes as planned (with reasons).
     """
-    if n_paths < 1:
-        raise InputError([Issue("n_paths must be at least 1", field="n_paths")])
+    if not 1 <= n_paths <= MAX_POLICY_PATHS:  # before any allocation
+        raise InputError([Issue(f"n_paths must be 1 to {MAX_POLICY_PATHS:,} (got {n_paths:,})", field="n_paths")])
     if not 0 <= seed < 2**63 or path0 < 0:
         raise InputError([Issue("seed and path0 must be non-negative 63-bit integers", field="seed")])
     m = compile_budget(pipeline, policy, lpr=lpr, rho=rho, sector_rho=sector_rho)
@@ -613,7 +628,7 @@ def planned_entitlements(pipeline: Pipeline, policy: Policy, *,
                          lpr: Decimal | str | float | None = None) -> EntitlementReport:
     """Entitlements, with reasons, if every deal and loan happens as planned and every loan is repaid."""
     secs, loans = pipeline.planned_financings()
-    return compute_entitlements(policy, secs, loans, lpr=lpr)
+    return compute_entitlements(policy, secs, loans, lpr=_lpr(lpr))
 
 
 def _shift_year(d: dt.date, years: int) -> dt.date:

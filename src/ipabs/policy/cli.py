@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from ipabs import cliargs
 from ipabs.cli_cluster import add_cluster_arguments, cluster_kwargs
+from ipabs.defaults import MAX_POLICY_PATHS
 from ipabs.glossary import label
 from ipabs.policy import api
 from ipabs.policy.budget import DEFAULT_RHO, DEFAULT_SECTOR_RHO
@@ -26,7 +28,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("pipeline", type=Path, help="pipeline CSV or XLSX (docs/policy.md §4)")
     p.add_argument("--policy", default="ganzhou-2025", help="preset name or policy TOML file (default ganzhou-2025)")
     _common(p)
-    p.add_argument("--lpr", default=None, help="loan prime rate for policies that test rates against it, e.g. 0.030")
+    p.add_argument("--lpr", type=cliargs.lpr, default=None, help="loan prime rate for policies that test rates against it, e.g. 0.030")
     p.add_argument("--skip-invalid-rows", action="store_true",
                    help="leave out rows with problems (listed in the output) instead of failing")
     add_cluster_arguments(p)
@@ -38,20 +40,21 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--policy", default="zhongshan", help="preset or policy TOML with loss shares (default zhongshan)")
     _common(p)
     size = p.add_mutually_exclusive_group()
-    size.add_argument("--fund-size", default=None, help="initial fund, yuan")
-    size.add_argument("--leverage", type=float, default=None, help="portfolio principal per yuan of fund")
-    p.add_argument("--per-loan-cap", default=None, help="most the fund pays on one loan, yuan")
+    size.add_argument("--fund-size", type=cliargs.amount_yuan, default=None, help="initial fund, yuan")
+    size.add_argument("--leverage", type=cliargs.leverage, default=None, help="portfolio principal per yuan of fund")
+    p.add_argument("--per-loan-cap", type=cliargs.amount_yuan, default=None, help="most the fund pays on one loan, yuan")
     p.add_argument("--skip-invalid-rows", action="store_true", help="leave out rows with problems, listed")
     p.set_defaults(func=cmd_fund)
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--paths", type=int, default=10_000, help="Monte Carlo paths (default 10000)")
-    p.add_argument("--seed", type=int, default=20260101, help="seed (default 20260101)")
+    p.add_argument("--paths", type=cliargs.policy_paths, default=10_000,
+                   help=f"Monte Carlo paths, 1 to {MAX_POLICY_PATHS:,} (default 10000)")
+    p.add_argument("--seed", type=cliargs.seed, default=20260101, help="seed, 0 to 2**63 - 1 (default 20260101)")
     p.add_argument("--out", type=Path, default=None, help="output folder (Parquet + XLSX); default: print only")
     p.add_argument("--sheet", default=None, help="XLSX sheet (default: the first)")
-    p.add_argument("--rho", type=float, default=DEFAULT_RHO, help=f"asset correlation (default {DEFAULT_RHO})")
-    p.add_argument("--sector-rho", type=float, default=DEFAULT_SECTOR_RHO,
+    p.add_argument("--rho", type=cliargs.correlation, default=DEFAULT_RHO, help=f"asset correlation (default {DEFAULT_RHO})")
+    p.add_argument("--sector-rho", type=cliargs.correlation, default=DEFAULT_SECTOR_RHO,
                    help=f"extra correlation within a sector (default {DEFAULT_SECTOR_RHO})")
     p.add_argument("--lang", choices=["en", "zh"], default="en", help="language of the printed labels")
 

@@ -250,7 +250,7 @@ class EntitlementReport:
                 "year": e.year,
                 "pay_year": e.pay_year,
                 "base": float(e.base),
-                "rate": float(e.rate.decimal) if e.rate is not None else float("nan"),
+                "rate": float(e.rate.decimal) if e.rate is not None else None,
                 "gross": float(e.gross),
                 "cap_reduction": float(yuan(e.cap_reduction_fen)),
                 "payable": float(e.payable),
@@ -261,7 +261,10 @@ class EntitlementReport:
             })
         cols = ["firm_id", "item", "item_label", "year", "pay_year", "base", "rate", "gross", "cap_reduction",
                 "payable", "payable_fen", "cap_binds", "n_exclusions", "reasons"]
-        return pd.DataFrame(rows, columns=cols)
+        df = pd.DataFrame(rows, columns=cols)
+        # an amount per patent or per loan has no rate: a missing value (null in Parquet), never NaN
+        df["rate"] = df["rate"].astype("Float64")
+        return df
 
     def reasons_frame(self) -> pd.DataFrame:
         """One row per reason, both languages."""

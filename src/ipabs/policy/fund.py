@@ -19,10 +19,11 @@ of lifetime claims of this portfolio, scaled pro rata, would just use up (exact 
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Annotated
 
 import numpy as np
@@ -30,10 +31,11 @@ import pandas as pd
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from ipabs import __version__
+from ipabs.defaults import MAX_POLICY_PATHS
 from ipabs.errors import InputError, Issue
 from ipabs.policy import rng
 from ipabs.policy.io import file_sha256, pydantic_issues, read_table
-from ipabs.policy.money import Rate, apply_rate, to_fen
+from ipabs.policy.money import MAX_YUAN, Rate, apply_rate, to_fen
 from ipabs.policy.pipeline import Date, parse_amount
 from ipabs.policy.schema import PARTIES, Policy
 from ipabs.policy.stats import PROBS, summarize
@@ -247,6 +249,23 @@ class FundResult:
         }
 
 
+def _amount_fen(value: Decimal | str | float, field: str) -> int:
+    """An amount in yuan given to :func:`simulate_fund` → fen; anything not a finite amount from 0 to
+    :data:`~ipabs.policy.money.MAX_YUAN` (rounded to the fen) is an :class:`InputError` naming ``field``."""
+    try:
+        d = value if isinstance(value, Decimal) else Decimal(str(value).replace(",", "").strip())
+        if not d.is_finite():
+            raise ValueError(f"not a finite amount: {value!r}")
+        if d < 0:
+            raise ValueError(f"amount must not be negative: {value!r}")
+        if d > MAX_YUAN:
+            raise ValueError(f"amount {value!r} exceeds {MAX_YUAN:,} yuan")
+        return to_fen(d.quantize(Decimal("0.01")))
+    except (ValueError, InvalidOperation) as e:
+        msg = str(e) if isinstance(e, ValueError) else f"not a number: {value!r}"
+        raise InputError([Issue(msg, field=field)]) from None
+
+
 def simulate_fund(
     portfolio: Portfolio,
     policy: Policy,
@@ -279,28 +298,34 @@ def simulate_fund(
     if rc is None:
         raise InputError([Issue(f"policy '{policy.name}' has no [risk_compensation] table (presets with one: "
                                 "zhongshan, zhuhai, shenzhen)", table="risk_compensation")], title="invalid policy")
-    if n_paths < 1:
-        raise InputError([Issue("n_paths must be at least 1", field="n_paths")])
+    if not 1 <= n_paths <= MAX_POLICY_PATHS:  # before any allocation
+        raise InputError([Issue(f"n_paths must be 1 to {MAX_POLICY_PATHS:,} (got {n_paths:,})", field="n_paths")])
+    if not 0 <= seed < 2**63 or path0 < 0:
+        raise InputError([Issue("seed and path0 must be non-negative 63-bit integers", field="seed")])
     if not (rho >= 0 and sector_rho >= 0 and rho + sector_rho < 1):
         raise InputError([Issue("correlations need 0 <= rho, 0 <= sector_rho, rho + sector_rho < 1", field="rho")])
     loans = portfolio.loans
     principal = sum(to_fen(x.principal) for x in loans)
-    try:
-        if fund_size is not None:
-            size = to_fen(Decimal(str(fund_size)).quantize(Decimal("0.01")))
-        elif rc.fund_size is not None:
-            size = to_fen(rc.fund_size)
-        elif leverage is not None:
-            if not leverage > 0:
-                raise ValueError("leverage must be positive")
-            size = int(round(principal / float(leverage)))
-        else:
-            raise InputError([Issue("no fund size: pass --fund-size or --leverage, or set risk_compensation."
-                                    "fund_size in a policy file", table="risk_compensation", field="fund_size")])
-        cap = to_fen(Decimal(str(per_loan_cap))) if per_loan_cap is not None else (
-            to_fen(rc.per_loan_cap) if rc.per_loan_cap is not None else None)
-    except ValueError as e:
-        raise InputError([Issue(str(e), field="fund_size")]) from None
+    if fund_size is not None:
+        size = _amount_fen(fund_size, "fund_size")
+    elif rc.fund_size is not None:
+        size = to_fen(rc.fund_size)
+    elif leverage is not None:
+        try:
+            lev = float(leverage)
+        except (TypeError, ValueError):
+            lev = math.nan
+        if not (math.isfinite(lev) and lev > 0):
+            raise InputError([Issue(f"leverage must be a finite positive number (got {leverage!r})",
+                                    field="leverage")])
+        size = int(round(principal / lev))
+        if size > to_fen(MAX_YUAN):
+            raise InputError([Issue(f"leverage {leverage!r} gives a fund above {MAX_YUAN:,} yuan", field="leverage")])
+    else:
+        raise InputError([Issue("no fund size: pass --fund-size or --leverage, or set risk_compensation."
+                                "fund_size in a policy file", table="risk_compensation", field="fund_size")])
+    cap = _amount_fen(per_loan_cap, "per_loan_cap") if per_loan_cap is not None else (
+        to_fen(rc.per_loan_cap) if rc.per_loan_cap is not None else None)
     top_up = to_fen(rc.annual_top_up)
     lag = rc.claim_lag_years
 

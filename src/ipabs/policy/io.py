@@ -10,15 +10,18 @@ import datetime as dt
 import hashlib
 import io
 import os
-import tomllib
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
 from ipabs.defaults import MAX_TAPE_BYTES
 from ipabs.errors import InputError, Issue
 from ipabs.policy.schema import Policy
+
+if TYPE_CHECKING:
+    from ipabs.report.writer import OutputFolder
 
 #: Folder of the shipped presets (package data).
 PRESET_DIR = Path(__file__).resolve().parent.parent / "data" / "policies"
@@ -56,10 +59,9 @@ def pydantic_issues(err: ValidationError, *, file: str | None, table_prefix: str
 
 def parse_policy(text: str, *, file: str = "<policy>") -> Policy:
     """Validate policy TOML text; every problem is reported in one :class:`InputError`."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        raise InputError([Issue(f"not valid TOML: {e}", file=file)], title="invalid policy") from None
+    from ipabs.tomlfile import parse_toml
+
+    data = parse_toml(text, file, title="invalid policy")
     try:
         return Policy.model_validate(data)
     except ValidationError as e:
@@ -76,11 +78,13 @@ def load_policy(name_or_path: str | os.PathLike) -> Policy:
     if not p.is_file():
         raise InputError([Issue(f"no policy preset or file named '{s}'; presets: {', '.join(sorted(presets))}",
                                 file=s)], title="invalid policy")
+    from ipabs.tomlfile import read_toml_file
+
+    data = read_toml_file(p, title="invalid policy", what="policy")
     try:
-        text = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise InputError([Issue(f"cannot read: {e}", file=s)], title="invalid policy") from None
-    return parse_policy(text, file=s)
+        return Policy.model_validate(data)
+    except ValidationError as e:
+        raise InputError(pydantic_issues(e, file=s), title="invalid policy") from None
 
 
 # --- input tables --------------------------------------------------------------------------------------------------
@@ -165,14 +169,16 @@ def read_table(path: str | os.PathLike, *, sheet: str | None = None) -> tuple[li
 # --- outputs -------------------------------------------------------------------------------------------------------
 
 
-def write_atomic(out_dir: str | os.PathLike, writer: Callable[[Path], None]) -> Path:
+def write_atomic(out_dir: str | os.PathLike | OutputFolder, writer: Callable[[Path], None], *,
+                 command: str = "policy") -> Path:
     """Write a result folder atomically: ``writer`` fills a temporary folder beside ``out_dir``, which is then
-    renamed into place (:func:`ipabs.report.export.atomic_dir`)."""
-    from ipabs.report.export import atomic_dir
+    renamed into place; the folder is checked first (:func:`ipabs.report.writer.output_folder`, decision 018)."""
+    from ipabs.report.writer import output_folder
 
-    with atomic_dir(out_dir) as tmp:
+    target = output_folder(out_dir, command=command)
+    with target.writing() as tmp:
         writer(tmp)
-    return Path(out_dir)
+    return target.path
 
 
 def write_frames(folder: Path, frames: dict, *, xlsx_name: str) -> None:

@@ -9,9 +9,6 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-import os
-import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,32 +16,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ipabs.errors import InputError, Issue
 from ipabs.glossary import TERMS, label
 
 
 @contextlib.contextmanager
-def atomic_dir(out_dir: str | Path) -> Iterator[Path]:
-    """Yield a temporary folder; on success it replaces ``out_dir``, on failure it is removed."""
-    out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise InputError([Issue("output path exists and is not a folder", file=str(out))], title="invalid output")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    try:
+def atomic_dir(out_dir: str | Path, *, command: str = "ipabs", inputs: tuple = ()) -> Iterator[Path]:
+    """Yield a temporary folder; on success it replaces ``out_dir``, on failure it is removed.
+
+    Kept for callers of old: the checks and the writing are :func:`ipabs.report.writer.output_folder`'s (an
+    existing folder is replaced only when it is an earlier ipabs output; decision 018).
+    """
+    from ipabs.report.writer import output_folder
+
+    with output_folder(out_dir, command=command, inputs=inputs).writing() as tmp:
         yield tmp
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    os.chmod(tmp, 0o755)  # mkdtemp makes it private; an output folder is an ordinary one
-    old = None
-    if out.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-        os.rmdir(old)
-        os.replace(out, old)
-    os.replace(tmp, out)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def _jsonable(x: Any) -> Any:

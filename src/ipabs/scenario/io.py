@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,7 @@ from ipabs.scenario.schema import (
     Waterfalls,
     check_references,
 )
+from ipabs.tomlfile import read_toml_file
 
 #: The scenario's lists of named items, and the model of an item.
 _LISTS = {"tranches": Tranche, "fees": Fee, "accounts": Account, "support": Support, "triggers": Trigger}
@@ -142,19 +142,8 @@ def parse_scenario(data: dict, file: str | None = None) -> Scenario:
 
 
 def read_toml(path: Path) -> dict:
-    if not path.exists():
-        raise ScenarioError([Issue("file not found", file=str(path))])
-    if path.is_dir():
-        raise ScenarioError([Issue("is a folder, not a scenario file", file=str(path))])
-    raw = path.read_bytes()
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise ScenarioError([Issue("not UTF-8 text (scenario files are UTF-8 TOML)", file=str(path))]) from None
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        raise ScenarioError([Issue(f"not valid TOML: {e}", file=str(path))]) from None
+    """A scenario file's TOML (:func:`ipabs.tomlfile.read_toml_file`: every failure a :class:`ScenarioError`)."""
+    return read_toml_file(path, error=ScenarioError, title="invalid scenario", what="scenario")
 
 
 def load_scenario(path: str | Path, *, data: dict | None = None, tape_strict: bool | None = None,

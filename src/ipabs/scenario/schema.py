@@ -15,6 +15,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from ipabs.defaults import MAX_PATHS, MAX_SEED
 from ipabs.errors import Issue
 
 SCHEMA_VERSION = 1
@@ -359,8 +360,8 @@ class RevenueRisk(_Model):
 class Simulation(_Model):
     """Monte Carlo settings (used by the credit engine); see docs/methodology/monte-carlo.md."""
 
-    n_paths: int = Field(10_000, ge=0, le=100_000_000)
-    seed: int = Field(20260101, ge=0, le=2**63 - 1)
+    n_paths: int = Field(10_000, ge=0, le=MAX_PATHS)
+    seed: int = Field(20260101, ge=0, le=MAX_SEED)
     correlation: Rate = Field(0.2, description="asset correlation rho with the global factor (loading sqrt(rho))")
     sector_correlation: Rate = Field(0.1, description="extra correlation within a sector")
     copula: Literal["gaussian", "student_t"] = Field(
@@ -371,7 +372,7 @@ class Simulation(_Model):
         None, gt=0, le=1000, allow_inf_nan=False, description="ν of the Student-t copula (required with student_t)"
     )
     rating_table: str | None = Field(
-        None, description="name of a rating → annual PD table in ipabs/data (used for obligors without a pd; "
+        None, pattern=r"^[A-Za-z0-9_-]{1,64}$", description="name of a rating → annual PD table in ipabs/data (used for obligors without a pd; "
         "the shipped table is illustrative, so it is used only when named)"
     )
     default_pd: Rate | None = Field(None, description="annual PD for obligors with neither pd nor a rated PD")
@@ -407,6 +408,18 @@ class Simulation(_Model):
         "the expected cash flows with 5/50/95% bands by period; losses = tranche losses, shortfall flags, support "
         "and pool rates only (the same numbers bit for bit, faster: for sizing loops and stress grids; decision 012)",
     )
+
+    @field_validator("sector_correlation")
+    @classmethod
+    def _positive_definite(cls, v: float, info) -> float:
+        # one global factor plus one per sector: obligors of one sector are correlated rho + sector_rho, and the
+        # implied correlation matrix is positive definite exactly when rho + sector_rho < 1 (both >= 0, by Rate)
+        rho = info.data.get("correlation")
+        if isinstance(rho, float | int) and rho + v >= 1:
+            raise ValueError(f"correlation {rho:g} + sector_correlation {v:g} = {rho + v:g} must be below 1 (the "
+                             "correlation of two obligors of one sector; at 1 or above the implied correlation "
+                             "matrix is not positive definite)")
+        return v
 
     @model_validator(mode="after")
     def _copula(self) -> Simulation:

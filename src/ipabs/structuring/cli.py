@@ -115,9 +115,20 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 # ---- shared ----------------------------------------------------------------------------------------------------
 
 def load(args: argparse.Namespace):
-    """Loaded scenario and compiled deal (input errors raise InputError → exit 2)."""
+    """Loaded scenario and compiled deal (input errors raise InputError → exit 2); the output folder is checked now,
+    before any work (decision 018: never an input's folder, never a folder ipabs did not write)."""
+    from ipabs.report.writer import output_folder
+
     loaded = api.load_scenario(args.scenario, strict=args.strict or None)
+    inputs = [args.scenario, loaded.tape.file, getattr(args, "grid", None), getattr(args, "mapping", None),
+              getattr(args, "table", None)]
+    args.target = output_folder(out_dir(args), command=args.verb,
+                                inputs=[p for p in inputs if p is not None and Path(str(p)).exists()])
     return loaded, api.compile_scenario(loaded)
+
+
+def out_dir(args: argparse.Namespace) -> Path:
+    return args.out or Path("out") / f"{args.scenario.stem}-{args.verb}"
 
 
 def progress_bar(args: argparse.Namespace, unit: str) -> Callable[[int, int], None] | None:
@@ -143,18 +154,17 @@ def write_outputs(args: argparse.Namespace, deal, summary: dict[str, Any], table
     """summary.json, one Parquet per table and <verb>.xlsx (and whatever ``extra(folder)`` writes), atomically
     into the output folder."""
     from ipabs.engine.results import provenance
-    from ipabs.report.export import atomic_dir, write_json, write_parquet, write_xlsx
+    from ipabs.report.export import write_json, write_parquet, write_xlsx
 
-    out_dir = args.out or Path("out") / f"{args.scenario.stem}-{args.verb}"
     doc = {"command": args.verb, "deal": deal.scenario.deal.name, "provenance": provenance(deal), **summary}
-    with atomic_dir(out_dir) as tmp:
+    with args.target.writing() as tmp:
         write_json(tmp / "summary.json", doc)
         for name, df in tables.items():
             write_parquet(tmp / f"{name}.parquet", parquet_safe(df))
         write_xlsx(tmp / f"{args.verb}.xlsx", tables, lang=args.lang)
         if extra is not None:
             extra(tmp)
-    return out_dir
+    return args.target.path
 
 
 def _has_named_stresses(path: Path) -> bool:
@@ -336,13 +346,11 @@ def cmd_stress(args: argparse.Namespace) -> int:
     print_table(worst[["tranche", "label", metric]].rename(columns={"label": "worst cell"}))
     print("prospectus stress-test table:")
     print(prospectus_markdown(pt, lang=args.lang))
-    out_dir = args.out or Path("out") / f"{args.scenario.stem}-{args.verb}"
     summary = {"grid": grid.name, "grid_source": grid.source, "engine": engine, "n_cells": len(res.cells),
                "meta": res.meta, "prospectus": pt.to_dict(orient="records")}
     out = write_outputs(args, deal, summary, tables, extra=lambda tmp: (
         write_prospectus_xlsx(pt, tmp / "prospectus.xlsx", lang=args.lang),
         (tmp / "prospectus.md").write_text(prospectus_markdown(pt, lang=args.lang), encoding="utf-8")))
-    assert out == out_dir
     print(f"results written to {out}/")
     return 0
 

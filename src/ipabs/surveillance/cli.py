@@ -100,6 +100,26 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     w.set_defaults(func=cmd_watchlist)
 
 
+#: Arguments that name input files or folders (an output folder may not be, or contain, their folders).
+_INPUT_ARGS = ("scenario", "report", "trustee", "history", "reports", "rules", "portfolio", "pipeline", "manifest",
+               "policy")
+
+
+def _check_out(args: argparse.Namespace, command: str) -> None:
+    """Refuse a bad ``--out`` before any work (decision 018): not an input's folder, not a foreign folder."""
+    if getattr(args, "out", None) is None:
+        return
+    from ipabs.report.writer import output_folder
+
+    inputs: list[Path] = []
+    for name in _INPUT_ARGS:
+        v = getattr(args, name, None)
+        for x in v if isinstance(v, list | tuple) else [v]:
+            if x is not None and Path(str(x)).exists():
+                inputs.append(Path(str(x)))
+    output_folder(args.out, command=command, inputs=inputs)
+
+
 def _write(out: Path, sheets: dict, meta: dict, lang: str, parquet: dict | None = None) -> Path:
     from ipabs.report.export import atomic_dir, write_json, write_parquet, write_xlsx
 
@@ -112,6 +132,7 @@ def _write(out: Path, sheets: dict, meta: dict, lang: str, parquet: dict | None 
 
 
 def cmd_surveil(args: argparse.Namespace) -> int:
+    _check_out(args, "surveil")
     from ipabs.surveillance.monitor import surveil
 
     r = surveil(args.scenario, args.report, args.trustee, as_of=args.as_of, rules=args.rules, n_paths=args.paths,
@@ -133,6 +154,7 @@ def cmd_surveil(args: argparse.Namespace) -> int:
 
 
 def cmd_watchlist(args: argparse.Namespace) -> int:
+    _check_out(args, "watchlist")
     from ipabs.surveillance.monitor import watchlist_from_reports
 
     watch, alerts, rejected = watchlist_from_reports(args.reports, rules=args.rules)
@@ -159,6 +181,7 @@ def cmd_watchlist(args: argparse.Namespace) -> int:
 
 
 def cmd_book_outlook(args: argparse.Namespace) -> int:
+    _check_out(args, "book-outlook")
     import pandas as pd
 
     from ipabs.surveillance.book import book_outlook
@@ -188,6 +211,7 @@ def cmd_book_outlook(args: argparse.Namespace) -> int:
 
 
 def cmd_subsidy_lapse(args: argparse.Namespace) -> int:
+    _check_out(args, "subsidy-lapse")
     from ipabs.surveillance.book import subsidy_lapse
 
     df = subsidy_lapse(args.pipeline, args.report, as_of=args.as_of, policy=args.policy, rules=args.rules)
@@ -205,6 +229,7 @@ def cmd_subsidy_lapse(args: argparse.Namespace) -> int:
 
 
 def cmd_monitor(args: argparse.Namespace) -> int:
+    _check_out(args, "monitor")
     from ipabs.surveillance.bureau import bureau_report, write_bureau_report
 
     br = bureau_report(args.manifest, n_paths=args.paths, seed=args.seed)

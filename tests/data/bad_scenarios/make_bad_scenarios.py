@@ -181,6 +181,17 @@ CASES: list[tuple[str, str, str | bytes, list[str], str]] = [
     ("binary_file.toml", "random bytes", bytes(random.Random(7).randrange(256) for _ in range(2048)),
      ["binary_file.toml"], "validate"),
     ("empty_file.toml", "a 0-byte file", "", ["required key is missing", "'deal'"], "validate"),
+    ("correlations_sum_to_one.toml", "correlation + sector_correlation = 1: no positive-definite correlation matrix",
+     BASE + "\n[simulation]\ncorrelation = 0.6\nsector_correlation = 0.4\n",
+     ["[simulation]", "field 'sector_correlation'", "must be below 1", "positive definite"], "validate"),
+    ("correlations_above_one_run.toml", "correlations summing above 1, caught by `ipabs run` before any path",
+     BASE + "\n[simulation]\ncorrelation = 0.5\nsector_correlation = 0.7\n",
+     ["[simulation]", "field 'sector_correlation'", "must be below 1"], "run"),
+    ("zero_degrees_of_freedom.toml", "a Student-t copula with 0 degrees of freedom",
+     BASE + '\n[simulation]\ncopula = "student_t"\ndegrees_of_freedom = 0\n',
+     ["[simulation]", "field 'degrees_of_freedom'", "greater than 0"], "validate"),
+    ("deeply_nested.toml", "arrays nested 5,000 deep (Python's parser would recurse out of its stack)",
+     "x = " + "[" * 5000 + "]" * 5000 + "\n", ["deeply_nested.toml", "nested too deeply"], "validate"),
 ]
 
 
