@@ -13,8 +13,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # the pages import ui_
 import ui_common as ui  # noqa: E402
 
 st.set_page_config(page_title="ipabs", page_icon=":material/account_balance:", layout="wide")
-st.sidebar.radio("语言 / Language", ui.LANGS, index=0, key="lang", horizontal=True,
-                 format_func=lambda code: {"zh": "中文", "en": "English"}[code])  # 中文 by default
+# The language lives in the session and in the URL (?lang=en): a reload or a shared link keeps it. A new session
+# takes it from the URL (中文 by default); the switch then writes it back.
+if st.session_state.get("lang") not in ui.LANGS:
+    st.session_state["lang"] = ui.url_lang() or "zh"
+st.sidebar.radio("语言 / Language", ui.LANGS, key="lang", horizontal=True, on_change=ui.lang_to_url,
+                 format_func=lambda code: {"zh": "中文", "en": "English"}[code])
+if "lang" not in st.query_params:  # e.g. after a page switch, which drops the query string
+    ui.lang_to_url()
 
 pages = {
     ui.t("nav_structuring"): [

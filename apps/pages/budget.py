@@ -97,6 +97,60 @@ def pipeline_section() -> tuple[pd.DataFrame | None, str]:
         return None, path.name
 
 
+# --- the pipeline as the user reads it --------------------------------------------------------------------------------
+
+#: Pipeline columns in yuan, shown in 万元 (the file and the library keep yuan).
+PIPELINE_AMOUNTS = ("amount", "deal_size")
+PIPELINE_FLAGS = ("in_pool", "already_funded", "cnipa_pledge_registered")
+
+
+def _pl_header(col: str) -> str:
+    key = f"pl_{col}"
+    if ui.glossary_key(key) is None:
+        return col
+    return ui.wan_header(key) if col in PIPELINE_AMOUNTS else ui.t(key)
+
+
+def _value_labels(col: str) -> dict[str, str]:
+    """Code → label of a column's coded values in the current language (sector, kind, yes/no)."""
+    if col == "sector":
+        from ipabs.glossary import TERMS
+
+        return {k.removeprefix("ui_industry_"): ui.industry(k.removeprefix("ui_industry_")) for k in TERMS
+                if k.startswith("ui_industry_")}
+    if col == "kind":
+        return {k: ui.t(f"pl_{k}") for k in ("securitization", "pledge_loan")}
+    if col in PIPELINE_FLAGS:
+        return {"true": ui.t("pl_true"), "false": ui.t("pl_false")}
+    return {}
+
+
+def pipeline_display(table: pd.DataFrame) -> pd.DataFrame:
+    """The pipeline file's table as the editor shows it: glossary headers, sector and kind names, yes/no, amounts in
+    万元 (:func:`pipeline_for_library` reverses it)."""
+    out = table.copy()
+    for col in out.columns:
+        if col in PIPELINE_AMOUNTS:
+            out[col] = (pd.to_numeric(out[col].replace("", None), errors="coerce") / ui.WAN).round(2)
+        elif labels := _value_labels(col):
+            out[col] = [labels.get(str(v).strip().lower() if col in PIPELINE_FLAGS else str(v), v) for v in out[col]]
+    return out.rename(columns={c: _pl_header(c) for c in out.columns})
+
+
+def pipeline_for_library(shown: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """The edited display table back in the pipeline file's layout (codes, yuan as text with two decimals)."""
+    out = shown.copy()
+    out.columns = columns
+    for col in columns:
+        if col in PIPELINE_AMOUNTS:
+            wan = pd.to_numeric(out[col], errors="coerce")
+            out[col] = ["" if pd.isna(v) else f"{v * ui.WAN:.2f}" for v in wan]
+        elif labels := _value_labels(col):
+            back = {label: code for code, label in labels.items()}
+            out[col] = [back.get(v, v) if isinstance(v, str) else v for v in out[col]]
+    return out.astype(object)
+
+
 def show_results(res: Any) -> None:
     lang = ui.lang()
     if res.rejected:
@@ -163,8 +217,10 @@ policy_text = policy_section()
 st.subheader(ui.h("pipeline"))
 table, source = pipeline_section()
 if table is not None:
-    with st.form("budget_form"):
-        edited = st.data_editor(table, key=f"bp_editor_{source}", num_rows="dynamic", hide_index=True)
+    with st.form("budget_form", enter_to_submit=False):
+        shown = st.data_editor(pipeline_display(table), key=f"bp_editor_{source}_{ui.lang()}", num_rows="dynamic",
+                               hide_index=True)
+        edited = pipeline_for_library(shown, list(table.columns))
         skip = st.checkbox(ui.t("skip_invalid_rows"), value=False, key="bp_skip")
         st.markdown(f"**{ui.h('budget_settings')}**")
         c = st.columns(5)

@@ -90,7 +90,7 @@ def selfcheck_form(criteria_name: str) -> dict | None:
     counties = list(crit.firm.region.counties) if crit.firm.region else []
     industries = list(crit.firm.industry.allowed) if crit.firm.industry else []
     ratings = [""] + (list(crit.firm.whitelist_or_rating.rating_scale) if crit.firm.whitelist_or_rating else [])
-    with st.form("selfcheck_form"):
+    with st.form("selfcheck_form", enter_to_submit=False):
         st.markdown(f"**{ui.h('firm')}**")
         c = st.columns(4)
         name = c[0].text_input(ui.t("firm_name"), firm.get("name", ""), key="sc_name")
@@ -216,7 +216,7 @@ def selfcheck_tab(criteria_name: str) -> None:
 
 def pool_tab(criteria_name: str) -> None:
     samples = sorted(p.name for p in TAPES.glob("*") if p.suffix in (".csv", ".xlsx", ".parquet"))
-    with st.form("screen_form"):
+    with st.form("screen_form", enter_to_submit=False):
         c = st.columns(3)
         default = "ganzhou_pledge_pool.csv"
         sample = c[0].selectbox(ui.t("sample_tape"), samples, key="ps_sample",

@@ -84,7 +84,7 @@ sample = c[1].selectbox(ui.t("sample_portfolio"), samples, key="fd_sample") if s
 upload = c[2].file_uploader(ui.t("upload_portfolio"), type=["csv", "xlsx"], key="fd_upload",
                             help=ui.t("upload_help", mb=ui.UPLOAD_MB), max_upload_size=ui.UPLOAD_MB)
 path = ui.save_upload(upload) if upload is not None else (ui.SCENARIOS / sample if sample else None)
-with st.form("fund_form"):
+with st.form("fund_form", enter_to_submit=False):
     c = st.columns(3)
     fund_wan = c[0].number_input(f"{ui.t('fund_size')} ({ui.t('unit_wan_yuan_short')})", 0.0, 1e8, 0.0, 100.0,
                                  key="fd_fund", help=ui.t("fund_size_help"))

@@ -298,7 +298,7 @@ class Failure:
             "observed": self.observed_zh if lang == "zh" else self.observed_en,
             "limit": self.limit_zh if lang == "zh" else self.limit_en,
             "reasons": self.message(lang),
-            "source_clause": self.source,
+            "source_clause": fmt.citation(self.source, lang),
         }
 
 
@@ -980,7 +980,7 @@ class EligibilityReport:
             "excess_amount": c.excess_amount,
             "reduction_needed": c.reduction_needed,
             "reasons": c.message(lang),
-            "source_clause": c.source,
+            "source_clause": fmt.citation(c.source, lang),
         } for c in self.limits]
         return _labelled(pd.DataFrame(rows, columns=list(_LIMIT_COLUMNS)), lang, labels)
 

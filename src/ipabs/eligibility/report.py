@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 
 from ipabs.eligibility.evaluate import EligibilityReport
+from ipabs.eligibility.formatting import citation
 from ipabs.glossary import label
 
 XLSX_NAME = "eligibility.xlsx"
@@ -38,7 +39,7 @@ def criteria_frame(report: EligibilityReport, lang: str = "en") -> pd.DataFrame:
             "criterion_id": cid,
             "criterion": crit.label(lang),
             "parameters": json.dumps(params, ensure_ascii=False, default=str),
-            "source_clause": crit.source,
+            "source_clause": citation(crit.source, lang),
         })
     return pd.DataFrame(rows, columns=["criteria_level", "criterion_id", "criterion", "parameters", "source_clause"])
 
