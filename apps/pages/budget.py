@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 import ui_common as ui
+import ui_uploads as uploads
 
 from ipabs.errors import Cancelled, InputError
 
@@ -64,14 +65,16 @@ def policy_section() -> str:
     c = st.columns([1, 2])
     preset = c[0].selectbox(ui.t("policy_preset"), presets, key="bp_preset", format_func=lambda n: titles.get(n, n),
                             index=presets.index(DEFAULT_PRESET) if DEFAULT_PRESET in presets else 0)
-    upload = c[1].file_uploader(ui.t("upload_policy"), type=["toml"], key="bp_policy_upload",
+    upload = c[1].file_uploader(ui.t("upload_policy"), type=["toml"], key=uploads.key("bp_policy_upload"),
                                 help=ui.t("upload_help", mb=ui.UPLOAD_MB), max_upload_size=ui.UPLOAD_MB)
+    with c[1]:
+        uploads.show("bp_policy_upload", upload)
     if upload is not None:
         try:
             text = upload.getvalue().decode("utf-8-sig")
         except UnicodeDecodeError:
-            ui.show_input_error(InputError("not UTF-8 text (policy files are UTF-8 TOML)", title="invalid policy"))
-            text = (PRESET_DIR / f"{preset}.toml").read_text(encoding="utf-8")
+            uploads.reject("bp_policy_upload", upload.name,
+                           InputError("not UTF-8 text (policy files are UTF-8 TOML)", title="invalid policy"))
         source = f"upload-{hashlib.sha256(upload.getvalue()).hexdigest()[:12]}"
     else:
         text = (PRESET_DIR / f"{preset}.toml").read_text(encoding="utf-8")
@@ -85,14 +88,18 @@ def pipeline_section() -> tuple[pd.DataFrame | None, str]:
     samples = sorted(p.name for p in ui.SCENARIOS.glob("pipeline-*") if p.suffix in (".csv", ".xlsx"))
     c = st.columns([1, 2])
     sample = c[0].selectbox(ui.t("sample_pipeline"), samples, key="bp_sample") if samples else None
-    upload = c[1].file_uploader(ui.t("upload_pipeline"), type=["csv", "xlsx"], key="bp_pipeline_upload",
+    upload = c[1].file_uploader(ui.t("upload_pipeline"), type=["csv", "xlsx"], key=uploads.key("bp_pipeline_upload"),
                                 help=ui.t("upload_help", mb=ui.UPLOAD_MB), max_upload_size=ui.UPLOAD_MB)
+    with c[1]:
+        uploads.show("bp_pipeline_upload", upload)
     path = ui.save_upload(upload) if upload is not None else (ui.SCENARIOS / sample if sample else None)
     if path is None:
         return None, ""
     try:
         return pipeline_table(str(path)), path.name
     except InputError as e:
+        if upload is not None:
+            uploads.reject("bp_pipeline_upload", upload.name, e)
         ui.show_input_error(e)
         return None, path.name
 

@@ -513,3 +513,19 @@ def test_the_engine_reports_the_kernels_load_apart_from_the_simulation() -> None
     assert "compile_seconds" in mc.meta and mc.meta["compile_seconds"] >= 0
     assert mc.meta["kernels_cold"] in (True, False)
     assert kernels_cold() is False
+
+
+@pytest.mark.parametrize(("page", "uploader", "name", "data"), [
+    ("pages/budget.py", "bp_pipeline_upload", "pipeline.xlsx", b"not a workbook"),
+    ("pages/budget.py", "bp_policy_upload", "policy.toml", "name = '赣州'".encode("gb18030")),
+])
+def test_a_rejected_upload_on_the_policy_pages_is_explained_and_cleared(page: str, uploader: str, name: str,
+                                                                        data: bytes) -> None:
+    pytest.importorskip("ipabs.policy.budget")
+    at = start()
+    at.switch_page(page).run()
+    at.file_uploader(key=uploader).set_value((name, data, "application/octet-stream")).run()
+    no_exception(at)
+    shown = errors(at)
+    assert name in shown and "未被接受" in shown, shown
+    assert all(not u.value for u in at.file_uploader), "the rejected file is removed from the uploader"
