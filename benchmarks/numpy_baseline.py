@@ -195,10 +195,9 @@ def losses_from_default_periods(prep, asset_default_period: np.ndarray) -> tuple
 def check(n_obligors: int = 50, n_paths: int = 400, seed: int = 11) -> float:
     """Largest difference, as a fraction of the tranche face, between the baseline's and the engine's tranche losses
     on the engine's own default periods (``n_paths`` paths of the benchmark deal)."""
+    from conftest import BASE_CASE
     from ipabs.credit.synthetic import synthetic_deal
     from ipabs.engine.montecarlo import prepare, simulate, trace_path
-
-    from conftest import BASE_CASE
 
     deal = synthetic_deal(n_obligors=n_obligors, **BASE_CASE)
     prep = prepare(deal)

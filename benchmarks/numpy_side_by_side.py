@@ -23,9 +23,9 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from conftest import SIZES, base_case  # noqa: E402
 from numpy_baseline import check, simulate_numpy  # noqa: E402
 
+from conftest import SIZES, base_case  # noqa: E402
 from ipabs.engine.montecarlo import prepare, simulate  # noqa: E402
 
 
@@ -55,13 +55,13 @@ def main() -> None:
         deal = base_case(n_ob)
         prep = prepare(deal)
         n_engine, n_numpy = SIZES[n_ob]
-        impls = {"numpy": (n_numpy, lambda n: simulate_numpy(deal, prep, n, 1))}
+        impls = {"numpy": (n_numpy, lambda n, d=deal, p=prep: simulate_numpy(d, p, n, 1))}
         if old is not None:
-            impls["numpy (old)"] = (n_numpy, lambda n: old(deal, prep, n, 1))
+            impls["numpy (old)"] = (n_numpy, lambda n, d=deal, p=prep: old(d, p, n, 1))
         for stats in ("losses", "full"):
             simulate(deal, 4096, 1, prepared=prep, threads=1, statistics=stats)  # compiled and warm
-            impls[f"engine 1T {stats}"] = (n_engine, lambda n, s=stats: simulate(deal, n, 1, prepared=prep,
-                                                                                 threads=1, statistics=s))
+            impls[f"engine 1T {stats}"] = (n_engine, lambda n, d=deal, p=prep, s=stats: simulate(
+                d, n, 1, prepared=p, threads=1, statistics=s))
         cpu = {k: [] for k in impls}
         wall = {k: [] for k in impls}
         for _ in range(args.rounds):
