@@ -196,6 +196,20 @@ def wan_axis(max_wan: float, min_wan: float = 0.0) -> dict:
     return {"tickmode": "array", "tickvals": vals, "ticktext": [fmt_wan_tick(v) for v in vals]}
 
 
+def wan_yaxis(fig: Any) -> Any:
+    """``fig`` with its y axis (amounts in 万元) ticked by :func:`wan_axis` over the range of its traces' values."""
+    ys = [float(v) for tr in fig.data for v in (getattr(tr, "y", None) if getattr(tr, "y", None) is not None else ())
+          if v is not None and math.isfinite(float(v))]
+    for tr in fig.data:  # error bars reach above the values
+        err = getattr(tr, "error_y", None)
+        arr = getattr(err, "array", None) if err is not None else None
+        if arr is not None and getattr(tr, "y", None) is not None:
+            ys += [float(y) + float(e) for y, e in zip(tr.y, arr, strict=False) if y is not None and e is not None]
+    if ys:
+        fig.update_yaxes(**wan_axis(max(ys), min(ys)))
+    return fig
+
+
 def display_frame(df: pd.DataFrame, *, amounts: Iterable[str] = (), pcts: Iterable[str] = (),
                   dates: Iterable[str] = (), terms: Iterable[str] = ()) -> pd.DataFrame:
     """A copy of ``df`` for display: amounts in 万元, shares in %, dates and terms in the language, glossary headers.

@@ -183,7 +183,7 @@ def show_results(res: Any) -> None:
     for col in [c for c in by_year.columns if c.startswith("mean_") and c != "mean_se"]:
         table[f"{ui.t(col.removeprefix('mean_'))} · {ui.t('mean')} ({unit})"] = by_year[col] / ui.WAN
     st.dataframe(table.round(2), hide_index=True, key="bp_by_year")
-    st.plotly_chart(budget_chart(res, lang), key="bp_chart")
+    st.plotly_chart(ui.wan_yaxis(budget_chart(res, lang)), key="bp_chart")
     if res.planned is not None:
         st.markdown(f"**{ui.h('planned_entitlements')}**")
         planned = res.planned.to_frame(lang).drop(columns=["payable_fen", "item"], errors="ignore").rename(

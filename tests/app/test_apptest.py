@@ -240,6 +240,10 @@ def test_two_saved_runs_are_compared_side_by_side() -> None:
     table = at.dataframe[0].value
     assert table.shape[1] == 2
     assert any(v == "1.7亿元" for v in table.iloc[:, 1])
+    import json
+
+    ticks = json.loads(at.get("plotly_chart")[0].proto.spec)["layout"]["yaxis"]["ticktext"]
+    assert "1亿" in ticks, ticks  # 万/亿, not plotly's 5k / 10k
 
 
 # --- conventions ------------------------------------------------------------------------------------------------------
@@ -407,6 +411,8 @@ def test_the_budget_pipeline_preview_has_translated_headers_sector_names_and_wan
 
 @pytest.mark.slow
 def test_the_budget_still_runs_from_the_translated_editor() -> None:
+    import json
+
     pytest.importorskip("ipabs.policy.budget")
     at = start()
     at.switch_page("pages/budget.py").run()
@@ -415,6 +421,8 @@ def test_the_budget_still_runs_from_the_translated_editor() -> None:
     no_exception(at)
     assert not at.error, errors(at)
     assert metric(at, "预算 P90").endswith("万元")
+    ticks = json.loads(at.get("plotly_chart")[0].proto.spec)["layout"]["yaxis"]["ticktext"]
+    assert any(t.endswith("万") or t.endswith("亿") for t in ticks), ticks  # not plotly's 5k / 10k
 
 
 def test_small_shares_are_shown_in_basis_points_not_as_zero() -> None:
