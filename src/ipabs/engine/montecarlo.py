@@ -318,6 +318,8 @@ class MCResult:
     s_pool: list  # [T][5] interest, principal, defaults, recoveries, balance end
     bal_hi: np.ndarray
     cash_hi: np.ndarray
+    #: The simulation's own time: loading the compiled kernels (a first run in a process, ≈ 0.3 s) or compiling them
+    #: (the first run after installation, 30-60 s) is ``meta["compile_seconds"]``, with ``meta["kernels_cold"]``.
     elapsed_seconds: float = 0.0
     meta: dict[str, Any] = field(default_factory=dict)
     first_default: np.ndarray | None = None  # i2[n] first default period of any obligor or provider (T = none)
