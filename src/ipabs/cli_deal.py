@@ -77,8 +77,8 @@ def _fmt(x, pct: bool = False, nd: int = 4) -> str:
 
 
 #: Footnote of the printed tranche table (the subordinate tranche's yield is not a coupon yield).
-RESIDUAL_NOTE = ("residual: the subordinate tranche's yield is its residual yield (IRR of its price against its "
-                 "principal and the excess spread paid to it), not a coupon yield")
+RESIDUAL_NOTE = ("residual: the subordinate tranche's yield is its residual yield in the base case - the yield at "
+                 "its price of all it receives (principal, interest and the excess spread) - not a coupon yield")
 
 
 def tranche_table(rows: list[dict], mc: list[dict] | None = None) -> pd.DataFrame:
