@@ -13,8 +13,26 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # the pages import ui_
 import ui_common as ui  # noqa: E402
 
 st.set_page_config(page_title="ipabs", page_icon=":material/account_balance:", layout="wide")
-st.sidebar.radio("语言 / Language", ui.LANGS, index=0, key="lang", horizontal=True,
-                 format_func=lambda code: {"zh": "中文", "en": "English"}[code])  # 中文 by default
+# The language lives in the session ("lang") and in the URL (?lang=en): a reload or a shared link keeps it. A new
+# session takes it from the URL (中文 by default); the switch writes both. The switch is a widget of its own
+# ("lang_switch") that follows "lang": with a pages/ folder beside this script, Streamlit runs a session's first run
+# as a v1 multipage app and the later ones through st.navigation, which gives every widget of this script a new
+# identity after the first run — a widget-keyed language was lost at the first switch (and in every AppTest rerun).
+if st.session_state.get("lang") not in ui.LANGS:
+    st.session_state["lang"] = ui.url_lang() or "zh"
+if st.session_state.get("lang_switch") != ui.lang():
+    st.session_state["lang_switch"] = ui.lang()
+
+
+def switch_language() -> None:
+    st.session_state["lang"] = st.session_state["lang_switch"]
+    ui.lang_to_url()
+
+
+st.sidebar.radio("语言 / Language", ui.LANGS, key="lang_switch", horizontal=True, on_change=switch_language,
+                 format_func=lambda code: {"zh": "中文", "en": "English"}[code])
+if st.query_params.get("lang") != ui.lang():  # a new session, or a page switch, which drops the query string
+    ui.lang_to_url()
 
 pages = {
     ui.t("nav_structuring"): [

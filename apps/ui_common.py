@@ -46,6 +46,17 @@ def lang() -> str:
     return value if value in LANGS else "zh"
 
 
+def url_lang() -> str | None:
+    """The language the page's URL asks for (``?lang=en``), if it is one the app has."""
+    value = st.query_params.get("lang")
+    return value if value in LANGS else None
+
+
+def lang_to_url() -> None:
+    """Write the display language into the URL (``?lang=en``), so that a reload or a shared link keeps it."""
+    st.query_params["lang"] = lang()
+
+
 def glossary_key(key: str) -> str | None:
     """The glossary key of a UI label: the app's own ``ui_<key>`` first, then the library's ``<key>``."""
     for k in (f"ui_{key}", key):
@@ -136,15 +147,72 @@ def h(key: str, **values: Any) -> str:
     return cap(t(key, **values))
 
 
+#: Below this share (0.01%) a percentage with a few decimals reads 0.000%: such figures are shown in basis points.
+SMALL_SHARE = 1e-4
+
+
+def _bp(x: float) -> str:
+    """A small share in basis points with two significant digits: ``0.012 bp`` / ``0.012个基点``."""
+    bp = 1e4 * x
+    text = f"{bp:.2g}" if abs(bp) >= 1e-3 else f"{bp:.1e}"
+    return f"{text}{t('unit_bp')}" if lang() == "zh" else f"{text} {t('unit_bp')}"
+
+
 def fmt_pct(x: float | None, digits: int = 2) -> str:
+    """A share as a percentage; a non-zero share below 0.01% in basis points (never a misleading ``0.000%``)."""
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "–"
+    if x != 0 and abs(x) < SMALL_SHARE:
+        return _bp(x)
     return f"{100 * x:.{digits}f}%"
 
 
 def fmt_pct_se(x: float, se: float, digits: int = 3) -> str:
-    """A probability with its Monte Carlo standard error: ``0.120% ± 0.011%``."""
-    return f"{100 * x:.{digits}f}% ± {100 * se:.{digits}f}%"
+    """A probability with its Monte Carlo standard error: ``0.120% ± 0.011%`` (basis points when below 0.01%)."""
+    return f"{fmt_pct(x, digits)} ± {fmt_pct(se, digits)}"
+
+
+def _nice_step(span: float, n: int = 5) -> float:
+    raw = span / max(1, n)
+    mag = 10 ** math.floor(math.log10(raw)) if raw > 0 else 1.0
+    return next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
+
+
+def fmt_wan_tick(wan: float) -> str:
+    """An axis tick of an amount in 万元 as a Chinese analyst reads it: ``5,000万`` / ``1亿`` / ``1.5亿``."""
+    if wan == 0:
+        return "0"
+    if abs(wan) >= 10_000:
+        return f"{_trim(wan / 10_000)}{t('unit_yi_yuan')[:1]}"
+    return f"{_trim(wan)}{t('unit_wan_yuan_short')[:1]}"
+
+
+def wan_axis(max_wan: float, min_wan: float = 0.0) -> dict:
+    """Plotly axis settings for amounts plotted in 万元: ticks written 万/亿 in Chinese (plotly's own would read
+    ``5k / 10k``), and thousands separators with no SI suffix in English (the axis title carries the unit)."""
+    if lang() != "zh":
+        return {"tickformat": ",.0f"}
+    lo, hi = min(0.0, min_wan), max(0.0, max_wan)
+    if not math.isfinite(hi - lo) or hi - lo <= 0:
+        return {"tickformat": ",.0f"}
+    step = _nice_step(hi - lo)
+    first = math.floor(lo / step) * step
+    vals = [first + i * step for i in range(int((hi - first) / step) + 2)]
+    return {"tickmode": "array", "tickvals": vals, "ticktext": [fmt_wan_tick(v) for v in vals]}
+
+
+def wan_yaxis(fig: Any) -> Any:
+    """``fig`` with its y axis (amounts in 万元) ticked by :func:`wan_axis` over the range of its traces' values."""
+    ys = [float(v) for tr in fig.data for v in (getattr(tr, "y", None) if getattr(tr, "y", None) is not None else ())
+          if v is not None and math.isfinite(float(v))]
+    for tr in fig.data:  # error bars reach above the values
+        err = getattr(tr, "error_y", None)
+        arr = getattr(err, "array", None) if err is not None else None
+        if arr is not None and getattr(tr, "y", None) is not None:
+            ys += [float(y) + float(e) for y, e in zip(tr.y, arr, strict=False) if y is not None and e is not None]
+    if ys:
+        fig.update_yaxes(**wan_axis(max(ys), min(ys)))
+    return fig
 
 
 def display_frame(df: pd.DataFrame, *, amounts: Iterable[str] = (), pcts: Iterable[str] = (),

@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 import ui_common as ui
+import ui_uploads as uploads
 
 from ipabs.errors import Cancelled, InputError
 
@@ -64,14 +65,16 @@ def policy_section() -> str:
     c = st.columns([1, 2])
     preset = c[0].selectbox(ui.t("policy_preset"), presets, key="bp_preset", format_func=lambda n: titles.get(n, n),
                             index=presets.index(DEFAULT_PRESET) if DEFAULT_PRESET in presets else 0)
-    upload = c[1].file_uploader(ui.t("upload_policy"), type=["toml"], key="bp_policy_upload",
+    upload = c[1].file_uploader(ui.t("upload_policy"), type=["toml"], key=uploads.key("bp_policy_upload"),
                                 help=ui.t("upload_help", mb=ui.UPLOAD_MB), max_upload_size=ui.UPLOAD_MB)
+    with c[1]:
+        uploads.show("bp_policy_upload", upload)
     if upload is not None:
         try:
             text = upload.getvalue().decode("utf-8-sig")
         except UnicodeDecodeError:
-            ui.show_input_error(InputError("not UTF-8 text (policy files are UTF-8 TOML)", title="invalid policy"))
-            text = (PRESET_DIR / f"{preset}.toml").read_text(encoding="utf-8")
+            uploads.reject("bp_policy_upload", upload.name,
+                           InputError("not UTF-8 text (policy files are UTF-8 TOML)", title="invalid policy"))
         source = f"upload-{hashlib.sha256(upload.getvalue()).hexdigest()[:12]}"
     else:
         text = (PRESET_DIR / f"{preset}.toml").read_text(encoding="utf-8")
@@ -85,16 +88,74 @@ def pipeline_section() -> tuple[pd.DataFrame | None, str]:
     samples = sorted(p.name for p in ui.SCENARIOS.glob("pipeline-*") if p.suffix in (".csv", ".xlsx"))
     c = st.columns([1, 2])
     sample = c[0].selectbox(ui.t("sample_pipeline"), samples, key="bp_sample") if samples else None
-    upload = c[1].file_uploader(ui.t("upload_pipeline"), type=["csv", "xlsx"], key="bp_pipeline_upload",
+    upload = c[1].file_uploader(ui.t("upload_pipeline"), type=["csv", "xlsx"], key=uploads.key("bp_pipeline_upload"),
                                 help=ui.t("upload_help", mb=ui.UPLOAD_MB), max_upload_size=ui.UPLOAD_MB)
+    with c[1]:
+        uploads.show("bp_pipeline_upload", upload)
     path = ui.save_upload(upload) if upload is not None else (ui.SCENARIOS / sample if sample else None)
     if path is None:
         return None, ""
     try:
         return pipeline_table(str(path)), path.name
     except InputError as e:
+        if upload is not None:
+            uploads.reject("bp_pipeline_upload", upload.name, e)
         ui.show_input_error(e)
         return None, path.name
+
+
+# --- the pipeline as the user reads it --------------------------------------------------------------------------------
+
+#: Pipeline columns in yuan, shown in 万元 (the file and the library keep yuan).
+PIPELINE_AMOUNTS = ("amount", "deal_size")
+PIPELINE_FLAGS = ("in_pool", "already_funded", "cnipa_pledge_registered")
+
+
+def _pl_header(col: str) -> str:
+    key = f"pl_{col}"
+    if ui.glossary_key(key) is None:
+        return col
+    return ui.wan_header(key) if col in PIPELINE_AMOUNTS else ui.t(key)
+
+
+def _value_labels(col: str) -> dict[str, str]:
+    """Code → label of a column's coded values in the current language (sector, kind, yes/no)."""
+    if col == "sector":
+        from ipabs.glossary import TERMS
+
+        return {k.removeprefix("ui_industry_"): ui.industry(k.removeprefix("ui_industry_")) for k in TERMS
+                if k.startswith("ui_industry_")}
+    if col == "kind":
+        return {k: ui.t(f"pl_{k}") for k in ("securitization", "pledge_loan")}
+    if col in PIPELINE_FLAGS:
+        return {"true": ui.t("pl_true"), "false": ui.t("pl_false")}
+    return {}
+
+
+def pipeline_display(table: pd.DataFrame) -> pd.DataFrame:
+    """The pipeline file's table as the editor shows it: glossary headers, sector and kind names, yes/no, amounts in
+    万元 (:func:`pipeline_for_library` reverses it)."""
+    out = table.copy()
+    for col in out.columns:
+        if col in PIPELINE_AMOUNTS:
+            out[col] = (pd.to_numeric(out[col].replace("", None), errors="coerce") / ui.WAN).round(2)
+        elif labels := _value_labels(col):
+            out[col] = [labels.get(str(v).strip().lower() if col in PIPELINE_FLAGS else str(v), v) for v in out[col]]
+    return out.rename(columns={c: _pl_header(c) for c in out.columns})
+
+
+def pipeline_for_library(shown: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """The edited display table back in the pipeline file's layout (codes, yuan as text with two decimals)."""
+    out = shown.copy()
+    out.columns = columns
+    for col in columns:
+        if col in PIPELINE_AMOUNTS:
+            wan = pd.to_numeric(out[col], errors="coerce")
+            out[col] = ["" if pd.isna(v) else f"{v * ui.WAN:.2f}" for v in wan]
+        elif labels := _value_labels(col):
+            back = {label: code for code, label in labels.items()}
+            out[col] = [back.get(v, v) if isinstance(v, str) else v for v in out[col]]
+    return out.astype(object)
 
 
 def show_results(res: Any) -> None:
@@ -122,7 +183,7 @@ def show_results(res: Any) -> None:
     for col in [c for c in by_year.columns if c.startswith("mean_") and c != "mean_se"]:
         table[f"{ui.t(col.removeprefix('mean_'))} · {ui.t('mean')} ({unit})"] = by_year[col] / ui.WAN
     st.dataframe(table.round(2), hide_index=True, key="bp_by_year")
-    st.plotly_chart(budget_chart(res, lang), key="bp_chart")
+    st.plotly_chart(ui.wan_yaxis(budget_chart(res, lang)), key="bp_chart")
     if res.planned is not None:
         st.markdown(f"**{ui.h('planned_entitlements')}**")
         planned = res.planned.to_frame(lang).drop(columns=["payable_fen", "item"], errors="ignore").rename(
@@ -163,8 +224,10 @@ policy_text = policy_section()
 st.subheader(ui.h("pipeline"))
 table, source = pipeline_section()
 if table is not None:
-    with st.form("budget_form"):
-        edited = st.data_editor(table, key=f"bp_editor_{source}", num_rows="dynamic", hide_index=True)
+    with st.form("budget_form", enter_to_submit=False):
+        shown = st.data_editor(pipeline_display(table), key=f"bp_editor_{source}_{ui.lang()}", num_rows="dynamic",
+                               hide_index=True)
+        edited = pipeline_for_library(shown, list(table.columns))
         skip = st.checkbox(ui.t("skip_invalid_rows"), value=False, key="bp_skip")
         st.markdown(f"**{ui.h('budget_settings')}**")
         c = st.columns(5)

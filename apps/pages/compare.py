@@ -55,6 +55,7 @@ if runs:
         for name, g in ec.groupby("tranche", sort=False):
             fig.add_scatter(x=[ui.fmt_date(d) for d in g["payment_date"]], y=g["balance_mean"] / ui.WAN,
                             mode="lines+markers", name=f"{r['label']} · {name}")
+    ui.wan_yaxis(fig)
     fig.update_layout(title=f"{ui.h('balance')} · {ui.t('mean')}", yaxis_title=ui.wan_header("balance"),
                       xaxis_title=ui.h("payment_date"), height=400, legend={"orientation": "h", "y": -0.25})
     st.plotly_chart(fig, key="cmp_chart")

@@ -50,20 +50,42 @@ def ensure_scenario() -> None:
             pass
 
 
-def try_load(data: dict, base_dir: str, name: str) -> None:
-    """Validate a scenario with its tape; make it current when it is valid, else show every problem."""
+def try_load(data: dict, base_dir: str, name: str, show: bool = True) -> InputError | None:
+    """Validate a scenario with its tape; make it current when it is valid, else show every problem (or, with
+    ``show=False``, return them)."""
     try:
         check = runs.check_scenario(runs.canonical_key(data, base_dir), data, base_dir, name)
     except InputError as e:
-        ui.show_input_error(e)
-        return
+        if show:
+            ui.show_input_error(e)
+        return e
     set_scenario(data, base_dir, name)
     st.session_state.pool_balance = check.pool_balance
     ui.show_issues_warning(ui.t("rejected_rows", n=check.n_rows - check.n_accepted), list(check.rejected))
+    return None
+
+
+def loaded_text() -> str:
+    return ui.t("loaded_scenario", name=f"{st.session_state.scn['deal'].get('name', '')} "
+                                        f"({st.session_state.scn_name})")
+
+
+def upload_key(name: str) -> str:
+    """The uploader's key; a new one after a rejected upload, which empties the uploader (Streamlit has no way to
+    remove a file from an uploader but to make a new one)."""
+    gen = st.session_state.get("upload_gen", 0)
+    return name if gen == 0 else f"{name}_{gen}"
+
+
+def reject_upload(name: str, err: InputError) -> None:
+    """Keep the library's message for the uploader and empty the uploaders (the rerun shows both)."""
+    st.session_state.upload_rejected = (name, err)
+    st.session_state.upload_gen = st.session_state.get("upload_gen", 0) + 1
+    st.rerun()
 
 
 def source_section() -> None:
-    with st.expander(ui.h("scenario_source"), expanded=False):
+    with st.expander(f"{ui.h('scenario_source')} · {loaded_text()}", expanded=False):
         samples = runs.sample_scenarios(str(ui.SCENARIOS))
         tab_sample, tab_upload = st.tabs([ui.h("sample_scenario"), ui.h("upload_scenario")])
         with tab_sample:
@@ -74,9 +96,16 @@ def source_section() -> None:
             if st.button(ui.h("load"), key="load_sample"):
                 try_load(copy.deepcopy(samples[choice]), str(ui.SCENARIOS), choice)
         with tab_upload:
-            scn_file = ui.uploader("scenario_file", ["toml"], key="up_scenario")
-            tape_file = ui.uploader("tape_file", ["csv", "xlsx", "parquet"], key="up_tape")
+            scn_file = ui.uploader("scenario_file", ["toml"], key=upload_key("up_scenario"))
+            tape_file = ui.uploader("tape_file", ["csv", "xlsx", "parquet"], key=upload_key("up_tape"))
             st.caption(ui.t("tape_file_hint"))
+            rejected = st.session_state.get("upload_rejected")
+            if rejected is not None and scn_file is None and tape_file is None:
+                name, err = rejected
+                st.error(ui.t("upload_rejected", name=name))
+                ui.show_input_error(err)
+            elif rejected is not None:  # a new file: the old message goes
+                st.session_state.pop("upload_rejected", None)
             if st.button(ui.h("load"), key="load_upload", disabled=scn_file is None):
                 try:
                     scn_path = ui.save_upload(scn_file)
@@ -85,9 +114,11 @@ def source_section() -> None:
                     data = ui.confine_uploaded_scenario(
                         data, scn_path, ui.save_upload(tape_file) if tape_file is not None else None)
                 except InputError as e:
-                    ui.show_input_error(e)
+                    reject_upload(scn_file.name, e)
                     return
-                try_load(data, str(scn_path.parent), scn_file.name)
+                err = try_load(data, str(scn_path.parent), scn_file.name, show=False)
+                if err is not None:
+                    reject_upload(tape_file.name if tape_file is not None else scn_file.name, err)
 
 
 # --- the form -------------------------------------------------------------------------------------------------------
@@ -150,12 +181,7 @@ def tranche_tab(scn: dict) -> tuple[list[float], pd.DataFrame]:
         sizes.append(cols[i % len(cols)].number_input(
             f"{tr['name']} · {ui.wan_header('original_balance')}", min_value=0.0, value=float(tr["balance"]) / ui.WAN,
             step=100.0, format="%.2f", key=f"f_size_{i}"))
-    total = sum(float(tr["balance"]) for tr in trs)
-    sub = sum(float(tr["balance"]) for tr in trs if tr.get("seniority") == "subordinate")
-    pool = st.session_state.get("pool_balance")
-    st.caption(f"{ui.t('total_issued')} {ui.fmt_amount(total)} · {ui.t('subordinate_share')} "
-               f"{ui.fmt_pct(sub / total if total else None, 1)}"
-               + (f" · {ui.t('pool_balance')} {ui.fmt_amount(pool)}" if pool else ""))
+    sizes_caption = st.empty()  # filled below from the sizes and seniorities as edited (not the loaded scenario's)
     st.markdown(f"**{ui.h('tranche_terms')}**")
     df = pd.DataFrame({
         "name": [tr["name"] for tr in trs],
@@ -175,7 +201,18 @@ def tranche_tab(scn: dict) -> tuple[list[float], pd.DataFrame]:
                                                          format_func=ui.term_fn(), required=True),
         "expected_maturity": st.column_config.DateColumn(ui.t("expected_maturity"), format="YYYY/MM/DD"),
     })
+    sizes_caption.caption(sizes_text(sizes, list(edited["seniority"])))
     return sizes, edited
+
+
+def sizes_text(sizes_wan: list[float], seniorities: list[str]) -> str:
+    """``发行总额 2亿元 · 次级占比 5.0% · 资产池余额 …`` for the sizes (万元) as they stand in the form."""
+    total = sum(float(x) for x in sizes_wan) * ui.WAN
+    sub = sum(float(x) for x, sen in zip(sizes_wan, seniorities, strict=True) if sen == "subordinate") * ui.WAN
+    pool = st.session_state.get("pool_balance")
+    return (f"{ui.t('total_issued')} {ui.fmt_amount(total)} · {ui.t('subordinate_share')} "
+            f"{ui.fmt_pct(sub / total if total else None, 1)}"
+            + (f" · {ui.t('pool_balance')} {ui.fmt_amount(pool)}" if pool else ""))
 
 
 def fees_tab(scn: dict) -> pd.DataFrame:
@@ -325,7 +362,7 @@ def build_scenario(scn: dict, deal: dict, sizes: list[float], tranches: pd.DataF
 
 def scenario_form() -> tuple[bool, dict | None, str]:
     scn = st.session_state.scn
-    with st.form("deal_form"):
+    with st.form("deal_form", enter_to_submit=False):
         tabs = st.tabs([ui.h("deal_terms"), ui.h("tranche"), ui.h("fees"), ui.h("credit_enhancement"),
                         ui.h("assumptions"), ui.h("monte_carlo")])
         with tabs[0]:
@@ -355,7 +392,9 @@ def run(new: dict, label: str) -> None:
     seed, n_paths = int(new["simulation"]["seed"]), int(new["simulation"]["n_paths"])
     area = st.empty()
     with area.container():
-        bar = st.progress(0.0, ui.t("running", done=0, total=f"{n_paths:,}"))
+        # a first run after installation compiles the kernels (30-60 s) before the first progress report: say so
+        bar = st.progress(0.0, ui.t("compiling") if runs.kernels_cold() else ui.t("running", done=0,
+                                                                                   total=f"{n_paths:,}"))
         st.button(ui.h("cancel"), key="cancel_run")
     try:
         res = runs.run_deal(key, seed, n_paths, new, base, name, _progress=ui.progress_callback(bar),
@@ -429,7 +468,10 @@ def loss_chart(res: runs.DealRun) -> go.Figure:
 
 
 def paydown_chart(res: runs.DealRun) -> go.Figure:
-    return charts.paydown_chart(res.mc, ui.lang())
+    fig = charts.paydown_chart(res.mc, ui.lang())
+    ec = res.mc.expected_cashflows()
+    fig.update_yaxes(**ui.wan_axis(float(ec["balance_p95"].max() / ui.WAN) if len(ec) else 0.0))
+    return fig
 
 
 def coverage_chart(res: runs.DealRun) -> go.Figure:
@@ -473,7 +515,7 @@ def show_results() -> None:
         return
     mc, det = res.mc, res.det
     st.subheader(ui.h("results"))
-    st.caption(ui.t("run_done", n=f"{mc.n_paths:,}", s=f"{res.seconds:.1f}") + f" · {ui.t('seed')} {mc.seed}")
+    st.caption(runs.run_done_text(res) + f" · {ui.t('seed')} {mc.seed}")
     ui.show_issues_warning(ui.t("rejected_rows", n=res.tape.n_rows - res.tape.n_accepted), list(res.tape.rejected))
     for w in det.deal.warnings:
         st.warning(w)
@@ -548,9 +590,8 @@ def downloads(res: runs.DealRun, last: dict) -> None:
 
 st.title(ui.t("page_deal"))
 ensure_scenario()
+st.caption(loaded_text())  # at the top: the source panel below starts collapsed
 source_section()
-st.caption(ui.t("loaded_scenario", name=f"{st.session_state.scn['deal'].get('name', '')} "
-                                        f"({st.session_state.scn_name})"))
 submitted, new_scn, run_label = scenario_form()
 if submitted and new_scn is not None:
     run(new_scn, run_label)

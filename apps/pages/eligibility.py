@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 import ui_common as ui
+import ui_uploads as uploads
 
 from ipabs.errors import InputError, Issue
 
@@ -90,7 +91,7 @@ def selfcheck_form(criteria_name: str) -> dict | None:
     counties = list(crit.firm.region.counties) if crit.firm.region else []
     industries = list(crit.firm.industry.allowed) if crit.firm.industry else []
     ratings = [""] + (list(crit.firm.whitelist_or_rating.rating_scale) if crit.firm.whitelist_or_rating else [])
-    with st.form("selfcheck_form"):
+    with st.form("selfcheck_form", enter_to_submit=False):
         st.markdown(f"**{ui.h('firm')}**")
         c = st.columns(4)
         name = c[0].text_input(ui.t("firm_name"), firm.get("name", ""), key="sc_name")
@@ -197,18 +198,22 @@ def show_selfcheck(result: Any) -> None:
 
 def selfcheck_tab(criteria_name: str) -> None:
     data = selfcheck_form(criteria_name)
-    upload = ui.uploader("upload_selfcheck", ["toml"], key="sc_upload")
+    upload = ui.uploader("upload_selfcheck", ["toml"], key=uploads.key("sc_upload"))
+    uploads.show("sc_upload", upload)
     try:
         if data is not None:
             st.session_state.sc_result = self_check(data, load_criteria(criteria_name))
         elif upload is not None and st.button(ui.h("check"), key="sc_upload_check"):
             path = ui.save_upload(upload)
-            inp, _ = load_selfcheck(path)
-            if inp.criteria and inp.criteria not in bundled_criteria_names():
-                # an uploaded file may not name a file on the server: only the bundled criteria sets
-                raise InputError([Issue(f"criteria '{inp.criteria}': an uploaded self-check may name only a bundled "
-                                        f"criteria set ({', '.join(bundled_criteria_names())})",
-                                        file=upload.name, field="criteria")], title="invalid self-check file")
+            try:
+                inp, _ = load_selfcheck(path)
+                if inp.criteria and inp.criteria not in bundled_criteria_names():
+                    # an uploaded file may not name a file on the server: only the bundled criteria sets
+                    raise InputError([Issue(f"criteria '{inp.criteria}': an uploaded self-check may name only a "
+                                            f"bundled criteria set ({', '.join(bundled_criteria_names())})",
+                                            file=upload.name, field="criteria")], title="invalid self-check file")
+            except InputError as e:
+                uploads.reject("sc_upload", upload.name, e)
             st.session_state.sc_result = self_check(inp, base_dir=None)
     except InputError as e:
         ui.show_input_error(e)
@@ -221,24 +226,30 @@ def selfcheck_tab(criteria_name: str) -> None:
 
 def pool_tab(criteria_name: str) -> None:
     samples = sorted(p.name for p in TAPES.glob("*") if p.suffix in (".csv", ".xlsx", ".parquet"))
-    with st.form("screen_form"):
+    with st.form("screen_form", enter_to_submit=False):
         c = st.columns(3)
         default = "ganzhou_pledge_pool.csv"
         sample = c[0].selectbox(ui.t("sample_tape"), samples, key="ps_sample",
                                 index=samples.index(default) if default in samples else 0)
         as_of = c[1].date_input(ui.t("as_of"), dt.date(2026, 4, 15), key="ps_as_of", format="YYYY/MM/DD")
         legal = c[2].date_input(ui.t("legal_maturity"), dt.date(2028, 4, 20), key="ps_legal", format="YYYY/MM/DD")
-        upload = ui.uploader("upload_tape", ["csv", "xlsx", "parquet"], key="ps_upload")
+        upload = ui.uploader("upload_tape", ["csv", "xlsx", "parquet"], key=uploads.key("ps_upload"))
+        uploads.show("ps_upload", upload)
         submitted = st.form_submit_button(ui.h("screen"), type="primary", key="ps_submit")
     if submitted:
         path = ui.save_upload(upload) if upload is not None else TAPES / sample
         st.session_state.ps_args = (str(path), criteria_name, as_of, legal)
+        st.session_state.ps_upload_name = upload.name if upload is not None else None
     args = st.session_state.get("ps_args")
     if not args:
         return
     try:
         tape, report = screen(*args)
     except InputError as e:
+        name = st.session_state.get("ps_upload_name")
+        if submitted and name:
+            st.session_state.pop("ps_args", None)
+            uploads.reject("ps_upload", name, e)
         ui.show_input_error(e)
         return
     lang = ui.lang()

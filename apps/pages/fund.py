@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 import ui_common as ui
+import ui_uploads as uploads
 
 from ipabs.errors import Cancelled, InputError
 
@@ -81,10 +82,12 @@ c = st.columns([1, 1, 2])
 preset = c[0].selectbox(ui.t("policy_preset"), presets, key="fd_preset",
                         index=presets.index(DEFAULT_PRESET) if DEFAULT_PRESET in presets else 0)
 sample = c[1].selectbox(ui.t("sample_portfolio"), samples, key="fd_sample") if samples else None
-upload = c[2].file_uploader(ui.t("upload_portfolio"), type=["csv", "xlsx"], key="fd_upload",
+upload = c[2].file_uploader(ui.t("upload_portfolio"), type=["csv", "xlsx"], key=uploads.key("fd_upload"),
                             help=ui.t("upload_help", mb=ui.UPLOAD_MB), max_upload_size=ui.UPLOAD_MB)
+with c[2]:
+    uploads.show("fd_upload", upload)
 path = ui.save_upload(upload) if upload is not None else (ui.SCENARIOS / sample if sample else None)
-with st.form("fund_form"):
+with st.form("fund_form", enter_to_submit=False):
     c = st.columns(3)
     fund_wan = c[0].number_input(f"{ui.t('fund_size')} ({ui.t('unit_wan_yuan_short')})", 0.0, 1e8, 0.0, 100.0,
                                  key="fd_fund", help=ui.t("fund_size_help"))
@@ -109,6 +112,9 @@ if submitted and path is not None:
         run_fund(**args, _progress=ui.progress_callback(bar))
         st.session_state.fd_last = args
     except InputError as e:
+        if upload is not None and uploads.names_file(e, path.name):
+            area.empty()
+            uploads.reject("fd_upload", upload.name, e)
         ui.show_input_error(e)
     except Cancelled:
         st.warning(ui.t("cancelled"))

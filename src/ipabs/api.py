@@ -17,7 +17,8 @@ from ipabs.scenario.io import LoadedScenario
 from ipabs.scenario.io import load_scenario as _load
 from ipabs.scenario.schema import Assumptions
 
-__all__ = ["load_scenario", "validate", "compile_scenario", "run_deterministic", "simulate", "ValidationReport"]
+__all__ = ["load_scenario", "validate", "compile_scenario", "run_deterministic", "simulate", "kernels_cold",
+           "ValidationReport"]
 # ``api.eligibility``, ``api.policy`` and ``api.surveillance`` are namespaces resolved lazily by ``__getattr__`` below.
 
 
@@ -102,6 +103,15 @@ def simulate(scenario: str | Path | LoadedScenario | CompiledDeal, *, client: An
     from ipabs.engine.montecarlo import simulate as _simulate
 
     return _simulate(deal, **kwargs)
+
+
+def kernels_cold() -> bool:
+    """Whether the next :func:`simulate` compiles the Monte Carlo kernels (a first run after installation: 30-60 s,
+    reported apart from the simulation in ``meta["compile_seconds"]``); see
+    :func:`ipabs.engine.montecarlo.kernels_cold`."""
+    from ipabs.engine.montecarlo import kernels_cold as _cold
+
+    return _cold()
 
 
 def __getattr__(name: str):

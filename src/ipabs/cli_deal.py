@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -84,18 +86,27 @@ def _fmt(x, pct: bool = False, nd: int = 4) -> str:
     return f"{x:,.{nd}f}" if isinstance(x, float) else str(x)
 
 
+#: Footnote of the printed tranche table (the subordinate tranche's yield is not a coupon yield).
+RESIDUAL_NOTE = ("residual: the subordinate tranche's yield is its residual yield in the base case - the yield at "
+                 "its price of all it receives (principal, interest and the excess spread) - not a coupon yield")
+
+
 def tranche_table(rows: list[dict], mc: list[dict] | None = None) -> pd.DataFrame:
-    """The printed summary table (one row per tranche)."""
+    """The printed summary table (one row per tranche): every amount column with its unit (yuan), and the
+    subordinate tranche's yield marked as its residual yield (see :data:`RESIDUAL_NOTE`)."""
     out = []
     for i, r in enumerate(rows):
+        yld = _fmt(r["yield"], pct=True)
+        if r.get("seniority") == "subordinate" and r["yield"] is not None:
+            yld = f"{yld} residual"
         row = {
             "tranche": r["name"],
-            "balance": f"{r['original_balance']:,.0f}",
+            "balance (yuan)": f"{r['original_balance']:,.0f}",
             "coupon": _fmt(r["coupon"], pct=True),
-            "WAL(y)": _fmt(r["wal_years"], nd=3),
-            "yield": _fmt(r["yield"], pct=True),
-            "mod.dur": _fmt(r["modified_duration"], nd=3),
-            "loss(base)": f"{r['loss']:,.0f}",
+            "WAL (y)": _fmt(r["wal_years"], nd=3),
+            "yield": yld,
+            "mod.dur (y)": _fmt(r["modified_duration"], nd=3),
+            "base loss (yuan)": f"{r['loss']:,.0f}",
         }
         if mc is not None:
             m = mc[i]
@@ -122,8 +133,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     mc = None
     if n_paths > 0:
         progress = None if args.quiet or not sys.stderr.isatty() else _progress_bar()
-        mc = api.simulate(deal, n_paths=n_paths, seed=seed, threads=args.threads, progress=progress,
-                          statistics=args.statistics, waterfall_kernel=args.waterfall_kernel, **cluster)
+        ticker = _CompileNotice(quiet=args.quiet) if api.kernels_cold() else None
+        try:
+            mc = api.simulate(deal, n_paths=n_paths, seed=seed, threads=args.threads,
+                              progress=_first_then(ticker, progress), statistics=args.statistics,
+                              waterfall_kernel=args.waterfall_kernel, **cluster)
+        finally:
+            if ticker is not None:
+                ticker.stop()
         if progress is not None:
             print(file=sys.stderr)
     sample = None
@@ -142,16 +159,64 @@ def cmd_run(args: argparse.Namespace) -> int:
     for w in deal.warnings:
         print(f"warning: {w}")
     with pd.option_context("display.width", 200, "display.max_columns", 20):
-        print(tranche_table(det.tranche_summary(), mc.tranche_stats() if mc is not None else None)
-              .to_string(index=False))
+        table = tranche_table(det.tranche_summary(), mc.tranche_stats() if mc is not None else None)
+        print(table.to_string(index=False))
+    if table["yield"].str.endswith("residual").any():
+        print(RESIDUAL_NOTE)
     if mc is not None:
+        compiled = mc.meta.get("compile_seconds") if mc.meta.get("kernels_cold") else None
         print(f"Monte Carlo: {mc.n_paths:,} paths, seed {mc.seed}, {mc.elapsed_seconds:.2f} s"
+              + (f" (plus {compiled:.1f} s compiling the kernels, once after installation)" if compiled else "")
               + ("" if mc.has_cashflow_statistics else " (losses only: no WAL, yield or cash-flow bands)") + "; "
               f"pool default rate mean {100 * mc.pool_stats()['default_rate_mean']:.2f}%"
               + (f", royalty shortfall mean {100 * rs:.2f}% of the pool"
                  if (rs := mc.pool_stats().get("revenue_shortfall_mean")) is not None else ""))
     print(f"results written to {out_dir}/")
     return 0
+
+
+class _CompileNotice:
+    """``compiling the Monte Carlo kernels …`` on stderr while a first run after installation compiles them: one
+    line, its elapsed seconds updated every second on a terminal; stopped by the run's first progress report."""
+
+    TEXT = "compiling the Monte Carlo kernels (once after installation; later runs load them in about a second)"
+
+    def __init__(self, quiet: bool = False) -> None:
+        self.t0 = time.perf_counter()
+        self.done = threading.Event()
+        self.tty = sys.stderr.isatty() and not quiet
+        self.thread = None
+        if quiet:
+            return
+        print(f"{self.TEXT}…", end="" if self.tty else "\n", file=sys.stderr, flush=True)
+        if self.tty:
+            self.thread = threading.Thread(target=self._tick, daemon=True)
+            self.thread.start()
+
+    def _tick(self) -> None:
+        while not self.done.wait(1.0):
+            print(f"\r{self.TEXT}… {time.perf_counter() - self.t0:.0f} s", end="", file=sys.stderr, flush=True)
+
+    def stop(self) -> None:
+        if self.done.is_set():
+            return
+        self.done.set()
+        if self.thread is not None:
+            self.thread.join()
+            print(f"\r{self.TEXT}: done in {time.perf_counter() - self.t0:.0f} s", file=sys.stderr, flush=True)
+
+
+def _first_then(notice: _CompileNotice | None, progress):
+    """The run's progress callback, stopping the compile notice at the first report."""
+    if notice is None:
+        return progress
+
+    def cb(done: int, total: int) -> None:
+        notice.stop()
+        if progress is not None:
+            progress(done, total)
+
+    return cb
 
 
 def _progress_bar():

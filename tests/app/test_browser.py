@@ -193,6 +193,37 @@ def test_the_language_switch_turns_the_app_to_english(page) -> None:
     expect(page.get_by_role("link", name="Subsidy budget")).to_be_visible()
 
 
+def test_the_language_stays_after_a_click_and_a_reload_and_is_in_the_link(page, server: str) -> None:
+    """Issue 15: the first switch held only until the next click (pages/ folder: a v1 first run), and a reload or a
+    shared link lost the language."""
+    from playwright.sync_api import expect
+
+    expect(page.get_by_role("heading", name="交易结构设计")).to_be_visible()
+    assert page.url.endswith("?lang=zh")
+    page.get_by_text("English", exact=True).click()
+    expect(page.get_by_role("heading", name="Deal structuring")).to_be_visible()
+    page.get_by_role("tab", name="Tranche").click()  # another interaction: the language holds
+    expect(page.get_by_role("heading", name="Deal structuring")).to_be_visible()
+    assert page.url.endswith("?lang=en")
+    page.reload()
+    expect(page.get_by_role("heading", name="Deal structuring")).to_be_visible()
+    page.goto(f"{server}/budget?lang=en")  # a shared link
+    expect(page.get_by_role("heading", name="Subsidy budget")).to_be_visible()
+
+
+def test_streamlit_chrome_is_hidden_in_the_chinese_app(page) -> None:
+    from playwright.sync_api import expect
+
+    expect(page.get_by_role("heading", name="交易结构设计")).to_be_visible()
+    assert page.get_by_text("Deploy", exact=True).count() == 0
+    name = page.get_by_label("交易名称")
+    name.click()
+    name.press("End")
+    name.type("x")
+    page.wait_for_timeout(500)
+    assert page.get_by_text("Press Enter to submit form").count() == 0
+
+
 def test_an_enterprise_checks_its_eligibility(page) -> None:
     from playwright.sync_api import expect
 

@@ -52,6 +52,8 @@ class Criterion(_Model):
     label_zh: str = Field(min_length=1, description="short name in Chinese")
     label_en: str = Field(min_length=1, description="short name in English")
     source: str = Field(min_length=1, description="policy clause or market practice behind the criterion")
+    source_zh: str | None = Field(None, description="the source as Chinese users read it (a plain citation); "
+                                                    "without it they see the English source")
 
     #: placeholders the templates of this kind may use
     placeholders: ClassVar[frozenset[str]] = _COMMON_FIELDS

@@ -282,6 +282,7 @@ class Failure:
     message_zh: str
     message_en: str
     ip_index: int | None = None
+    source_zh: str | None = None  # the source as Chinese users read it (criteria's source_zh)
 
     def message(self, lang: str = "en") -> str:
         return self.message_zh if lang == "zh" else self.message_en
@@ -298,7 +299,7 @@ class Failure:
             "observed": self.observed_zh if lang == "zh" else self.observed_en,
             "limit": self.limit_zh if lang == "zh" else self.limit_en,
             "reasons": self.message(lang),
-            "source_clause": self.source,
+            "source_clause": fmt.citation(self.source_zh if lang == "zh" and self.source_zh else self.source, lang),
         }
 
 
@@ -339,7 +340,7 @@ def _fail(
         subject=subject,
         label_zh=crit.label_zh,
         label_en=crit.label_en,
-        source=crit.source,
+        source=crit.source, source_zh=crit.source_zh,
         observed=observed,
         limit=limit,
         observed_zh=texts["zh"][0],
@@ -701,6 +702,7 @@ class LimitCheck:
     reduction_needed: float
     message_zh: str
     message_en: str
+    source_zh: str | None = None  # the source as Chinese users read it (criteria's source_zh)
 
     def message(self, lang: str = "en") -> str:
         return self.message_zh if lang == "zh" else self.message_en
@@ -777,7 +779,7 @@ def _limit_row(pool: str, cid: str, lim: ShareLimit, shown: str, members: list[s
         }
         texts[lang] = fmt.render(getattr(lim, f"reason_{lang}"), values)
     return LimitCheck(
-        pool=pool, criterion=cid, label_zh=lim.label_zh, label_en=lim.label_en, source=lim.source, group=shown,
+        pool=pool, criterion=cid, label_zh=lim.label_zh, label_en=lim.label_en, source=lim.source, source_zh=lim.source_zh, group=shown,
         group_balance=value, pool_balance=total, share=share, max_share=lim.max_share, breached=breached,
         excess_share=max(0.0, share - lim.max_share), excess_amount=max(0.0, excess_amount),
         reduction_needed=max(0.0, reduction), message_zh=texts["zh"], message_en=texts["en"],
@@ -980,7 +982,7 @@ class EligibilityReport:
             "excess_amount": c.excess_amount,
             "reduction_needed": c.reduction_needed,
             "reasons": c.message(lang),
-            "source_clause": c.source,
+            "source_clause": fmt.citation(c.source_zh if lang == "zh" and c.source_zh else c.source, lang),
         } for c in self.limits]
         return _labelled(pd.DataFrame(rows, columns=list(_LIMIT_COLUMNS)), lang, labels)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 import string
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -93,3 +94,35 @@ class _Blank(dict):
 def render(template: str, values: Mapping[str, str]) -> str:
     """Fill a reason template (placeholders were checked when the criteria file was loaded)."""
     return string.Formatter().vformat(template, (), _Blank(values))
+
+
+# --- citations shown to users -------------------------------------------------------------------------------------
+
+_DOMAIN_REF = re.compile(r"(?:,\s*)?(?:\bvia\s+)?(?:and\s+)?DOMAIN\.md(?:\s*§\s*[\d.]*\d(?:\s*(?:,|and)\s*§?\s*[\d.]*\d)*)?")
+_SECTION_REF = re.compile(r"(?<![\w.])(?:,\s*)?§\s*[\d.]*\d(?:\s*(?:,|and)\s*§?\s*[\d.]*\d)*")
+_MARK_C = re.compile(r"\[C(?:\s+([^\]]+))?\]")
+_MARK_U = re.compile(r"\[U\]")
+_MARK_P = re.compile(r"\[P\]")
+
+
+def citation(source: str | None, lang: str = "en") -> str:
+    """A source note as shown to users: the developers' references to the project's research notes (``DOMAIN.md
+    §3``, ``§9.7``) and status markers removed — ``[C site]`` becomes a plain "source: site", ``[U]`` "assumption"
+    in the user's language — and nothing else changed. The full note stays in the data files for provenance."""
+    if not source:
+        return ""
+    text = _DOMAIN_REF.sub("", str(source))
+    text = _SECTION_REF.sub("", text)
+    src = label("source_clause", lang)
+    text = _MARK_C.sub(lambda m: f"({src}: {m.group(1).strip()})" if m.group(1) else "", text)
+    text = _MARK_U.sub(f"({label('assumption', lang)})", text)
+    text = _MARK_P.sub("", text)
+    # tidy what the removals leave: empty brackets, separators before a closing bracket or at the ends
+    for _ in range(3):
+        text = re.sub(r"\(\s*[,;]?\s*\)", "", text)
+        text = re.sub(r"\(\s*[,;]?\s*", "(", text)
+        text = re.sub(r"\s*[,;]\s*\)", ")", text)
+        text = re.sub(r"\s+([,;:)])", r"\1", text)
+        text = re.sub(r"([,;])\s*(?=[,;])", "", text)
+        text = re.sub(r"\s{2,}", " ", text)
+    return text.strip(" ,;:")

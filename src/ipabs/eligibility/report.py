@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from ipabs.eligibility.evaluate import EligibilityReport
+from ipabs.eligibility.formatting import citation
 from ipabs.glossary import label
 from ipabs.report.writer import OutputFolder, output_folder
 
@@ -30,13 +31,13 @@ def criteria_frame(report: EligibilityReport, lang: str = "en") -> pd.DataFrame:
     rows = []
     for level, cid, crit in report.criteria.all_criteria():
         params = {k: v for k, v in crit.model_dump().items()
-                  if k not in ("enabled", "label_zh", "label_en", "source") and not k.startswith("reason_")}
+                  if k not in ("enabled", "label_zh", "label_en", "source", "source_zh") and not k.startswith("reason_")}
         rows.append({
             "criteria_level": label(f"level_{level}", lang),
             "criterion_id": cid,
             "criterion": crit.label(lang),
             "parameters": json.dumps(params, ensure_ascii=False, default=str),
-            "source_clause": crit.source,
+            "source_clause": citation(crit.source_zh if lang == "zh" and crit.source_zh else crit.source, lang),
         })
     return pd.DataFrame(rows, columns=["criteria_level", "criterion_id", "criterion", "parameters", "source_clause"])
 

@@ -234,7 +234,7 @@ class SelfCheckResult:
                      guarantee=_pct2(c.guarantee_fee), upfront=_pct2(c.upfront), subsidy=_pct2(c.subsidy)))
         out.append(m("cost_range", coupon_low=pct(c.coupon_low), coupon_high=pct(c.coupon_high),
                      low=_pct2(c.after_subsidy_low), high=_pct2(c.after_subsidy_high)))
-        out.append(m("reference", reference_source=c.sources.get("reference_source", "")))
+        out.append(m("reference", all_in=_pct2(c.reference_all_in)))
         return out
 
     def _binding_text(self, lang: str) -> str:

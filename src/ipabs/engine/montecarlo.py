@@ -11,6 +11,7 @@ partial results of consecutive path ranges.
 from __future__ import annotations
 
 import math
+import os
 import queue
 import threading
 import time
@@ -321,6 +322,8 @@ class MCResult:
     s_pool: list  # [T][5] interest, principal, defaults, recoveries, balance end
     bal_hi: np.ndarray
     cash_hi: np.ndarray
+    #: The simulation's own time: loading the compiled kernels (a first run in a process, ≈ 0.3 s) or compiling them
+    #: (the first run after installation, 30-60 s) is ``meta["compile_seconds"]``, with ``meta["kernels_cold"]``.
     elapsed_seconds: float = 0.0
     meta: dict[str, Any] = field(default_factory=dict)
     first_default: np.ndarray | None = None  # i2[n] first default period of any obligor or provider (T = none)
@@ -519,6 +522,20 @@ def _mean_se(x: np.ndarray) -> float | None:
     return float(x.std(ddof=1) / math.sqrt(n)) if n > 1 else None
 
 
+def kernels_cold() -> bool:
+    """Whether the next Monte Carlo run must compile its path kernel: neither loaded in this process nor in numba's
+    on-disk cache (one ``stat`` of the cache's index file; the cache folder is keyed on the kernels' sources, so an
+    index there is for these kernels). A first run after installation compiles for 30-60 s; later ones load the
+    compiled code in about 0.3 s (docs/performance.md)."""
+    if simulate_block.signatures:
+        return False
+    try:
+        index = simulate_block._cache._cache_file._index_path  # numba's FunctionCache → IndexDataCacheFile
+    except AttributeError:  # another numba layout: say nothing rather than guess
+        return False
+    return not os.path.exists(index)
+
+
 def simulate(
     deal: CompiledDeal,
     n_paths: int | None = None,
@@ -575,6 +592,8 @@ def simulate(
     if waterfall_kernel not in WATERFALL_KERNELS:
         raise ValueError(f"waterfall_kernel must be one of {', '.join(WATERFALL_KERNELS)}, not {waterfall_kernel!r}")
     wf_addr, wf_par, wf_key, wf_note = np.int64(0), np.zeros(1), None, None
+    cold = n > 0 and kernels_cold()
+    t_compile = time.perf_counter()
     if waterfall_kernel == "specialised" and n > 0:
         try:
             sw = specialised_waterfall(prep.d)
@@ -645,6 +664,13 @@ def simulate(
         return hi - lo
 
     blocks = [(lo, min(n, lo + BLOCK_SIZE)) for lo in range(0, n, BLOCK_SIZE)]
+    if n > 0 and not simulate_block.signatures:
+        # the first run in this process loads the path kernel from numba's cache (≈0.3 s) or compiles it (30-60 s on
+        # a fresh installation): do it on an empty block, so that elapsed_seconds is the simulation's own time
+        simulate_block(seed64, np.int64(path0), np.int64(path0), np.int64(0), prep.d, prep.pa, prep.credit,
+                       prep.stats, prep.base, prep.base_pf, prep.base_out, PathOutputs(*(x[:0] for x in po)),
+                       accs[0][0], np.int64(level), wf_addr, wf_par)
+    compile_seconds = time.perf_counter() - t_compile
     t0 = time.perf_counter()
     done = reported = 0
     if n_threads == 1:
@@ -673,7 +699,10 @@ def simulate(
             "recovery_model": sim.recovery_model, "rating_table": prep.rating_table,
             "paths_per_second": n / elapsed if elapsed > 0 else None, "statistics": stats_level,
             "waterfall_kernel": "specialised" if wf_key else "general", "waterfall_key": wf_key,
-            "pool_balances": level != STATS_LOSSES_NO_BALANCES}
+            "pool_balances": level != STATS_LOSSES_NO_BALANCES,
+            # loading (warm) or compiling (kernels_cold: the first run after installation) the kernels, not in
+            # elapsed_seconds
+            "compile_seconds": compile_seconds, "kernels_cold": cold}
     if wf_note:
         meta["waterfall_note"] = wf_note
     return MCResult(deal, sd, path0, n, po.loss, po.short, po.wal, po.yld, po.pool_def, po.pool_loss, po.sup_draw,
