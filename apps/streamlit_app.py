@@ -32,5 +32,6 @@ pages = {
         st.Page("pages/fund.py", title=ui.t("page_fund"), icon=":material/shield:", url_path="fund"),
     ],
 }
+ui.cluster_setting()
 st.sidebar.caption(ui.t("app_title"))
 st.navigation(pages).run()

@@ -257,5 +257,19 @@ def progress_callback(bar: Any) -> Callable[[int, int], None]:
     return update
 
 
+def scheduler_address() -> str | None:
+    """The dask scheduler named in the sidebar (``tcp://HOST:PORT``), or None: runs stay in this process."""
+    value = str(st.session_state.get("scheduler", "") or "").strip()
+    return value or None
+
+
+def cluster_setting() -> None:
+    """The sidebar's cluster setting: off (empty) by default; only an existing cluster, never workers started by
+    the app (a shared server should not spawn processes per user)."""
+    with st.sidebar.expander(t("cluster_setting"), expanded=bool(scheduler_address())):
+        st.text_input(t("scheduler_address"), key="scheduler", placeholder="tcp://127.0.0.1:8786",
+                      help=t("scheduler_help"))
+
+
 def missing_module_notice(module: str) -> None:
     st.info(t("not_available", module=module))

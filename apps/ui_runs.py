@@ -73,8 +73,11 @@ class DealRun:
 
 @st.cache_data(show_spinner=False, max_entries=12)
 def run_deal(key: str, seed: int, n_paths: int, _data: dict, _base_dir: str, _name: str,
-             _progress: Any = None) -> DealRun:
-    """Load, compile, run the deterministic engine and ``n_paths`` Monte Carlo paths (cached on key, seed, paths)."""
+             _progress: Any = None, _scheduler: str | None = None) -> DealRun:
+    """Load, compile, run the deterministic engine and ``n_paths`` Monte Carlo paths (cached on key, seed, paths).
+
+    With ``_scheduler`` (``tcp://HOST:PORT``, the sidebar's setting) the paths run on that dask cluster; the
+    numbers are the same, so the cache does not key on it."""
     t0 = time.perf_counter()
     loaded = load_scenario(Path(_base_dir) / _name, data=_data, base_dir=_base_dir)
     deal = compile_scenario(loaded)
@@ -83,7 +86,10 @@ def run_deal(key: str, seed: int, n_paths: int, _data: dict, _base_dir: str, _na
     chunk = max(BLOCK_SIZE, -(-per_step // BLOCK_SIZE) * BLOCK_SIZE)
     # the pages show WAL, yields and the expected cash flows with bands: always the full statistics, whatever the
     # scenario's simulation.statistics says (losses-only runs are for sizing loops; decision 012)
-    mc = simulate(deal, n_paths=n_paths, seed=seed, progress=_progress, chunk=chunk, statistics="full")
+    if _scheduler:
+        mc = simulate(deal, n_paths=n_paths, seed=seed, progress=_progress, statistics="full", scheduler=_scheduler)
+    else:
+        mc = simulate(deal, n_paths=n_paths, seed=seed, progress=_progress, chunk=chunk, statistics="full")
     return DealRun(det, mc, loaded.tape, time.perf_counter() - t0)
 
 

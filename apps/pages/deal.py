@@ -14,7 +14,7 @@ import streamlit as st
 import ui_common as ui
 import ui_runs as runs
 
-from ipabs.errors import Cancelled, InputError
+from ipabs.errors import Cancelled, EngineError, InputError
 from ipabs.scenario.io import dump_toml, read_toml
 
 DEFAULT_SAMPLE = "ganzhou_pledge_2026.toml"
@@ -356,10 +356,15 @@ def run(new: dict, label: str) -> None:
         bar = st.progress(0.0, ui.t("running", done=0, total=f"{n_paths:,}"))
         st.button(ui.h("cancel"), key="cancel_run")
     try:
-        res = runs.run_deal(key, seed, n_paths, new, base, name, _progress=ui.progress_callback(bar))
+        res = runs.run_deal(key, seed, n_paths, new, base, name, _progress=ui.progress_callback(bar),
+                            _scheduler=ui.scheduler_address())
     except InputError as e:
         area.empty()
         ui.show_input_error(e)
+        return
+    except EngineError as e:  # e.g. the dask scheduler named in the sidebar cannot be reached
+        area.empty()
+        st.error(ui.t("run_failed", error=str(e)))
         return
     except Cancelled:
         area.empty()

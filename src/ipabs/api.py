@@ -80,11 +80,27 @@ def run_deterministic(scenario: str | Path | LoadedScenario | CompiledDeal,
     return DeterministicResult(deal, pf, out, meta)
 
 
-def simulate(scenario: str | Path | LoadedScenario | CompiledDeal, **kwargs: Any):
-    """Monte Carlo simulation; see :func:`ipabs.engine.montecarlo.simulate`."""
+def simulate(scenario: str | Path | LoadedScenario | CompiledDeal, *, client: Any = None, workers: int | None = None,
+             scheduler: str | None = None, **kwargs: Any):
+    """Monte Carlo simulation; see :func:`ipabs.engine.montecarlo.simulate`.
+
+    With ``client`` (a ``distributed.Client``), ``scheduler`` (``tcp://HOST:PORT`` of an existing dask cluster) or
+    ``workers`` (a local cluster of that many worker processes, started and stopped for the call) the path ranges
+    run as cluster tasks (:func:`ipabs.engine.distributed.simulate_distributed`); the result is bit-identical to
+    the single-process run. ``threads``, ``chunk`` and ``waterfall_kernel`` apply only to the single process.
+    """
+    deal, _ = _deal(scenario)
+    if client is not None or workers or scheduler:
+        from ipabs.engine.cluster import ClusterSpec
+        from ipabs.engine.distributed import simulate_distributed
+
+        spec = ClusterSpec(scheduler=scheduler, workers=workers)  # validates the pair
+        for k in ("threads", "chunk", "waterfall_kernel"):
+            kwargs.pop(k, None)
+        return simulate_distributed(deal, client=client, scheduler=spec.scheduler, n_workers=spec.workers or 2,
+                                    **kwargs)
     from ipabs.engine.montecarlo import simulate as _simulate
 
-    deal, _ = _deal(scenario)
     return _simulate(deal, **kwargs)
 
 

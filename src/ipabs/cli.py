@@ -22,6 +22,7 @@ COMMAND_MODULES = [
     "ipabs.cli_deal",
     "ipabs.eligibility.cli",
     "ipabs.policy.cli",
+    "ipabs.structuring.cli",
 ]
 
 

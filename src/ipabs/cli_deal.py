@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from ipabs import api
+from ipabs.cli_cluster import add_cluster_arguments, cluster_kwargs
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
@@ -35,6 +36,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--waterfall-kernel", choices=["specialised", "general"], default="specialised",
                    help="Monte Carlo waterfall: code generated for this deal (default) or the general reference "
                         "kernel (the same numbers, slower; decision 013)")
+    add_cluster_arguments(p)
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("schema", help="print the JSON Schema of scenario files")
@@ -99,6 +101,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from ipabs.report.export import atomic_dir
     from ipabs.report.writer import write_run
 
+    cluster = cluster_kwargs(args)
     loaded = api.load_scenario(args.scenario, strict=args.strict or None)
     deal = api.compile_scenario(loaded)
     det = api.run_deterministic(deal)
@@ -110,7 +113,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if n_paths > 0:
         progress = None if args.quiet or not sys.stderr.isatty() else _progress_bar()
         mc = api.simulate(deal, n_paths=n_paths, seed=seed, threads=args.threads, progress=progress,
-                          statistics=args.statistics, waterfall_kernel=args.waterfall_kernel)
+                          statistics=args.statistics, waterfall_kernel=args.waterfall_kernel, **cluster)
         if progress is not None:
             print(file=sys.stderr)
     sample = None

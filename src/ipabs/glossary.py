@@ -238,6 +238,12 @@ TERMS: dict[str, tuple[str, str]] = {
     "ui_rejected_rows": ("资产池明细中有 {n} 行未被采用：", "{n} tape rows were rejected:"),
     "ui_upload_help": ("单个文件不超过 {mb} MB；CSV 可为 UTF-8 或 GBK 编码。", "At most {mb} MB per file; CSV in UTF-8 or GBK."),
     "ui_load": ("载入", "Load"),
+    "ui_cluster_setting": ("分布式计算 (dask)", "cluster (dask)"),
+    "ui_scheduler_address": ("调度器地址 (可选)", "scheduler address (optional)"),
+    "ui_scheduler_help": ("留空则在本机计算。填写已运行的 dask 集群调度器地址 (tcp://主机:端口) 后，蒙特卡洛路径分块在集群上计算，"
+                          "结果与本机逐位相同。", "Empty: runs on this server. The address (tcp://HOST:PORT) of a running dask "
+                          "cluster's scheduler: the Monte Carlo paths run there in chunks, with bit-identical results."),
+    "ui_run_failed": ("运行失败：{error}", "the run failed: {error}"),
     "ui_loaded_scenario": ("当前场景：{name}", "Current scenario: {name}"),
     "ui_scenario": ("场景", "scenario"),
     "ui_scenario_source": ("场景来源", "scenario source"),
@@ -435,6 +441,45 @@ TERMS: dict[str, tuple[str, str]] = {
     "yield_at_par": ("面值收益率", "yield at par"),
     "first_principal_date": ("首次还本日", "first principal date"),
     "last_principal_date": ("末次还本日", "last principal date"),
+    # structuring (issue 13 items 7–8): stress grids and the prospectus stress-test table (现金流压力测试)
+    "ps_title": ("现金流压力测试", "Cash-flow stress test"),
+    "ps_sheet": ("现金流压力测试", "cash-flow stress test"),
+    "ps_no": ("序号", "No."),
+    "ps_scenario": ("压力情景", "stress scenario"),
+    "ps_original_balance": ("发行规模（万元）", "original balance (CNY 10k)"),
+    "ps_principal_paid": ("兑付本金（万元）", "principal paid (CNY 10k)"),
+    "ps_interest_paid": ("兑付利息（万元）", "interest paid (CNY 10k)"),
+    "ps_loss": ("本金损失（万元）", "principal loss (CNY 10k)"),
+    "ps_principal_repaid": ("本金是否足额偿付", "principal repaid in full"),
+    "ps_interest_repaid": ("利息是否足额偿付", "interest paid in full"),
+    "ps_min_coverage": ("最低现金流覆盖倍数", "minimum cash-flow coverage ratio"),
+    "ps_break_default_multiplier": ("临界违约率倍数", "break-even default multiple"),
+    "ps_break_cdr": ("临界年违约率", "break-even annual default rate"),
+    "ps_break_recovery_rate": ("临界回收率", "break-even recovery rate"),
+    "ps_not_broken": ("压力范围内未击穿（至{x}）", "not broken up to {x}"),
+    "ps_base_case": ("基准情景", "base case"),
+    "ps_default_up": ("违约率上升{x}%", "default rate +{x}%"),
+    "ps_default_down": ("违约率下降{x}%", "default rate -{x}%"),
+    "ps_recovery_down": ("回收率下降{x}%", "recovery rate -{x}%"),
+    "ps_recovery_delay": ("回收延迟{n}个月", "recoveries delayed {n} months"),
+    "ps_cpr": ("早偿率{x}%", "prepayment {x}% CPR"),
+    "ps_support_default": ("差额支付承诺人/担保人违约", "support provider in default"),
+    "ps_unit_note": ("金额单位：万元", "amounts in CNY 10,000"),
+    "ps_source_note": ("压力参数来源：{source}", "stress parameters: {source}"),
+    "ps_market_practice": ("市场惯例假设（DOMAIN.md §5，未经证实）", "market practice, DOMAIN.md §5 [U]"),
+    "ps_coverage_note": ("最低现金流覆盖倍数：各期收款账户现金（增信支付前）与应付税费及优先级应付本息之比的最低值（按情景，不分档次）",
+                         "minimum cash-flow coverage ratio: the lowest ratio, over the periods, of the cash in the "
+                         "collection accounts (before support draws) to the fees and senior interest and principal "
+                         "due (per scenario, not per tranche)"),
+    "ps_break_note": ("临界点：在该情景其他压力不变的条件下，该档证券本息仍足额偿付的最大压力水平",
+                      "break point: the highest stress level at which the tranche is still paid in full, the "
+                      "scenario's other stresses held"),
+    "stress_axis_default_multiplier": ("违约率倍数", "default multiplier"),
+    "stress_axis_recovery_haircut": ("回收率下降比例", "recovery haircut"),
+    "stress_axis_correlation": ("资产相关系数", "asset correlation"),
+    "stress_axis_recovery_lag_periods": ("回收延迟期数", "extra recovery lag (periods)"),
+    "stress_axis_cpr": ("年早偿率", "annual prepayment rate"),
+    "stress_axis_support_default": ("增信方违约", "support provider in default"),
 }
 
 

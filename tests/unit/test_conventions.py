@@ -14,7 +14,7 @@ import ipabs.kernels
 from ipabs import api
 
 SCENARIOS = sorted((__import__("pathlib").Path(__file__).resolve().parents[2] / "scenarios").glob("*.toml"))
-TAKES_NO_DEAL = {"selfcheck-example.toml"}
+TAKES_NO_DEAL = {"selfcheck-example.toml", "stress_grid_example.toml"}
 
 
 def test_kernel_modules_export_only_jitted_callables():

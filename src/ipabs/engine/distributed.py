@@ -12,6 +12,7 @@ nothing over numba's own threads (STACK-NOTES.md §4); it is for scale-out acros
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import time
 from collections.abc import Callable
@@ -19,7 +20,6 @@ from typing import Any
 
 from ipabs.compile.lower import CompiledDeal
 from ipabs.engine.montecarlo import MCResult, PreparedMC, merge, prepare, simulate
-from ipabs.errors import Cancelled
 from ipabs.scenario.schema import Assumptions
 
 __all__ = ["simulate_distributed", "path_ranges"]
@@ -39,10 +39,11 @@ def path_ranges(path0: int, n_paths: int, n_chunks: int) -> list[tuple[int, int]
     return out
 
 
-def _run_range(payload: tuple[CompiledDeal, PreparedMC], seed: int, path0: int, n: int,
+def _run_range(payload: tuple[CompiledDeal, PreparedMC], rng: tuple[int, int], seed: int,
                statistics: str | None = None) -> MCResult:
     """Worker task: one path range with numba's threads of the worker, returned without the deal (the client has it)."""
     deal, prep = payload
+    path0, n = rng
     res = simulate(deal, n, seed, path0=path0, prepared=prep, statistics=statistics)
     return dataclasses.replace(res, deal=None)
 
@@ -57,6 +58,7 @@ def simulate_distributed(
     path0: int = 0,
     assumptions: Assumptions | None = None,
     n_workers: int = 2,
+    scheduler: str | None = None,
     progress: Callable[[int, int], None] | None = None,
     statistics: str | None = None,
 ) -> MCResult:
@@ -68,8 +70,9 @@ def simulate_distributed(
     n_paths, seed : int, optional
         Default: the scenario's ``simulation`` settings.
     client : distributed.Client, optional
-        An existing client. Without one, a ``LocalCluster`` of ``n_workers`` single-threaded worker processes on
-        127.0.0.1 (no dashboard) is started for the call and shut down afterwards.
+        An existing client. Without one: the cluster at ``scheduler`` (``tcp://HOST:PORT``) if given, else a
+        ``LocalCluster`` of ``n_workers`` single-threaded worker processes on 127.0.0.1 (no dashboard), started
+        for the call and shut down afterwards (:func:`ipabs.engine.cluster.open_client`).
     n_chunks : int, optional
         Number of tasks (default: 4 per worker). Results do not depend on it.
     progress : callable(done, total), optional
@@ -79,9 +82,11 @@ def simulate_distributed(
         As in :func:`ipabs.engine.montecarlo.simulate`.
 
     The compiled deal and its prepared credit model are scattered once to every worker; each task runs
-    :func:`ipabs.engine.montecarlo.simulate` on its range.
+    :func:`ipabs.engine.montecarlo.simulate` on its range (:func:`ipabs.engine.cluster.map_ranges`). A worker
+    lost mid-run has its ranges recomputed elsewhere; the merge keeps exactly one result per range.
     """
-    from distributed import Client, LocalCluster, as_completed
+    from ipabs.engine.cluster import ClusterSpec, map_ranges, open_client
+    from ipabs.engine.cluster import n_workers as count_workers
 
     sim = deal.scenario.simulation
     n = sim.n_paths if n_paths is None else int(n_paths)
@@ -91,34 +96,15 @@ def simulate_distributed(
     prep = prepare(deal, assumptions)
     if n == 0:
         return simulate(deal, 0, sd, path0=path0, prepared=prep, statistics=statistics)
-    cluster = None
-    own = client is None
-    if own:
-        cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                               dashboard_address=None, env={"NUMBA_NUM_THREADS": "1"})
-        client = Client(cluster)
-    t0 = time.perf_counter()
-    futures = []
-    try:
-        workers = max(1, len(client.scheduler_info().get("workers", {})) or n_workers)
+    with contextlib.ExitStack() as stack:
+        if client is None:
+            spec = ClusterSpec(scheduler=scheduler) if scheduler else ClusterSpec(workers=n_workers)
+            client = stack.enter_context(open_client(spec))
+        t0 = time.perf_counter()
+        workers = count_workers(client, n_workers)
         ranges = path_ranges(path0, n, n_chunks or 4 * workers)
-        payload = client.scatter((deal, prep), broadcast=True)
-        futures = [client.submit(_run_range, payload, sd, p0, m, statistics, pure=False) for p0, m in ranges]
-        parts: list[MCResult] = []
-        done = 0
-        for fut in as_completed(futures):
-            part = fut.result()
-            parts.append(part)
-            done += part.n_paths
-            if progress is not None:
-                progress(done, n)
-    except Cancelled:
-        client.cancel(futures)
-        raise
-    finally:
-        if own:
-            client.close()
-            cluster.close()
+        parts = map_ranges(client, _run_range, (deal, prep), ranges, progress=progress, weight=lambda r: r[1],
+                           total=n, extra=(sd, statistics))
     merged = merge([dataclasses.replace(p, deal=deal) for p in parts])
     elapsed = time.perf_counter() - t0
     meta = dict(merged.meta)

@@ -13,6 +13,7 @@ import json
 import os
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -74,13 +75,31 @@ def run_subsidy(
     skip_invalid_rows: bool = False,
     progress: Progress | None = None,
     out: str | os.PathLike | None = None,
+    client: Any = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
 ) -> BudgetResult:
     """Read a pipeline (path or :class:`Pipeline`), load a policy (preset name, path or :class:`Policy`), run the
-    budget Monte Carlo and, with ``out``, write the outputs there (see :func:`write_budget`)."""
+    budget Monte Carlo and, with ``out``, write the outputs there (see :func:`write_budget`).
+
+    With ``client``, ``workers`` or ``scheduler`` the path ranges run on a dask cluster
+    (:mod:`ipabs.engine.cluster`); the result is identical to the single-process run."""
     pl = pipeline if isinstance(pipeline, Pipeline) else read_pipeline(pipeline, sheet=sheet,
                                                                        skip_invalid_rows=skip_invalid_rows)
-    result = simulate_budget(pl, _policy(policy), n_paths=n_paths, seed=seed, lpr=lpr, rho=rho,
-                             sector_rho=sector_rho, progress=progress)
+    kw = {"lpr": lpr, "rho": rho, "sector_rho": sector_rho}
+    if client is not None or workers or scheduler:
+        from ipabs.engine.cluster import ClusterSpec, open_client
+        from ipabs.policy.budget import simulate_budget_distributed
+
+        if client is not None:
+            result = simulate_budget_distributed(pl, _policy(policy), client=client, n_paths=n_paths, seed=seed,
+                                                 progress=progress, **kw)
+        else:
+            with open_client(ClusterSpec(workers=workers, scheduler=scheduler)) as c:
+                result = simulate_budget_distributed(pl, _policy(policy), client=c, n_paths=n_paths, seed=seed,
+                                                     progress=progress, **kw)
+    else:
+        result = simulate_budget(pl, _policy(policy), n_paths=n_paths, seed=seed, progress=progress, **kw)
     if out is not None:
         write_budget(result, out)
     return result

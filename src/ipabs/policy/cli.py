@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ipabs.cli_cluster import add_cluster_arguments, cluster_kwargs
 from ipabs.glossary import label
 from ipabs.policy import api
 from ipabs.policy.budget import DEFAULT_RHO, DEFAULT_SECTOR_RHO
@@ -28,6 +29,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--lpr", default=None, help="loan prime rate for policies that test rates against it, e.g. 0.030")
     p.add_argument("--skip-invalid-rows", action="store_true",
                    help="leave out rows with problems (listed in the output) instead of failing")
+    add_cluster_arguments(p)
     p.set_defaults(func=cmd_subsidy)
 
     p = sub.add_parser("fund", help="the risk-compensation fund over an IP-pledge loan portfolio (Monte Carlo)",
@@ -76,7 +78,7 @@ def _print_assumptions(assumptions, rejected) -> None:
 def cmd_subsidy(args: argparse.Namespace) -> int:
     result = api.run_subsidy(args.pipeline, args.policy, n_paths=args.paths, seed=args.seed, lpr=args.lpr,
                              rho=args.rho, sector_rho=args.sector_rho, sheet=args.sheet,
-                             skip_invalid_rows=args.skip_invalid_rows, out=args.out)
+                             skip_invalid_rows=args.skip_invalid_rows, out=args.out, **cluster_kwargs(args))
     lang = args.lang
     print(f"{label('subsidy', lang)} {label('budget', lang)}: policy {result.policy}, {result.n_paths:,} paths, "
           f"seed {result.seed} (yuan; ± is the Monte Carlo standard error)")
