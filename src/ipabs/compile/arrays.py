@@ -72,6 +72,7 @@ class PoolArrays(NamedTuple):
     sched_bal_start: np.ndarray  # f8[N, T] contractual balance at the start of each period
     asset_obligor: np.ndarray  # i8[N]
     after_legal: np.ndarray  # f8[N] contractual flows dated after legal maturity (never reach investors)
+    pool_yf: np.ndarray  # f8[T] year fraction of each collection period: the clock of CDR/CPR and PDs (one source)
 
 
 class PerformingArrays(NamedTuple):

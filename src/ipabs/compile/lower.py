@@ -144,7 +144,8 @@ def compile_pool(assets: pd.DataFrame, sched: DealSchedule, scenario: Scenario) 
         for t in range(n_t):
             bal_start[i, t] = running
             running = max(running - sched_prin[i, t], 0.0)
-    pool = PoolArrays(sched_int, sched_prin, bal_start, asset_obligor, after_legal)
+    pool = PoolArrays(sched_int, sched_prin, bal_start, asset_obligor, after_legal,
+                      np.ascontiguousarray(sched.pool_yf, dtype=np.float64))
     info = PoolInfo(
         asset_ids=tuple(str(r["asset_id"]) for r in rows),
         obligor_ids=tuple(ob_index),
@@ -169,7 +170,7 @@ def empty_performing(n_assets: int, n_periods: int) -> PerformingArrays:
                             *(np.zeros(n_periods) for _ in range(7)), 0.0, 0)
 
 
-def performing_flows(pool: PoolArrays, a: Assumptions, yf: np.ndarray) -> PerformingArrays:
+def performing_flows(pool: PoolArrays, a: Assumptions, yf: np.ndarray | None = None) -> PerformingArrays:
     """Apply fractional, pool-uniform default (MDR) and prepayment (SMM) rates to every asset.
 
     With g_t the performing fraction at the start of period t (g_0 = 1), for each asset:
@@ -178,11 +179,15 @@ def performing_flows(pool: PoolArrays, a: Assumptions, yf: np.ndarray) -> Perfor
     contractual balance, interest and principal. Under ``cumulative_default_rate`` the period's defaults are
     ``CDR·w_t·B_pool,0`` (timing weights w, normalised), i.e. ``mdr_t = min(1, that / performing balance)``.
     Recoveries of these defaults are ``recovery_rate × defaults`` collected ``recovery_lag_periods`` later.
+    Annual rates become period rates over the collection periods' year fractions ``pool.pool_yf`` (``yf`` overrides
+    them, for tests only).
 
     Computed by the kernel :func:`ipabs.kernels.pool.performing_into`, which the batch deterministic engine
     (:mod:`ipabs.structuring.batch`) runs for each of its scenarios: one implementation, the same bits.
     """
     n, n_t = pool.sched_int.shape
+    if yf is None:
+        yf = pool.pool_yf
     w = np.zeros(n_t)
     if a.default_timing:
         m = min(n_t, len(a.default_timing))
@@ -403,5 +408,6 @@ def compile_deal(scenario: Scenario, assets: pd.DataFrame, *, scenario_hash: str
     w = list(warnings) + list(sched.warnings)
     late = float(pool.after_legal.sum())
     if late > 0.005:
-        w.append(f"{late:,.2f} yuan of contractual pool cash flows fall after legal maturity and never reach investors")
+        when = "legal maturity" if scenario.deal.collection is None else "the last collection period"
+        w.append(f"{late:,.2f} yuan of contractual pool cash flows fall after {when} and never reach investors")
     return CompiledDeal(scenario, sched, pool, info, wa, names, scenario_hash, source, tuple(w))

@@ -9,9 +9,12 @@ Conventions (docs/methodology/projection.md):
   ``legal_maturity`` (appended when off the grid), each adjusted on the deal calendar with its business-day
   convention. Period t accrues from the previous payment date (closing date for t = 0) to payment date t; its
   year fraction uses the deal's day count.
-* Collection period t holds every asset cash flow dated after the previous payment date (the cut-off date for
-  t = 0) and on or before payment date t. Flows on or before the cut-off belong to the seller; flows after legal
-  maturity cannot reach investors and are reported as ``after_legal_maturity``.
+* Collection period t holds every asset cash flow dated after the previous collection end (the cut-off date for
+  t = 0) and on or before collection end t (计算日). By default (no ``deal.collection``) the collection ends are the
+  payment dates and the pool's period lengths are the accrual year fractions (today's calendar, bit for bit); with
+  ``deal.collection`` the ends come from its rule or list and the pool's period lengths ``pool_year_fractions`` run
+  from the cut-off date (the stub) and between collection ends. Flows on or before the cut-off belong to the seller;
+  flows after the last collection end cannot reach investors and are reported as ``after_legal_maturity``.
 * Asset schedules run forward from the contract start at the contract frequency to maturity, adjusted on the deal
   calendar. Interest on a period is balance × rate × year fraction (deal day count); a level-payment (等额本息)
   contract uses the periodic rate rate / payments-per-year, as Chinese lenders quote it.
@@ -81,8 +84,19 @@ class DealSchedule:
     payment_dates: tuple[dt.date, ...]  # adjusted, one per period
     accrual_start: tuple[dt.date, ...]  # previous payment date (closing for t = 0), adjusted
     year_fractions: np.ndarray  # float64[n_periods]
-    collection_bounds: tuple[dt.date, ...]  # cut-off then the payment dates: period t is (b[t], b[t+1]]
+    collection_bounds: tuple[dt.date, ...]  # cut-off then the collection ends: period t is (b[t], b[t+1]]
     warnings: tuple[str, ...]
+    pool_year_fractions: np.ndarray | None = None  # float64[n_periods] collection-period lengths (default: yf)
+
+    @property
+    def collection_ends(self) -> tuple[dt.date, ...]:
+        """计算日: the last day of each collection period (the payment dates under the default calendar)."""
+        return self.collection_bounds[1:]
+
+    @property
+    def pool_yf(self) -> np.ndarray:
+        """Year fraction of each collection period: the clock of the pool's CDR/CPR, PDs and sales shocks."""
+        return self.year_fractions if self.pool_year_fractions is None else self.pool_year_fractions
 
     @property
     def n_periods(self) -> int:
@@ -121,9 +135,11 @@ def build_deal_schedule(terms: DealTerms) -> DealSchedule:
     adjusted = [from_ql(cal.adjust(to_ql(d), conv)) for d in unadjusted]
     # adjustment must keep dates strictly increasing
     pay: list[dt.date] = []
-    for d in adjusted:
+    pay_unadj: list[dt.date] = []
+    for u, d in zip(unadjusted, adjusted, strict=True):
         if not pay or d > pay[-1]:
             pay.append(d)
+            pay_unadj.append(u)
     starts = [terms.closing_date, *pay[:-1]]
     yf = np.array([dc.yearFraction(to_ql(a), to_ql(b)) for a, b in zip(starts, pay, strict=True)], dtype=np.float64)
     warnings = []
@@ -136,13 +152,72 @@ def build_deal_schedule(terms: DealTerms) -> DealSchedule:
                 f"QuantLib's China calendar has no holiday data for {', '.join(map(str, missing))}; payment dates "
                 "in those years are adjusted for weekends only — list the official holidays in deal.holidays"
             )
+    if terms.collection is None:
+        ends, pool_yf = list(pay), None
+    else:
+        ends = collection_ends(terms, pay_unadj)
+        bounds = [terms.cutoff_date, *ends]
+        pool_yf = np.array([dc.yearFraction(to_ql(a), to_ql(b)) for a, b in zip(bounds[:-1], ends, strict=True)],
+                           dtype=np.float64)
     return DealSchedule(
         payment_dates=tuple(pay),
         accrual_start=tuple(starts),
         year_fractions=yf,
-        collection_bounds=(terms.cutoff_date, *pay),
+        collection_bounds=(terms.cutoff_date, *ends),
         warnings=tuple(warnings),
+        pool_year_fractions=pool_yf,
     )
+
+
+def _month_end(y: int, m: int) -> dt.date:
+    return dt.date(y + m // 12, m % 12 + 1, 1) - dt.timedelta(days=1)
+
+
+def _rule_date_before(d: dt.date, rule: int | str) -> dt.date:
+    """The last date strictly before ``d`` that ends a collection period under ``rule``."""
+    y, m = d.year, d.month
+    for _ in range(14):
+        if rule == "month_end":
+            c = _month_end(y, m)
+        elif rule == "quarter_end":
+            c = _month_end(y, m) if m % 3 == 0 else None
+        else:
+            c = dt.date(y, m, min(int(rule), _month_end(y, m).day))
+        if c is not None and c < d:
+            return c
+        y, m = (y, m - 1) if m > 1 else (y - 1, 12)
+    raise ValueError(f"no collection end before {d}")
+
+
+def collection_ends(terms: DealTerms, pay_unadjusted: list[dt.date]) -> list[dt.date]:
+    """计算日 of each payment date from ``deal.collection`` (rule, list or lag); checked to be increasing, after the
+    cut-off and not after their payment dates."""
+    from ipabs.errors import Issue, ScenarioError
+
+    c = terms.collection
+    n = len(pay_unadjusted)
+    if c.dates:
+        if len(c.dates) != n:
+            raise ScenarioError([Issue(f"{len(c.dates)} collection dates for {n} payment dates",
+                                       table="deal.collection", field="dates")])
+        ends = list(c.dates)
+    elif c.payment_lag_days is not None:
+        ends = [d - dt.timedelta(days=int(c.payment_lag_days)) for d in pay_unadjusted]
+    else:
+        ends = [_rule_date_before(d, c.period_end) for d in pay_unadjusted]
+    issues = []
+    prev = terms.cutoff_date
+    for t, (e, p) in enumerate(zip(ends, pay_unadjusted, strict=True)):
+        if e <= prev:
+            issues.append(Issue(f"collection period {t + 1} ends on {e}, not after {prev} (the cut-off date or the "
+                                "previous collection end)", table="deal.collection", field="period_end"))
+        if e > p:
+            issues.append(Issue(f"collection period {t + 1} ends on {e}, after its payment date {p}",
+                                table="deal.collection", field="period_end"))
+        prev = e
+    if issues:
+        raise ScenarioError(issues)
+    return ends
 
 
 @dataclass(frozen=True)

@@ -174,7 +174,7 @@ def revenue_inputs(deal: CompiledDeal, a_end: np.ndarray) -> tuple[np.ndarray, n
     info = deal.info
     types = set(rr.asset_types)
     assets = [i for i, t in enumerate(info.asset_type) if t in types and a_end[i] > 0]
-    yf = np.asarray(deal.waterfall.yf, dtype=np.float64)
+    yf = np.asarray(deal.pool.pool_yf, dtype=np.float64)  # collection periods: the sales shocks' clock
     mu = np.empty((len(assets), n_t))
     sig = np.empty((len(assets), n_t))
     for c, i in enumerate(assets):
@@ -204,7 +204,7 @@ def prepare(deal: CompiledDeal, assumptions: Assumptions | None = None) -> Prepa
     # the MC draws defaults from the copula: no fractional CDR, but the deterministic CPR still applies
     a_perf = a.model_copy(update={"cdr": 0.0, "cumulative_default_rate": None, "default_timing": [],
                                   "obligor_defaults": []})
-    pa = performing_flows(deal.pool, a_perf, deal.waterfall.yf)
+    pa = performing_flows(deal.pool, a_perf)
     table = load_rating_table(sim.rating_table) if sim.rating_table else None
     annual, curve = obligor_pds(deal, table)
     annual = annual * a.default_multiplier
@@ -239,7 +239,7 @@ def prepare(deal: CompiledDeal, assumptions: Assumptions | None = None) -> Prepa
     all_pd = np.minimum(1.0, np.concatenate([annual, np.array(extra_pd)]))
     all_sector = np.concatenate([sector, np.array(extra_sector, dtype=np.int64)])
     dof = float(sim.degrees_of_freedom) if sim.copula == "student_t" else 0.0
-    yf = np.asarray(deal.waterfall.yf, dtype=np.float64)
+    yf = np.asarray(deal.pool.pool_yf, dtype=np.float64)  # collection periods: a default in t stops t's flows
     cum = cumulative_pd(np.nan_to_num(all_pd), yf)
     if any(r is not None for r in curve):
         _check_horizons(table, float(np.sum(yf)), sim.pd_interpolation, deal.source)

@@ -213,7 +213,7 @@ def batch_block(lo, hi, d, pool, sc, st, res):
                 for t in range(n_t):
                     timing[t] = 1.0
         lag = sc.recovery_lag[i]
-        rate = performing_into(pool.sched_int, pool.sched_prin, pool.sched_bal_start, d.yf, cdr,
+        rate = performing_into(pool.sched_int, pool.sched_prin, pool.sched_bal_start, pool.pool_yf, cdr,
                                sc.default_multiplier[i], cum, timing, sc.cpr[i], sc.cpr_multiplier[i],
                                sc.recovery_rate[i], sc.recovery_multiplier[i], lag, pa, tmp)
         pai = PerformingArrays(pa.a_int, pa.a_prin, pa.a_prepay, pa.a_def, pa.a_bal_start, pa.a_bal_end, pa.b_int,

@@ -384,10 +384,11 @@ def run_path(deal, assumptions=None, *, default_period: dict[str, int | None] | 
     s = deal.scenario
     a = assumptions or s.assumptions
     dates = list(deal.schedule.payment_dates)
-    yfs = [float(x) for x in deal.schedule.year_fractions]
+    yfs = [float(x) for x in deal.schedule.year_fractions]  # payment (accrual) periods: notes and fees
+    pool_yfs = [float(x) for x in deal.schedule.pool_yf]  # collection periods: the pool's clock
     n_t = len(dates)
     assets = contract_assets(deal)
-    perf = performing_flows(assets, a, yfs)
+    perf = performing_flows(assets, a, pool_yfs)
     if sales_index:
         perf = [with_sales_index(p, sales_index[p.asset_id]) if p.asset_id in sales_index else p for p in perf]
     if default_period is None:

@@ -30,6 +30,35 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
 
+class CollectionCalendar(_Model):
+    """回收款归集期间: the collection-period end dates (计算日), one per payment date (docs/methodology/projection.md §1).
+
+    Exactly one of ``period_end``, ``dates`` or ``payment_lag_days``. Without this table the collection periods end
+    on the payment dates (the legacy calendar, docs/decisions/020-deal-calendar-defaults.md).
+    """
+
+    period_end: int | Literal["month_end", "quarter_end"] | None = Field(
+        None, description="rule: the last such date strictly before each (unadjusted) payment date; an integer is a "
+        "day of the month 1-31 (clamped to the month's last day)"
+    )
+    dates: list[dt.date] = Field(default_factory=list, description="explicit 计算日, one per payment date, increasing")
+    payment_lag_days: int | None = Field(
+        None, ge=0, le=366, description="calendar days from the period end to the unadjusted payment date"
+    )
+
+    @model_validator(mode="after")
+    def _one_rule(self) -> CollectionCalendar:
+        given = [k for k in ("period_end", "dates", "payment_lag_days")
+                 if getattr(self, k) not in (None, [])]
+        if len(given) != 1:
+            raise ValueError("give exactly one of period_end, dates or payment_lag_days")
+        if isinstance(self.period_end, int) and not 1 <= self.period_end <= 31:
+            raise ValueError(f"period_end day {self.period_end} is not a day of the month 1-31")
+        if any(b <= a for a, b in zip(self.dates, self.dates[1:], strict=False)):
+            raise ValueError("collection dates must be strictly increasing")
+        return self
+
+
 class DealTerms(_Model):
     """Dates and conventions of the special plan (专项计划) or ABN."""
 
@@ -51,6 +80,9 @@ class DealTerms(_Model):
     business_day_convention: Literal["following", "modified_following", "preceding", "unadjusted"] = "following"
     day_count: Literal["act/365f", "act/360", "act/act", "30/360"] = "act/365f"
     legal_maturity: dt.date = Field(description="法定到期日: last payment date; unpaid principal then is a loss")
+    collection: CollectionCalendar | None = Field(
+        None, description="collection-period calendar (回收款归集期间); default: periods end on the payment dates"
+    )
     clean_up_call: Rate = Field(
         0.0, description="清仓回购: the originator buys the performing pool when it falls below this fraction of the "
         "cut-off balance (0 = no call)"
