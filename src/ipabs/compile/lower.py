@@ -18,7 +18,14 @@ import numpy as np
 import pandas as pd
 
 from ipabs.compile.arrays import PerformingArrays, PoolArrays, WaterfallArrays
-from ipabs.compile.schedule import DealSchedule, build_deal_schedule, calendar, contract_flows, day_counter
+from ipabs.compile.schedule import (
+    DealSchedule,
+    asset_calendar,
+    build_deal_schedule,
+    contract_flows,
+    day_counter,
+    index_fixings,
+)
 from ipabs.errors import Issue, ScenarioError
 from ipabs.kernels import _jit as K
 from ipabs.kernels.pool import performing_into
@@ -93,8 +100,9 @@ def _list(x) -> list:
 def compile_pool(assets: pd.DataFrame, sched: DealSchedule, scenario: Scenario) -> tuple[PoolArrays, PoolInfo]:
     """Contractual flows of every asset by collection period."""
     terms = scenario.deal
-    cal = calendar(terms.calendar_name, terms.holidays)
+    cal = asset_calendar(terms)
     dc = day_counter(terms.day_count)
+    interest_mode = terms.conventions.asset_interest
     n, n_t = len(assets), sched.n_periods
     sched_int = np.zeros((n, n_t))
     sched_prin = np.zeros((n, n_t))
@@ -127,7 +135,7 @@ def compile_pool(assets: pd.DataFrame, sched: DealSchedule, scenario: Scenario) 
         flows = contract_flows(
             float(r["principal"]), float(r.get("rate") or 0.0), as_date(r["start_date"]),
             as_date(r["maturity_date"]), freq, str(r.get("amortization") or "interest_only"),
-            parse_custom_schedule(r.get("custom_schedule")), cal, dc,
+            parse_custom_schedule(r.get("custom_schedule")), cal, dc, interest_mode,
         )
         bal = float(r["principal"])
         # balance outstanding at the cut-off: principal less what was repaid on or before it
@@ -233,6 +241,38 @@ def _tranche_targets(s: Scenario, sched: DealSchedule) -> np.ndarray:
                     cur = min(cur, pts[j][1])
                     j += 1
                 out[k, t] = cur
+    return out
+
+
+def index_levels(s: Scenario, sched: DealSchedule) -> dict[str, np.ndarray]:
+    """Level of each index a floating tranche uses, fixed for each period (the curve's level ``fixing_lag_days``
+    before the period's accrual start; one row per tranche name)."""
+    out: dict[str, np.ndarray] = {}
+    starts = list(sched.accrual_start)
+    if s.deal.conventions.note_accrual_dates == "unadjusted":
+        starts = [s.deal.closing_date, *sched.payment_dates_unadjusted[:-1]]
+    for tr in s.tranches:
+        if tr.floating is not None:
+            out[tr.name] = index_fixings(s.indices[tr.floating.index], starts, tr.floating.fixing_lag_days)
+    return out
+
+
+def tranche_rates(s: Scenario, sched: DealSchedule) -> np.ndarray:
+    """Coupon of each tranche in each period, [T, K]: the fixed coupon, or min(cap, max(floor, index + spread))."""
+    n_t = sched.n_periods
+    out = np.empty((n_t, len(s.tranches)), dtype=np.float64)
+    levels = index_levels(s, sched)
+    for k, tr in enumerate(s.tranches):
+        if tr.floating is None:
+            out[:, k] = tr.coupon
+            continue
+        f = tr.floating
+        c = levels[tr.name] + f.spread
+        if f.floor is not None:
+            c = np.maximum(c, f.floor)
+        if f.cap is not None:
+            c = np.minimum(c, f.cap)
+        out[:, k] = c
     return out
 
 
@@ -357,6 +397,9 @@ def compile_waterfall(s: Scenario, sched: DealSchedule, pool_bal0: float) -> tup
         trg_period=np.array([sched.period_on_or_after(x.date) if x.date else 0 for x in tr], dtype=np.int64),
         trg_effect=np.array([effects[x.effect] for x in tr], dtype=np.int64),
         trg_curable=np.array([int(x.curable) for x in tr], dtype=np.int64),
+        note_yf=np.ascontiguousarray(sched.note_yf, dtype=np.float64),
+        fee_yf=np.ascontiguousarray(sched.fee_yf, dtype=np.float64),
+        tr_rate=tranche_rates(s, sched),
     )
     return wa, Names(tuple(tn), tuple(fn), tuple(an), tuple(sn), tuple(x.name for x in tr))
 

@@ -87,11 +87,24 @@ class DealSchedule:
     collection_bounds: tuple[dt.date, ...]  # cut-off then the collection ends: period t is (b[t], b[t+1]]
     warnings: tuple[str, ...]
     pool_year_fractions: np.ndarray | None = None  # float64[n_periods] collection-period lengths (default: yf)
+    note_year_fractions: np.ndarray | None = None  # float64[n_periods] note accrual (default: yf)
+    fee_year_fractions: np.ndarray | None = None  # float64[n_periods] fee accrual (default: yf)
+    payment_dates_unadjusted: tuple[dt.date, ...] = ()
 
     @property
     def collection_ends(self) -> tuple[dt.date, ...]:
         """计算日: the last day of each collection period (the payment dates under the default calendar)."""
         return self.collection_bounds[1:]
+
+    @property
+    def note_yf(self) -> np.ndarray:
+        """Year fraction of each note accrual period (``conventions.note_day_count`` / ``note_accrual_dates``)."""
+        return self.year_fractions if self.note_year_fractions is None else self.note_year_fractions
+
+    @property
+    def fee_yf(self) -> np.ndarray:
+        """Year fraction over which fees accrue (``conventions.fee_accrual``)."""
+        return self.year_fractions if self.fee_year_fractions is None else self.fee_year_fractions
 
     @property
     def pool_yf(self) -> np.ndarray:
@@ -159,6 +172,17 @@ def build_deal_schedule(terms: DealTerms) -> DealSchedule:
         bounds = [terms.cutoff_date, *ends]
         pool_yf = np.array([dc.yearFraction(to_ql(a), to_ql(b)) for a, b in zip(bounds[:-1], ends, strict=True)],
                            dtype=np.float64)
+    conv_ = terms.conventions
+    note_yf = None
+    if conv_.note_day_count is not None or conv_.note_accrual_dates == "unadjusted":
+        ndc = day_counter(conv_.note_day_count or terms.day_count)
+        ends_n = pay_unadj if conv_.note_accrual_dates == "unadjusted" else pay
+        starts_n = [terms.closing_date, *ends_n[:-1]]
+        note_yf = np.array([ndc.yearFraction(to_ql(a), to_ql(b)) for a, b in zip(starts_n, ends_n, strict=True)],
+                           dtype=np.float64)
+    fee_yf = pool_yf if conv_.fee_accrual == "collection_period" else None
+    if conv_.fee_accrual == "collection_period" and pool_yf is None:
+        fee_yf = yf
     return DealSchedule(
         payment_dates=tuple(pay),
         accrual_start=tuple(starts),
@@ -166,7 +190,22 @@ def build_deal_schedule(terms: DealTerms) -> DealSchedule:
         collection_bounds=(terms.cutoff_date, *ends),
         warnings=tuple(warnings),
         pool_year_fractions=pool_yf,
+        note_year_fractions=note_yf,
+        fee_year_fractions=fee_yf,
+        payment_dates_unadjusted=tuple(pay_unadj),
     )
+
+
+def asset_calendar(terms: DealTerms) -> ql.Calendar:
+    """The calendar asset instalment dates are adjusted on: the deal's, or none (``asset_dates_adjusted = false``)."""
+    if not terms.conventions.asset_dates_adjusted:
+        return ql.NullCalendar()
+    return calendar(terms.calendar_name, terms.holidays)
+
+
+def index_fixings(curve, starts: list[dt.date], lag_days: int) -> np.ndarray:
+    """Index level in force ``lag_days`` calendar days before each accrual start (a step curve of the scenario)."""
+    return np.array([curve.level(d - dt.timedelta(days=int(lag_days))) for d in starts], dtype=np.float64)
 
 
 def _month_end(y: int, m: int) -> dt.date:
@@ -254,6 +293,7 @@ def contract_flows(
     custom: list[tuple[dt.date, float]] | None,
     cal: ql.Calendar,
     dc: ql.DayCounter,
+    interest_mode: str = "contract",
 ) -> list[ContractFlow]:
     """Contractual cash flows of one asset (interest and principal per payment date), before any default.
 
@@ -261,10 +301,17 @@ def contract_flows(
     maturity; ``equal_principal`` (等额本金) repays principal / n each period; ``level_payment`` (等额本息) pays a
     constant instalment at the periodic rate; ``custom`` repays the given principal amounts on their dates, with
     interest on each payment date for the time since the previous one.
+
+    ``interest_mode`` (``deal.conventions.asset_interest``): ``contract`` — balance × rate / payments per year for
+    level_payment, balance × rate × day-count fraction otherwise; ``day_count`` — always the day-count fraction;
+    ``periodic`` — always balance × rate × months of the instalment / 12 (rate / payments per year on a regular
+    schedule; whole calendar months between the unadjusted dates for a bullet or a custom date).
     """
+    periodic = interest_mode == "periodic" or (interest_mode == "contract" and amortization == "level_payment")
     if amortization == "bullet":
         d = contract_dates(start, maturity, "at_maturity", cal)[0]
-        return [ContractFlow(d, principal * rate * dc.yearFraction(to_ql(start), to_ql(maturity)), principal)]
+        tau = _months(start, maturity) / 12.0 if periodic else dc.yearFraction(to_ql(start), to_ql(maturity))
+        return [ContractFlow(d, principal * rate * tau, principal)]
     if amortization == "custom":
         repay = {d: 0.0 for d, _ in (custom or [])}
         for d, amt in custom or []:
@@ -278,6 +325,7 @@ def contract_flows(
     else:
         dates = contract_dates(start, maturity, frequency, cal)
         adj_repay = {}
+        grid = set(dates)
     n = len(dates)
     flows: list[ContractFlow] = []
     bal = principal
@@ -286,13 +334,21 @@ def contract_flows(
         ppy = 12 // FREQUENCY_MONTHS[frequency] if frequency != "at_maturity" else 1
         r = rate / ppy
         pmt = principal / n if r == 0.0 else principal * r / (1.0 - (1.0 + r) ** (-n))
+    reg = (FREQUENCY_MONTHS[frequency] / 12.0) if frequency != "at_maturity" else None
     for i, d in enumerate(dates):
         last = i == n - 1
-        if amortization == "level_payment":
-            interest = bal * r
-            prin = bal if last else min(bal, pmt - interest)
+        if periodic:
+            if amortization == "level_payment":
+                interest = bal * r
+            elif reg is not None and (amortization != "custom" or d in grid):
+                interest = bal * rate * reg
+            else:
+                interest = bal * rate * (_months(prev, d) / 12.0)
         else:
             interest = bal * rate * dc.yearFraction(to_ql(prev), to_ql(d))
+        if amortization == "level_payment":
+            prin = bal if last else min(bal, pmt - interest)
+        else:
             if amortization == "interest_only":
                 prin = bal if last else 0.0
             elif amortization == "equal_principal":
@@ -305,3 +361,8 @@ def contract_flows(
         flows.append(ContractFlow(d, interest, prin))
         prev = d
     return flows
+
+
+def _months(a: dt.date, b: dt.date) -> int:
+    """Whole calendar months from ``a`` to ``b`` (at least 1): the periodic convention's instalment length."""
+    return max(1, round((b.year - a.year) * 12 + (b.month - a.month) + (b.day - a.day) / 30.0))
