@@ -417,6 +417,7 @@ class CompiledDeal:
     scenario_hash: str
     source: str | None = None
     warnings: tuple[str, ...] = field(default=())
+    index_level: np.ndarray | None = None  # f8[T, K] index fixed for each floating tranche's period (NaN: fixed)
 
     @property
     def n_periods(self) -> int:
@@ -453,4 +454,11 @@ def compile_deal(scenario: Scenario, assets: pd.DataFrame, *, scenario_hash: str
     if late > 0.005:
         when = "legal maturity" if scenario.deal.collection is None else "the last collection period"
         w.append(f"{late:,.2f} yuan of contractual pool cash flows fall after {when} and never reach investors")
-    return CompiledDeal(scenario, sched, pool, info, wa, names, scenario_hash, source, tuple(w))
+    lv = index_levels(scenario, sched)
+    idx = None
+    if lv:
+        idx = np.full((sched.n_periods, len(scenario.tranches)), np.nan)
+        for k, tr in enumerate(scenario.tranches):
+            if tr.name in lv:
+                idx[:, k] = lv[tr.name]
+    return CompiledDeal(scenario, sched, pool, info, wa, names, scenario_hash, source, tuple(w), idx)
