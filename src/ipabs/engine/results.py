@@ -112,7 +112,8 @@ class DeterministicResult:
 
     # ---- summary -----------------------------------------------------------------------------------------------
     def tranche_summary(self) -> list[dict[str, Any]]:
-        """Per tranche: balance, coupon, WAL, yield, durations, maturities, principal window, loss."""
+        """Per tranche: balance, coupon (a floating tranche's first-period coupon), WAL, yield, durations, maturities,
+        principal window, loss."""
         s = self.deal.scenario
         dates = self._dates()
         rows = []
@@ -126,7 +127,7 @@ class DeterministicResult:
                 "name": tr.name,
                 "seniority": tr.seniority,
                 "original_balance": tr.balance,
-                "coupon": tr.coupon,
+                "coupon": tr.coupon if tr.floating is None else float(self.deal.waterfall.tr_rate[0, k]),
                 "price": tr.price,
                 "wal_years": m.wal_years,
                 "yield": m.yield_at_price,
