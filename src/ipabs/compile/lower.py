@@ -97,6 +97,26 @@ def _list(x) -> list:
     return list(x)
 
 
+def _floating_rules(scenario: Scenario, rows: list[dict]) -> dict:
+    """asset row → its rate function (``pool.floating``; the first rule naming an asset wins)."""
+    out: dict = {}
+    known = {str(r["asset_id"]) for r in rows}
+    unknown = [(j, x) for j, rule in enumerate(scenario.pool.floating) for x in rule.asset_ids if x not in known]
+    if unknown:
+        raise ScenarioError([Issue(f"asset '{x}' is not on the tape (or was rejected)", table=f"pool.floating[{j}]",
+                                   field="asset_ids") for j, x in unknown])
+    for rule in scenario.pool.floating:
+        curve = scenario.indices[rule.index]
+        ids, types = set(rule.asset_ids), set(rule.asset_types)
+        for i, r in enumerate(rows):
+            if i in out or not (str(r["asset_id"]) in ids or str(r["asset_type"]) in types):
+                continue
+            start, tape_rate = as_date(r["start_date"]), float(r.get("rate") or 0.0)
+            out[i] = (lambda reset, rule=rule, curve=curve, tape_rate=tape_rate, start=start:
+                      rule.rate(curve, tape_rate, start, reset))
+    return out
+
+
 def compile_pool(assets: pd.DataFrame, sched: DealSchedule, scenario: Scenario) -> tuple[PoolArrays, PoolInfo]:
     """Contractual flows of every asset by collection period."""
     terms = scenario.deal
@@ -117,6 +137,7 @@ def compile_pool(assets: pd.DataFrame, sched: DealSchedule, scenario: Scenario) 
     appraisal = np.zeros(n)
     ip_types: list[tuple[str, ...]] = []
     rows = assets.to_dict("records")
+    floating = _floating_rules(scenario, rows)
     for i, r in enumerate(rows):
         oid = str(r["obligor_id"])
         if oid not in ob_index:
@@ -135,7 +156,7 @@ def compile_pool(assets: pd.DataFrame, sched: DealSchedule, scenario: Scenario) 
         flows = contract_flows(
             float(r["principal"]), float(r.get("rate") or 0.0), as_date(r["start_date"]),
             as_date(r["maturity_date"]), freq, str(r.get("amortization") or "interest_only"),
-            parse_custom_schedule(r.get("custom_schedule")), cal, dc, interest_mode,
+            parse_custom_schedule(r.get("custom_schedule")), cal, dc, interest_mode, floating.get(i),
         )
         bal = float(r["principal"])
         # balance outstanding at the cut-off: principal less what was repaid on or before it

@@ -294,6 +294,7 @@ def contract_flows(
     cal: ql.Calendar,
     dc: ql.DayCounter,
     interest_mode: str = "contract",
+    rate_at=None,
 ) -> list[ContractFlow]:
     """Contractual cash flows of one asset (interest and principal per payment date), before any default.
 
@@ -306,11 +307,15 @@ def contract_flows(
     level_payment, balance × rate × day-count fraction otherwise; ``day_count`` — always the day-count fraction;
     ``periodic`` — always balance × rate × months of the instalment / 12 (rate / payments per year on a regular
     schedule; whole calendar months between the unadjusted dates for a bullet or a custom date).
+
+    ``rate_at`` (a floating asset, ``pool.floating``): the rate of the instalment period starting on a date, used in
+    place of ``rate``; a level-payment instalment is then recomputed at each reset over the remaining instalments.
     """
     periodic = interest_mode == "periodic" or (interest_mode == "contract" and amortization == "level_payment")
     if amortization == "bullet":
         d = contract_dates(start, maturity, "at_maturity", cal)[0]
         tau = _months(start, maturity) / 12.0 if periodic else dc.yearFraction(to_ql(start), to_ql(maturity))
+        rate = rate if rate_at is None else rate_at(start)
         return [ContractFlow(d, principal * rate * tau, principal)]
     if amortization == "custom":
         repay = {d: 0.0 for d, _ in (custom or [])}
@@ -337,6 +342,12 @@ def contract_flows(
     reg = (FREQUENCY_MONTHS[frequency] / 12.0) if frequency != "at_maturity" else None
     for i, d in enumerate(dates):
         last = i == n - 1
+        if rate_at is not None:
+            rate = rate_at(prev)
+            if amortization == "level_payment":
+                r = rate / ppy
+                left = n - i
+                pmt = bal / left if r == 0.0 else bal * r / (1.0 - (1.0 + r) ** (-left))
         if periodic:
             if amortization == "level_payment":
                 interest = bal * r

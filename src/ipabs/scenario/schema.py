@@ -135,12 +135,44 @@ class DealTerms(_Model):
         return self
 
 
+class FloatingAssets(_Model):
+    """Assets whose contract rate floats: index + spread, reset at the start of each instalment period."""
+
+    index: str = Field(min_length=1, description="name of a curve in [indices], e.g. LPR_1Y")
+    asset_ids: list[str] = Field(default_factory=list, description="the floating assets (empty: by asset_types)")
+    asset_types: list[str] = Field(default_factory=list, description="every asset of these types floats")
+    spread: float | None = Field(
+        None, ge=-0.2, le=0.2, allow_inf_nan=False,
+        description="added to the index; omitted: the tape rate minus the index level at the contract start"
+    )
+    floor: float | None = Field(None, ge=-0.2, le=1, allow_inf_nan=False, description="minimum rate (omit = none)")
+    cap: float | None = Field(None, ge=-0.2, le=1, allow_inf_nan=False, description="maximum rate (omit = none)")
+
+    @model_validator(mode="after")
+    def _which(self) -> FloatingAssets:
+        if not self.asset_ids and not self.asset_types:
+            raise ValueError("name the floating assets by asset_ids or asset_types")
+        return self
+
+    def rate(self, curve: IndexCurve, tape_rate: float, start: dt.date, reset: dt.date) -> float:
+        """The asset's rate for an instalment period starting on ``reset``."""
+        spread = tape_rate - curve.level(start) if self.spread is None else self.spread
+        r = curve.level(reset) + spread
+        if self.floor is not None:
+            r = max(r, self.floor)
+        if self.cap is not None:
+            r = min(r, self.cap)
+        return r
+
+
 class PoolSpec(_Model):
     """Where the pool tape is; relative paths are taken from the scenario file's folder."""
 
     tape: str = Field(min_length=1, description="CSV (UTF-8, UTF-8-BOM, GBK/GB18030), XLSX or Parquet")
     sheet: str | None = Field(None, description="XLSX sheet name (default: the first sheet)")
     strict: bool = Field(False, description="fail on any rejected row instead of reporting and dropping it")
+    floating: list[FloatingAssets] = Field(default_factory=list,
+                                           description="assets with floating rates (index + spread)")
 
 
 class ObligorDefault(_Model):
@@ -586,6 +618,9 @@ def check_references(s: Scenario, file: str | None = None) -> list[Issue]:
         for j, sb in enumerate(t.schedule):
             if not (s.deal.closing_date < sb.date <= s.deal.legal_maturity):
                 bad(f"tranches[{i}].schedule[{j}]", "date", f"{sb.date} is outside the deal's life")
+    for i, fa in enumerate(s.pool.floating):
+        if fa.index not in s.indices:
+            bad(f"pool.floating[{i}]", "index", f"index '{fa.index}' is not in [indices] (known: {sorted(s.indices)})")
     order = {"senior": 0, "mezzanine": 1, "subordinate": 2}
     ranks = [order[t.seniority] for t in s.tranches]
     if ranks != sorted(ranks):
