@@ -225,3 +225,17 @@ def test_the_sample_deal_with_collection_ends_before_payment_changes_only_the_po
     assert sched.year_fractions.tobytes() == deal.schedule.year_fractions.tobytes()
     assert all(c < p for c, p in zip(sched.collection_ends, sched.payment_dates, strict=True))
     assert dataclasses.is_dataclass(sched)
+
+
+def test_the_cli_validates_and_runs_the_example_and_names_the_collection_periods(files, capsys, tmp_path):
+    from ipabs.cli import main
+
+    assert main(["validate", str(files / "example.toml")]) == 0
+    text = capsys.readouterr().out
+    assert "计算日) 2026-06-30 .. 2026-09-30" in text and "from the cut-off 2026-03-31" in text
+    assert main(["run", str(files / "example.toml"), "--paths", "0", "--quiet", "--out", str(tmp_path / "o")]) == 0
+    import pandas as pd
+
+    cf = pd.read_parquet(tmp_path / "o" / "cashflows.parquet")
+    senior = cf[cf["tranche"] == "优先A"]
+    assert senior["interest_paid"].round(2).tolist() == [92_219.18, 43_554.35]
