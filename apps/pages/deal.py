@@ -305,6 +305,9 @@ def simulation_tab(scn: dict) -> dict:
                                                   help=ui.t("revenue_help"), key="f_revenue_volatility")
     out["revenue_floor"] = c[1].number_input(ui.t("revenue_floor"), 0.0, 1.0, float(rr.get("floor", 0.0)), 0.05,
                                              format="%.2f", key="f_revenue_floor")
+    out["revenue_factor_loading"] = c[2].number_input(ui.t("revenue_factor_loading"), 0.0, 1.0,
+                                                      float(rr.get("factor_loading", 0.0)), 0.05, format="%.2f",
+                                                      key="f_revenue_factor_loading")
     return out
 
 
@@ -357,6 +360,8 @@ def build_scenario(scn: dict, deal: dict, sizes: list[float], tranches: pd.DataF
     if "revenue_risk" in s or vol > 0.0:  # sales-linked royalties (by_sector and asset_types kept from the file)
         s["revenue_risk"] = {**s.get("revenue_risk", {}), "volatility": vol,
                              "floor": float(sim.get("revenue_floor") or 0.0)}
+        if float(sim.get("revenue_factor_loading") or 0.0) > 0.0 or "factor_loading" in s["revenue_risk"]:
+            s["revenue_risk"]["factor_loading"] = float(sim.get("revenue_factor_loading") or 0.0)
     return new
 
 

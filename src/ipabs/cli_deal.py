@@ -72,6 +72,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
     print(f"scenario OK: {s.deal.name}")
     print(f"  {report.deal.n_periods} payment periods, {report.deal.schedule.payment_dates[0]} .. "
           f"{report.deal.schedule.payment_dates[-1]}; pool balance {report.deal.pool_balance:,.2f} yuan")
+    if s.deal.collection is not None:
+        ends = report.deal.schedule.collection_ends
+        print(f"  collection periods (回收款归集期间) from the cut-off {s.deal.cutoff_date}, ending (计算日) {ends[0]} .. "
+              f"{ends[-1]}")
     _print_rejections(report)
     for w in report.warnings:
         print(f"  warning: {w}")

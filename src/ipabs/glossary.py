@@ -77,6 +77,10 @@ TERMS: dict[str, tuple[str, str]] = {
     "cutoff_date": ("初始起算日", "cut-off date"),
     "closing_date": ("设立日", "closing date"),
     "payment_date": ("兑付日", "payment date"),
+    "collection_period": ("回收款归集期间", "collection period"),
+    "collection_end": ("计算日", "collection period end (calculation date)"),
+    "coupon_rate": ("票面利率（当期）", "coupon rate (period)"),
+    "index_level": ("基准利率（当期定盘）", "index level (period fixing)"),
     "period": ("期数", "period"),
     "expected_maturity": ("预期到期日", "expected maturity"),
     "legal_maturity": ("法定到期日", "legal maturity"),
@@ -271,6 +275,7 @@ TERMS: dict[str, tuple[str, str]] = {
     "ui_recovery_model": ("回收模型", "recovery model"),
     "ui_revenue_volatility": ("许可费销售波动率（年）", "royalty sales volatility (annual)"),
     "ui_revenue_floor": ("最低许可费比例", "minimum royalty (share of schedule)"),
+    "ui_revenue_factor_loading": ("销售冲击的系统因子载荷", "sales shock loading on the copula factors"),
     "ui_revenue_shortfall": ("许可费缺口（占资产池）", "royalty shortfall (of pool)"),
     "ui_revenue_shortfall_help": ("销售挂钩许可费低于计划的金额之和占初始资产池余额的比例（高于计划为负）；不计入资产池损失率。",
                                   "Royalties paid below schedule, summed, over the initial pool balance (negative "

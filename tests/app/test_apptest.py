@@ -388,6 +388,18 @@ def test_the_royalty_sales_volatility_and_floor_go_into_the_scenario() -> None:
 
 
 @pytest.mark.slow
+def test_the_sales_shock_factor_loading_goes_into_the_scenario() -> None:
+    at = start()
+    at.selectbox(key="sample_choice").set_value("licence_relicence_2026.toml")
+    at.button(key="load_sample").click().run()
+    assert at.number_input(key="f_revenue_factor_loading").value == 0.0
+    at.number_input(key="f_revenue_factor_loading").set_value(0.4)
+    run_deal(at)
+    assert not at.error, [e.value for e in at.error]
+    assert at.session_state["scn"]["simulation"]["revenue_risk"]["factor_loading"] == 0.4
+
+
+@pytest.mark.slow
 def test_the_fund_page_runs_the_risk_compensation_fund_and_refuses_a_policy_without_one() -> None:
     from ipabs.policy import api as policy_api
 

@@ -15,7 +15,7 @@ import numpy as np
 class WaterfallArrays(NamedTuple):
     """The deal's liabilities and rules (kernel input, identical for every path)."""
 
-    yf: np.ndarray  # f8[T] year fraction of each accrual period
+    yf: np.ndarray  # f8[T] year fraction of each payment period (deal day count): the clock of yields and WALs
     pool_bal0: float  # cut-off performing balance
     cleanup: float  # clean-up call threshold as a fraction of pool_bal0 (0 = none)
     # tranches
@@ -62,6 +62,10 @@ class WaterfallArrays(NamedTuple):
     trg_period: np.ndarray  # i8[G]
     trg_effect: np.ndarray  # i8[G]
     trg_curable: np.ndarray  # i8[G]
+    # accrual conventions (docs/methodology/waterfall.md §1; the defaults are ``yf`` and ``tr_coupon`` themselves)
+    note_yf: np.ndarray  # f8[T] year fraction of each note accrual period (note day count, adjusted or not)
+    fee_yf: np.ndarray  # f8[T] year fraction over which fees accrue (payment or collection period)
+    tr_rate: np.ndarray  # f8[T, K] coupon of each tranche in each period (fixed: tr_coupon; floating: index + spread)
 
 
 class PoolArrays(NamedTuple):
@@ -72,6 +76,7 @@ class PoolArrays(NamedTuple):
     sched_bal_start: np.ndarray  # f8[N, T] contractual balance at the start of each period
     asset_obligor: np.ndarray  # i8[N]
     after_legal: np.ndarray  # f8[N] contractual flows dated after legal maturity (never reach investors)
+    pool_yf: np.ndarray  # f8[T] year fraction of each collection period: the clock of CDR/CPR and PDs (one source)
 
 
 class PerformingArrays(NamedTuple):

@@ -44,7 +44,7 @@ from ipabs.kernels import _jit as K
 from ipabs.kernels.waterfall import EPS
 
 #: Bump when the generated code's conventions change (it is part of every generated file's hash).
-CODEGEN_VERSION = 2
+CODEGEN_VERSION = 3
 
 #: The C signature of every generated waterfall (argument order of :func:`ipabs.kernels.callptr.call_waterfall`):
 #: pool flows (interest, principal, recoveries, defaults, balance at start, balance at end), the packed parameters,
@@ -66,6 +66,7 @@ class Layout:
     n_g: int
     yf: int
     cpn: int
+    fyf: int
     tgt: int
     fee_amt: int
     fee_rate: int
@@ -84,8 +85,8 @@ def layout(d) -> Layout:
     n_f, n_a, n_g = d.fee_basis.shape[0], d.acct_init.shape[0], d.trg_cond.shape[0]
     off = 0
     offs = {}
-    for name, size in (("yf", n_t), ("cpn", n_k), ("tgt", n_k * n_t), ("fee_amt", n_f), ("fee_rate", n_f),
-                       ("fee_mask", n_f * n_k), ("thr", n_g), ("acct_amt", n_a), ("acct_rate", n_a),
+    for name, size in (("yf", n_t), ("cpn", n_t * n_k), ("fyf", n_t), ("tgt", n_k * n_t), ("fee_amt", n_f),
+                       ("fee_rate", n_f), ("fee_mask", n_f * n_k), ("thr", n_g), ("acct_amt", n_a), ("acct_rate", n_a),
                        ("acct_mask", n_a * n_k), ("cleanup", 1), ("pool0", 1)):
         offs[name] = off
         off += size
@@ -96,8 +97,9 @@ def pack_parameters(d) -> np.ndarray:
     """The amounts the generated waterfall reads, in :class:`Layout` order (float64, C order)."""
     lay = layout(d)
     p = np.empty(lay.size)
-    p[lay.yf:lay.yf + lay.n_t] = d.yf
-    p[lay.cpn:lay.cpn + lay.n_k] = d.tr_coupon
+    p[lay.yf:lay.yf + lay.n_t] = d.note_yf
+    p[lay.cpn:lay.cpn + lay.n_t * lay.n_k] = np.ascontiguousarray(d.tr_rate, dtype=np.float64).ravel()
+    p[lay.fyf:lay.fyf + lay.n_t] = d.fee_yf
     p[lay.tgt:lay.tgt + lay.n_k * lay.n_t] = np.ascontiguousarray(d.tr_target, dtype=np.float64).ravel()
     p[lay.fee_amt:lay.fee_amt + lay.n_f] = d.fee_amount
     p[lay.fee_rate:lay.fee_rate + lay.n_f] = d.fee_rate
@@ -381,10 +383,11 @@ def waterfall_source(d) -> str:
         c("prin_budget = pp[t] + pr[t] + 0.0")
     c("# 2. amounts due")
     c(f"y = par[{lay.yf} + t]")
+    c(f"fy = par[{lay.fyf} + t]")
     for k in range(n_k):
-        c(f"accrued = bal{k} * par[{lay.cpn + k}] * y")
+        c(f"accrued = bal{k} * par[{lay.cpn + k} + {n_k} * t] * y")
         if d.tr_ios[k]:
-            c(f"accrued += sh{k} * par[{lay.cpn + k}] * y")
+            c(f"accrued += sh{k} * par[{lay.cpn + k} + {n_k} * t] * y")
         c(f"idue{k} = sh{k} + accrued")
         c(f"ipaid{k} = 0.0")
         c(f"target = 0.0 if final else par[{lay.tgt + k * n_t} + t]")
@@ -395,14 +398,14 @@ def waterfall_source(d) -> str:
         b = int(d.fee_basis[f])
         if b == K.FEE_FIXED:
             live = " or ".join(f"bal{k} > {eps}" for k in range(n_k)) or "False"
-            c(f"acc = par[{lay.fee_amt + f}] * y if ({live}) else 0.0")
+            c(f"acc = par[{lay.fee_amt + f}] * fy if ({live}) else 0.0")
         elif b == K.FEE_POOL_BALANCE:
-            c(f"acc = par[{lay.fee_rate + f}] * pbs[t] * y")
+            c(f"acc = par[{lay.fee_rate + f}] * pbs[t] * fy")
         elif b == K.FEE_TRANCHE_BALANCE:
             c("sfee = 0.0")
             for k in range(n_k):
                 c(f"sfee += par[{lay.fee_mask + f * n_k + k}] * bal{k}")
-            c(f"acc = par[{lay.fee_rate + f}] * sfee * y")
+            c(f"acc = par[{lay.fee_rate + f}] * sfee * fy")
         elif b == K.FEE_INTEREST_COLLECTIONS:
             c(f"acc = par[{lay.fee_rate + f}] * pi[t]")
         else:

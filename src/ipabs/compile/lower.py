@@ -18,7 +18,14 @@ import numpy as np
 import pandas as pd
 
 from ipabs.compile.arrays import PerformingArrays, PoolArrays, WaterfallArrays
-from ipabs.compile.schedule import DealSchedule, build_deal_schedule, calendar, contract_flows, day_counter
+from ipabs.compile.schedule import (
+    DealSchedule,
+    asset_calendar,
+    build_deal_schedule,
+    contract_flows,
+    day_counter,
+    index_fixings,
+)
 from ipabs.errors import Issue, ScenarioError
 from ipabs.kernels import _jit as K
 from ipabs.kernels.pool import performing_into
@@ -90,11 +97,32 @@ def _list(x) -> list:
     return list(x)
 
 
+def _floating_rules(scenario: Scenario, rows: list[dict]) -> dict:
+    """asset row → its rate function (``pool.floating``; the first rule naming an asset wins)."""
+    out: dict = {}
+    known = {str(r["asset_id"]) for r in rows}
+    unknown = [(j, x) for j, rule in enumerate(scenario.pool.floating) for x in rule.asset_ids if x not in known]
+    if unknown:
+        raise ScenarioError([Issue(f"asset '{x}' is not on the tape (or was rejected)", table=f"pool.floating[{j}]",
+                                   field="asset_ids") for j, x in unknown])
+    for rule in scenario.pool.floating:
+        curve = scenario.indices[rule.index]
+        ids, types = set(rule.asset_ids), set(rule.asset_types)
+        for i, r in enumerate(rows):
+            if i in out or not (str(r["asset_id"]) in ids or str(r["asset_type"]) in types):
+                continue
+            start, tape_rate = as_date(r["start_date"]), float(r.get("rate") or 0.0)
+            out[i] = (lambda reset, rule=rule, curve=curve, tape_rate=tape_rate, start=start:
+                      rule.rate(curve, tape_rate, start, reset))
+    return out
+
+
 def compile_pool(assets: pd.DataFrame, sched: DealSchedule, scenario: Scenario) -> tuple[PoolArrays, PoolInfo]:
     """Contractual flows of every asset by collection period."""
     terms = scenario.deal
-    cal = calendar(terms.calendar_name, terms.holidays)
+    cal = asset_calendar(terms)
     dc = day_counter(terms.day_count)
+    interest_mode = terms.conventions.asset_interest
     n, n_t = len(assets), sched.n_periods
     sched_int = np.zeros((n, n_t))
     sched_prin = np.zeros((n, n_t))
@@ -109,6 +137,7 @@ def compile_pool(assets: pd.DataFrame, sched: DealSchedule, scenario: Scenario) 
     appraisal = np.zeros(n)
     ip_types: list[tuple[str, ...]] = []
     rows = assets.to_dict("records")
+    floating = _floating_rules(scenario, rows)
     for i, r in enumerate(rows):
         oid = str(r["obligor_id"])
         if oid not in ob_index:
@@ -127,7 +156,7 @@ def compile_pool(assets: pd.DataFrame, sched: DealSchedule, scenario: Scenario) 
         flows = contract_flows(
             float(r["principal"]), float(r.get("rate") or 0.0), as_date(r["start_date"]),
             as_date(r["maturity_date"]), freq, str(r.get("amortization") or "interest_only"),
-            parse_custom_schedule(r.get("custom_schedule")), cal, dc,
+            parse_custom_schedule(r.get("custom_schedule")), cal, dc, interest_mode, floating.get(i),
         )
         bal = float(r["principal"])
         # balance outstanding at the cut-off: principal less what was repaid on or before it
@@ -144,7 +173,8 @@ def compile_pool(assets: pd.DataFrame, sched: DealSchedule, scenario: Scenario) 
         for t in range(n_t):
             bal_start[i, t] = running
             running = max(running - sched_prin[i, t], 0.0)
-    pool = PoolArrays(sched_int, sched_prin, bal_start, asset_obligor, after_legal)
+    pool = PoolArrays(sched_int, sched_prin, bal_start, asset_obligor, after_legal,
+                      np.ascontiguousarray(sched.pool_yf, dtype=np.float64))
     info = PoolInfo(
         asset_ids=tuple(str(r["asset_id"]) for r in rows),
         obligor_ids=tuple(ob_index),
@@ -169,7 +199,7 @@ def empty_performing(n_assets: int, n_periods: int) -> PerformingArrays:
                             *(np.zeros(n_periods) for _ in range(7)), 0.0, 0)
 
 
-def performing_flows(pool: PoolArrays, a: Assumptions, yf: np.ndarray) -> PerformingArrays:
+def performing_flows(pool: PoolArrays, a: Assumptions, yf: np.ndarray | None = None) -> PerformingArrays:
     """Apply fractional, pool-uniform default (MDR) and prepayment (SMM) rates to every asset.
 
     With g_t the performing fraction at the start of period t (g_0 = 1), for each asset:
@@ -178,11 +208,15 @@ def performing_flows(pool: PoolArrays, a: Assumptions, yf: np.ndarray) -> Perfor
     contractual balance, interest and principal. Under ``cumulative_default_rate`` the period's defaults are
     ``CDR·w_t·B_pool,0`` (timing weights w, normalised), i.e. ``mdr_t = min(1, that / performing balance)``.
     Recoveries of these defaults are ``recovery_rate × defaults`` collected ``recovery_lag_periods`` later.
+    Annual rates become period rates over the collection periods' year fractions ``pool.pool_yf`` (``yf`` overrides
+    them, for tests only).
 
     Computed by the kernel :func:`ipabs.kernels.pool.performing_into`, which the batch deterministic engine
     (:mod:`ipabs.structuring.batch`) runs for each of its scenarios: one implementation, the same bits.
     """
     n, n_t = pool.sched_int.shape
+    if yf is None:
+        yf = pool.pool_yf
     w = np.zeros(n_t)
     if a.default_timing:
         m = min(n_t, len(a.default_timing))
@@ -228,6 +262,38 @@ def _tranche_targets(s: Scenario, sched: DealSchedule) -> np.ndarray:
                     cur = min(cur, pts[j][1])
                     j += 1
                 out[k, t] = cur
+    return out
+
+
+def index_levels(s: Scenario, sched: DealSchedule) -> dict[str, np.ndarray]:
+    """Level of each index a floating tranche uses, fixed for each period (the curve's level ``fixing_lag_days``
+    before the period's accrual start; one row per tranche name)."""
+    out: dict[str, np.ndarray] = {}
+    starts = list(sched.accrual_start)
+    if s.deal.conventions.note_accrual_dates == "unadjusted":
+        starts = [s.deal.closing_date, *sched.payment_dates_unadjusted[:-1]]
+    for tr in s.tranches:
+        if tr.floating is not None:
+            out[tr.name] = index_fixings(s.indices[tr.floating.index], starts, tr.floating.fixing_lag_days)
+    return out
+
+
+def tranche_rates(s: Scenario, sched: DealSchedule) -> np.ndarray:
+    """Coupon of each tranche in each period, [T, K]: the fixed coupon, or min(cap, max(floor, index + spread))."""
+    n_t = sched.n_periods
+    out = np.empty((n_t, len(s.tranches)), dtype=np.float64)
+    levels = index_levels(s, sched)
+    for k, tr in enumerate(s.tranches):
+        if tr.floating is None:
+            out[:, k] = tr.coupon
+            continue
+        f = tr.floating
+        c = levels[tr.name] + f.spread
+        if f.floor is not None:
+            c = np.maximum(c, f.floor)
+        if f.cap is not None:
+            c = np.minimum(c, f.cap)
+        out[:, k] = c
     return out
 
 
@@ -352,6 +418,9 @@ def compile_waterfall(s: Scenario, sched: DealSchedule, pool_bal0: float) -> tup
         trg_period=np.array([sched.period_on_or_after(x.date) if x.date else 0 for x in tr], dtype=np.int64),
         trg_effect=np.array([effects[x.effect] for x in tr], dtype=np.int64),
         trg_curable=np.array([int(x.curable) for x in tr], dtype=np.int64),
+        note_yf=np.ascontiguousarray(sched.note_yf, dtype=np.float64),
+        fee_yf=np.ascontiguousarray(sched.fee_yf, dtype=np.float64),
+        tr_rate=tranche_rates(s, sched),
     )
     return wa, Names(tuple(tn), tuple(fn), tuple(an), tuple(sn), tuple(x.name for x in tr))
 
@@ -369,6 +438,7 @@ class CompiledDeal:
     scenario_hash: str
     source: str | None = None
     warnings: tuple[str, ...] = field(default=())
+    index_level: np.ndarray | None = None  # f8[T, K] index fixed for each floating tranche's period (NaN: fixed)
 
     @property
     def n_periods(self) -> int:
@@ -403,5 +473,13 @@ def compile_deal(scenario: Scenario, assets: pd.DataFrame, *, scenario_hash: str
     w = list(warnings) + list(sched.warnings)
     late = float(pool.after_legal.sum())
     if late > 0.005:
-        w.append(f"{late:,.2f} yuan of contractual pool cash flows fall after legal maturity and never reach investors")
-    return CompiledDeal(scenario, sched, pool, info, wa, names, scenario_hash, source, tuple(w))
+        when = "legal maturity" if scenario.deal.collection is None else "the last collection period"
+        w.append(f"{late:,.2f} yuan of contractual pool cash flows fall after {when} and never reach investors")
+    lv = index_levels(scenario, sched)
+    idx = None
+    if lv:
+        idx = np.full((sched.n_periods, len(scenario.tranches)), np.nan)
+        for k, tr in enumerate(scenario.tranches):
+            if tr.name in lv:
+                idx[:, k] = lv[tr.name]
+    return CompiledDeal(scenario, sched, pool, info, wa, names, scenario_hash, source, tuple(w), idx)

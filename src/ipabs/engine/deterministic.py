@@ -48,7 +48,7 @@ def support_default_periods(deal: CompiledDeal) -> np.ndarray:
 def run_path(deal: CompiledDeal, a: Assumptions, asset_default_t: np.ndarray, sup_def_t: np.ndarray
              ) -> tuple[PoolFlows, WaterfallOut]:
     """Pool flows and waterfall detail for given default periods (the kernels' one-path entry point)."""
-    pa = performing_flows(deal.pool, a, deal.waterfall.yf)
+    pa = performing_flows(deal.pool, a)
     n_a = asset_default_t.shape[0]
     rec_amt = np.zeros(n_a)
     rec_t = np.zeros(n_a, dtype=np.int64)

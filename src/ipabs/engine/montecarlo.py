@@ -177,7 +177,7 @@ def revenue_inputs(deal: CompiledDeal, a_end: np.ndarray) -> tuple[np.ndarray, n
     info = deal.info
     types = set(rr.asset_types)
     assets = [i for i, t in enumerate(info.asset_type) if t in types and a_end[i] > 0]
-    yf = np.asarray(deal.waterfall.yf, dtype=np.float64)
+    yf = np.asarray(deal.pool.pool_yf, dtype=np.float64)  # collection periods: the sales shocks' clock
     mu = np.empty((len(assets), n_t))
     sig = np.empty((len(assets), n_t))
     for c, i in enumerate(assets):
@@ -187,6 +187,29 @@ def revenue_inputs(deal: CompiledDeal, a_end: np.ndarray) -> tuple[np.ndarray, n
         sig[c] = r.volatility * np.sqrt(yf)
     return (np.array(assets, dtype=np.int64), mu, sig, float(rr.floor),
             float(rr.cap) if rr.cap is not None else math.inf)
+
+
+def revenue_loadings(deal: CompiledDeal, rev_asset: np.ndarray, lay: Any
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Loadings of each sales-linked asset's shock on the copula's factors (docs/methodology/copula.md §5):
+    Z = w·(a·M + s·F)/√(a² + s²) + √(1 − w²)·ε with w = ``revenue_risk.factor_loading`` and a, s the global and
+    sector loadings of the asset's obligor (w·M when the obligor has neither). Returns (cm, cs, ce, sector); w = 0
+    gives cm = cs = 0, which the kernel takes as "Z = ε" exactly (today's draws, bit for bit)."""
+    n = rev_asset.shape[0]
+    cm, cs, ce = np.zeros(n), np.zeros(n), np.ones(n)
+    sec = np.zeros(n, dtype=np.int64)
+    rr = deal.scenario.simulation.revenue_risk
+    w = 0.0 if rr is None else float(rr.factor_loading)
+    for c in range(n):
+        g = int(lay.group[int(deal.info.asset_obligor[int(rev_asset[c])])])
+        a, s = float(lay.g_a[g]), float(lay.g_s[g])
+        sec[c] = int(lay.g_sector[g])
+        if w == 0.0:
+            continue
+        norm = math.sqrt(a * a + s * s)
+        cm[c], cs[c] = (w * a / norm, w * s / norm) if norm > 0.0 else (w, 0.0)
+        ce[c] = math.sqrt(max(0.0, 1.0 - w * w))
+    return cm, cs, ce, sec
 
 
 def obligor_assets(asset_obligor: np.ndarray, n_obligors: int) -> tuple[np.ndarray, np.ndarray]:
@@ -207,7 +230,7 @@ def prepare(deal: CompiledDeal, assumptions: Assumptions | None = None) -> Prepa
     # the MC draws defaults from the copula: no fractional CDR, but the deterministic CPR still applies
     a_perf = a.model_copy(update={"cdr": 0.0, "cumulative_default_rate": None, "default_timing": [],
                                   "obligor_defaults": []})
-    pa = performing_flows(deal.pool, a_perf, deal.waterfall.yf)
+    pa = performing_flows(deal.pool, a_perf)
     table = load_rating_table(sim.rating_table) if sim.rating_table else None
     annual, curve = obligor_pds(deal, table)
     annual = annual * a.default_multiplier
@@ -242,7 +265,7 @@ def prepare(deal: CompiledDeal, assumptions: Assumptions | None = None) -> Prepa
     all_pd = np.minimum(1.0, np.concatenate([annual, np.array(extra_pd)]))
     all_sector = np.concatenate([sector, np.array(extra_sector, dtype=np.int64)])
     dof = float(sim.degrees_of_freedom) if sim.copula == "student_t" else 0.0
-    yf = np.asarray(deal.waterfall.yf, dtype=np.float64)
+    yf = np.asarray(deal.pool.pool_yf, dtype=np.float64)  # collection periods: a default in t stops t's flows
     cum = cumulative_pd(np.nan_to_num(all_pd), yf)
     if any(r is not None for r in curve):
         _check_horizons(table, float(np.sum(yf)), sim.pd_interpolation, deal.source)
@@ -268,6 +291,7 @@ def prepare(deal: CompiledDeal, assumptions: Assumptions | None = None) -> Prepa
     pack_performing(pa, packed2, 2)
     th_rows, th_row = threshold_rows(th)
     rev_asset, rev_mu, rev_sig, rev_floor, rev_cap = revenue_inputs(deal, a_end)
+    rev_load = revenue_loadings(deal, rev_asset, lay)
     credit = CreditInputs(
         deal.info.asset_obligor.astype(np.int64), th_rows, th_row, lay.group, lay.g_a, lay.g_s, lay.g_b, lay.g_sector,
         group_cmax(lay, th), int(lay.n_sectors), dof, sup_obligor, deal.info.asset_appraisal.astype(np.float64),
@@ -276,6 +300,7 @@ def prepare(deal: CompiledDeal, assumptions: Assumptions | None = None) -> Prepa
         float(sim.recovery_downturn),
         int(sim.recovery_lag_max_periods - a.recovery_lag_periods) if sim.recovery_lag_max_periods is not None else 0,
         rev_asset, rev_mu, rev_sig, rev_floor, rev_cap, *obligor_assets(deal.info.asset_obligor, len(th_row)),
+        *rev_load,
     )
     d = deal.waterfall
     freq = float(_FREQ[s.deal.payment_frequency])

@@ -52,7 +52,7 @@ class DeterministicResult:
         if isinstance(k, str):
             k = self.deal.names.tranches.index(k)
         o = self.out
-        return pd.DataFrame({
+        df = pd.DataFrame({
             "period": np.arange(1, self.deal.n_periods + 1),
             "payment_date": self._dates(),
             "interest_due": o.tr_int_due[:, k],
@@ -62,6 +62,10 @@ class DeterministicResult:
             "balance_end": o.tr_bal_end[:, k],
             "residual_paid": o.tr_resid[:, k],
         })
+        if self.deal.index_level is not None:  # a deal with floating coupons: the period's coupon and index level
+            df["coupon_rate"] = self.deal.waterfall.tr_rate[:, k]
+            df["index_level"] = self.deal.index_level[:, k]
+        return df
 
     def pool_frame(self) -> pd.DataFrame:
         p, o = self.pool, self.out
@@ -108,7 +112,8 @@ class DeterministicResult:
 
     # ---- summary -----------------------------------------------------------------------------------------------
     def tranche_summary(self) -> list[dict[str, Any]]:
-        """Per tranche: balance, coupon, WAL, yield, durations, maturities, principal window, loss."""
+        """Per tranche: balance, coupon (a floating tranche's first-period coupon), WAL, yield, durations, maturities,
+        principal window, loss."""
         s = self.deal.scenario
         dates = self._dates()
         rows = []
@@ -122,7 +127,7 @@ class DeterministicResult:
                 "name": tr.name,
                 "seniority": tr.seniority,
                 "original_balance": tr.balance,
-                "coupon": tr.coupon,
+                "coupon": tr.coupon if tr.floating is None else float(self.deal.waterfall.tr_rate[0, k]),
                 "price": tr.price,
                 "wal_years": m.wal_years,
                 "yield": m.yield_at_price,

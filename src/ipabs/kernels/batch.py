@@ -227,7 +227,7 @@ def batch_block(lo, hi, d, pool, sc, st, res):
         # performing_into's parts: the pool totals without any asset's rows, then the rows of the defaulted assets
         # (the only ones the recoveries and the pool kernel read): the same bits, O(T) per defaulted asset
         lag = sc.recovery_lag[i]
-        performing_rates(pool.sched_bal_start, d.yf, cdr, sc.default_multiplier[i], cum, timing, sc.cpr[i],
+        performing_rates(pool.sched_bal_start, pool.pool_yf, cdr, sc.default_multiplier[i], cum, timing, sc.cpr[i],
                          sc.cpr_multiplier[i], tmp)
         performing_totals(pool.sched_int, pool.sched_prin, pool.sched_bal_start, tmp, pa)
         rate = performing_recoveries(sc.recovery_rate[i], sc.recovery_multiplier[i], lag, pa)

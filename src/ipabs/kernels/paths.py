@@ -104,6 +104,11 @@ class CreditInputs(NamedTuple):
     rev_cap: float  # maximum (inf = none)
     ob_ptr: np.ndarray  # i8[O+1] assets of obligor o: ob_assets[ob_ptr[o]:ob_ptr[o+1]] (support providers: none)
     ob_assets: np.ndarray  # i8[N] asset indices grouped by obligor, increasing within an obligor
+    # sales shocks on the copula's factors (simulation.revenue_risk.factor_loading; all zero = independent shocks)
+    rev_cm: np.ndarray  # f8[NR] loading of the sales shock on the global factor M
+    rev_cs: np.ndarray  # f8[NR] loading on the obligor's sector factor
+    rev_ce: np.ndarray  # f8[NR] loading on the firm's own normal, sqrt(1 − w²)
+    rev_sec: np.ndarray  # i8[NR] sector factor index of the asset's obligor
 
 
 class StatInputs(NamedTuple):
@@ -233,14 +238,18 @@ def ip_recoveries(seed, path, pa, asset_default_t, which, n_which, appraisal, hc
 
 
 @jit_inner
-def revenue_flows(seed, path, pa, asset_obligor, a_def, a_end, rev_asset, rev_mu, rev_sig, floor, cap, pf):
+def revenue_flows(seed, path, pa, asset_obligor, a_def, a_end, rev_asset, rev_mu, rev_sig, floor, cap, pf, factors,
+                  rev_cm, rev_cs, rev_ce, rev_sec):
     """Sales-linked payments: add (S_{o,t} − 1) × the scheduled interest and principal (prepayments excluded) of each
     asset ``rev_asset[c]`` in every period t before its default (and its last active period) to ``pf``.
 
     S is the sales index of the asset's obligor o, a geometric random walk from S = 1 at the cut-off:
     ln S_{o,t} = ln S_{o,t−1} + μ_t + σ_t·Z_{o,t} with ``rev_mu`` μ_t = (μ − σ²/2)·Δ_t and ``rev_sig``
     σ_t = σ·√Δ_t (so E[S_t] = e^(μ·Σ Δ)), Z_{o,t} = Φ⁻¹(u), u the uniform o·T + t of stream 3 (assets of one
-    obligor share its index); the index applied is min(cap, max(floor, S)). Balances are not touched: a royalty
+    obligor share its index); with a factor loading w the shock is Z_{o,t} = cm·M + cs·F_sector + ce·ε_{o,t}
+    (``rev_cm``, ``rev_cs``, ``rev_ce``: w·a/√(a²+s²), w·s/√(a²+s²), √(1 − w²) for the obligor's copula loadings a,
+    s; ε the uniform above, M and F the path's systematic normals ``factors``), and exactly ε when cm = cs = 0.
+    The index applied is min(cap, max(floor, S)). Balances are not touched: a royalty
     below schedule is cash that never comes, not a default. Returns Σ (1 − index) × scheduled payment, the
     shortfall against the schedule (negative for a surplus).
     """
@@ -250,9 +259,14 @@ def revenue_flows(seed, path, pa, asset_obligor, a_def, a_end, rev_asset, rev_mu
         a = rev_asset[c]
         o = asset_obligor[a]
         end = a_def[a] if a_def[a] < a_end[a] else a_end[a]
+        loaded = rev_cm[c] != 0.0 or rev_cs[c] != 0.0
+        sys_z = rev_cm[c] * factors[0] + rev_cs[c] * factors[1 + rev_sec[c]] if loaded else 0.0
         ls = 0.0
         for t in range(end):
-            ls += rev_mu[c, t] + rev_sig[c, t] * norm_ppf(uniform(seed, path, np.int64(STREAM_REVENUE), o * n_t + t))
+            z = norm_ppf(uniform(seed, path, np.int64(STREAM_REVENUE), o * n_t + t))
+            if loaded:
+                z = sys_z + rev_ce[c] * z
+            ls += rev_mu[c, t] + rev_sig[c, t] * z
             s = math.exp(ls)
             if s < floor:
                 s = floor
@@ -754,7 +768,7 @@ def simulate_path(seed, p, j, d, pa, ci, si, b, bpf, bout, pf, out, w, x, po, bs
                             ci.has_frac_def, x.lf, x.dl, nd, t_pool)
         if has_rev:
             rs = revenue_flows(seed, p, pa, ci.asset_obligor, x.a_def, ci.a_end, ci.rev_asset, ci.rev_mu, ci.rev_sig,
-                               ci.rev_floor, ci.rev_cap, pf)
+                               ci.rev_floor, ci.rev_cap, pf, x.factors, ci.rev_cm, ci.rev_cs, ci.rev_ce, ci.rev_sec)
             po.rev_short[j] = rs / d.pool_bal0 if d.pool_bal0 > 0.0 else 0.0
         flows = pf
     else:
@@ -867,7 +881,7 @@ def trace_path(seed, p, d, pa, ci, si, pf, out, x):
     apply_defaults_into(pa, ci.packed, ci.width, x.a_def, x.rec_amt, x.rec_t, pf, ci.a_end, ci.has_prepay, ci.has_frac_def,
                         x.lf, x.dl, n_a, np.int64(0))
     revenue_flows(seed, p, pa, ci.asset_obligor, x.a_def, ci.a_end, ci.rev_asset, ci.rev_mu, ci.rev_sig, ci.rev_floor,
-                  ci.rev_cap, pf)
+                  ci.rev_cap, pf, x.factors, ci.rev_cm, ci.rev_cs, ci.rev_ce, ci.rev_sec)
     w = waterfall_work(d)
     waterfall_start(d, w)
     waterfall_periods(d, pf, x.sup_def_t, out, w, 0, n_t, np.int64(REC_ALL))

@@ -6,8 +6,8 @@ Order of events inside period t (docs/methodology/waterfall.md, the one place it
    collection accounts that receive them; defaults add to the cumulative default amount. If a clean-up call is
    set and the performing balance at the end of the period is below ``cleanup × pool_bal0``, the originator buys
    it at par: the proceeds are principal collections and the period becomes the final one.
-2. **Amounts due**: tranche interest ``balance × coupon × yf + carried shortfall`` (plus interest on the shortfall
-   when ``interest_on_shortfall``); principal due ``balance − target[t]`` (the full balance in the final period);
+2. **Amounts due**: tranche interest ``balance × rate[t] × note_yf + carried shortfall`` (plus interest on the
+   shortfall when ``interest_on_shortfall``; ``rate[t]`` the period's coupon, fixed or index + spread); principal due ``balance − target[t]`` (the full balance in the final period);
    fees accrued plus unpaid fees carried.
 3. **Triggers**: each trigger's condition is tested on the state after collections (cumulative default ratio,
    coverage ratio, support-provider default, date); the deal state is the most severe active effect. Non-curable
@@ -271,7 +271,7 @@ def accrue_fees(d, t, bal, pool_bal_start, interest_collected, fee_carry, fee_du
     A fixed fee accrues only while some tranche is outstanding at the start of the period: once every security is
     repaid the plan is wound up and charges nothing more.
     """
-    yf = d.yf[t]
+    yf = d.fee_yf[t]
     for f in range(d.fee_basis.shape[0]):
         b = d.fee_basis[f]
         if b == FEE_FIXED:
@@ -472,9 +472,9 @@ def waterfall_periods(d, pf, sup_def_t, out, w, t0, t1, rec):
         prin_budget = pf.principal[t] + pf.recoveries[t] + (pf.bal_end[t] if called else 0.0)
         # 2. amounts due
         for k in range(n_k):
-            accrued = bal[k] * d.tr_coupon[k] * d.yf[t]
+            accrued = bal[k] * d.tr_rate[t, k] * d.note_yf[t]
             if d.tr_ios[k]:
-                accrued += short[k] * d.tr_coupon[k] * d.yf[t]
+                accrued += short[k] * d.tr_rate[t, k] * d.note_yf[t]
             int_due[k] = short[k] + accrued
             int_paid[k] = 0.0
             target = 0.0 if final else d.tr_target[k, t]

@@ -141,8 +141,13 @@ def unpaid_covered(step, rec: Period) -> float:
 
 
 def run_waterfall(scenario, payment_dates: list[dt.date], year_fractions: list[float], pool: PoolPath,
-                  pool_balance0: float, support_default_period: dict[str, int | None]) -> list[Period]:
+                  pool_balance0: float, support_default_period: dict[str, int | None], *,
+                  note_year_fractions: list[float] | None = None, fee_year_fractions: list[float] | None = None,
+                  coupons: dict[str, list[float]] | None = None) -> list[Period]:
     """Run the deal's waterfall over one path's pool flows (module docstring). Returns one :class:`Period` each.
+
+    Tranche interest accrues over ``note_year_fractions`` at ``coupons[name][t]`` and fees over
+    ``fee_year_fractions`` (each default: ``year_fractions`` and the tranche's fixed coupon).
 
     ``support_default_period[name]`` is the 0-based period in which a provider defaults (None: never); it pays
     nothing from that period on.
@@ -176,6 +181,8 @@ def run_waterfall(scenario, payment_dates: list[dt.date], year_fractions: list[f
 
     for t in range(n_t):
         yf = year_fractions[t]
+        nyf = yf if note_year_fractions is None else note_year_fractions[t]
+        fyf = yf if fee_year_fractions is None else fee_year_fractions[t]
         rec = Period()
         # 1. collections (and the clean-up call)
         cash[routes["interest"]] += pool.interest[t]
@@ -195,9 +202,10 @@ def run_waterfall(scenario, payment_dates: list[dt.date], year_fractions: list[f
 
         # 2. amounts due
         for tr in tranches:
-            accrued = balance[tr.name] * tr.coupon * yf
+            cpn = tr.coupon if coupons is None else coupons[tr.name][t]
+            accrued = balance[tr.name] * cpn * nyf
             if tr.interest_on_shortfall:
-                accrued += shortfall[tr.name] * tr.coupon * yf
+                accrued += shortfall[tr.name] * cpn * nyf
             rec.interest_due[tr.name] = shortfall[tr.name] + accrued
             rec.interest_paid[tr.name] = 0.0
             target = 0.0 if final else target_balance(tr, t, payment_dates, s.deal.legal_maturity)
@@ -207,11 +215,11 @@ def run_waterfall(scenario, payment_dates: list[dt.date], year_fractions: list[f
         alive = any(b > HALF_FEN for b in balance.values())  # the plan is wound up once every security is repaid
         for f in fees:
             if f.basis == "fixed":
-                accrual = f.annual_amount * yf if alive else 0.0
+                accrual = f.annual_amount * fyf if alive else 0.0
             elif f.basis == "pool_balance":
-                accrual = f.rate * pool.bal_start[t] * yf
+                accrual = f.rate * pool.bal_start[t] * fyf
             elif f.basis == "tranche_balance":
-                accrual = f.rate * sum(balance[n] for n in f.tranches) * yf
+                accrual = f.rate * sum(balance[n] for n in f.tranches) * fyf
             else:  # interest_collections
                 accrual = f.rate * pool.interest[t]
             rec.fee_due[f.name] = fee_carried[f.name] + accrual
@@ -384,10 +392,11 @@ def run_path(deal, assumptions=None, *, default_period: dict[str, int | None] | 
     s = deal.scenario
     a = assumptions or s.assumptions
     dates = list(deal.schedule.payment_dates)
-    yfs = [float(x) for x in deal.schedule.year_fractions]
+    yfs = [float(x) for x in deal.schedule.year_fractions]  # payment (accrual) periods: notes and fees
+    pool_yfs = [float(x) for x in deal.schedule.pool_yf]  # collection periods: the pool's clock
     n_t = len(dates)
     assets = contract_assets(deal)
-    perf = performing_flows(assets, a, yfs)
+    perf = performing_flows(assets, a, pool_yfs)
     if sales_index:
         perf = [with_sales_index(p, sales_index[p.asset_id]) if p.asset_id in sales_index else p for p in perf]
     if default_period is None:
@@ -400,5 +409,8 @@ def run_path(deal, assumptions=None, *, default_period: dict[str, int | None] | 
     if support_default_period is None:
         support_default_period = {x.name: (x.default_period - 1 if x.default_period else None) for x in s.support}
     pool_balance0 = sum(x.balance_start[0] for x in assets) if n_t else 0.0
-    periods = run_waterfall(s, dates, yfs, pool, pool_balance0, support_default_period)
+    rates = {n: [float(x) for x in deal.waterfall.tr_rate[:, k]] for k, n in enumerate(deal.names.tranches)}
+    periods = run_waterfall(s, dates, yfs, pool, pool_balance0, support_default_period,
+                            note_year_fractions=[float(x) for x in deal.schedule.note_yf],
+                            fee_year_fractions=[float(x) for x in deal.schedule.fee_yf], coupons=rates)
     return PathResult(pool, periods)

@@ -31,6 +31,58 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
 
+class CollectionCalendar(_Model):
+    """回收款归集期间: the collection-period end dates (计算日), one per payment date (docs/methodology/projection.md §1).
+
+    Exactly one of ``period_end``, ``dates`` or ``payment_lag_days``. Without this table the collection periods end
+    on the payment dates (the legacy calendar, docs/decisions/020-deal-calendar-defaults.md).
+    """
+
+    period_end: int | Literal["month_end", "quarter_end"] | None = Field(
+        None, description="rule: the last such date strictly before each (unadjusted) payment date; an integer is a "
+        "day of the month 1-31 (clamped to the month's last day)"
+    )
+    dates: list[dt.date] = Field(default_factory=list, description="explicit 计算日, one per payment date, increasing")
+    payment_lag_days: int | None = Field(
+        None, ge=0, le=366, description="calendar days from the period end to the unadjusted payment date"
+    )
+
+    @model_validator(mode="after")
+    def _one_rule(self) -> CollectionCalendar:
+        given = [k for k in ("period_end", "dates", "payment_lag_days")
+                 if getattr(self, k) not in (None, [])]
+        if len(given) != 1:
+            raise ValueError("give exactly one of period_end, dates or payment_lag_days")
+        if isinstance(self.period_end, int) and not 1 <= self.period_end <= 31:
+            raise ValueError(f"period_end day {self.period_end} is not a day of the month 1-31")
+        if any(b <= a for a, b in zip(self.dates, self.dates[1:], strict=False)):
+            raise ValueError("collection dates must be strictly increasing")
+        return self
+
+
+DayCount = Literal["act/365f", "act/360", "act/act", "30/360"]
+
+
+class Conventions(_Model):
+    """Accrual conventions of the deal's documents (docs/methodology/projection.md §2, waterfall.md §1); every
+    default reproduces the former behaviour (docs/decisions/020-deal-calendar-defaults.md)."""
+
+    asset_interest: Literal["contract", "day_count", "periodic"] = Field(
+        "contract", description="asset interest per instalment: day_count = balance × rate × day-count fraction; "
+        "periodic = balance × rate / payments per year; contract = periodic for level_payment, day_count otherwise"
+    )
+    asset_dates_adjusted: bool = Field(
+        True, description="move asset instalment dates to the next business day of the deal calendar"
+    )
+    note_day_count: DayCount | None = Field(None, description="day count of tranche interest (default deal.day_count)")
+    note_accrual_dates: Literal["adjusted", "unadjusted"] = Field(
+        "adjusted", description="tranche interest accrues between adjusted or unadjusted payment dates"
+    )
+    fee_accrual: Literal["payment_period", "collection_period"] = Field(
+        "payment_period", description="fees accrue over the payment (accrual) period or over the collection period"
+    )
+
+
 class DealTerms(_Model):
     """Dates and conventions of the special plan (专项计划) or ABN."""
 
@@ -50,8 +102,12 @@ class DealTerms(_Model):
         description="extra holidays for years QuantLib's China calendar does not cover yet (its tables stop at 2026)",
     )
     business_day_convention: Literal["following", "modified_following", "preceding", "unadjusted"] = "following"
-    day_count: Literal["act/365f", "act/360", "act/act", "30/360"] = "act/365f"
+    day_count: DayCount = "act/365f"
     legal_maturity: dt.date = Field(description="法定到期日: last payment date; unpaid principal then is a loss")
+    conventions: Conventions = Field(default_factory=Conventions, description="accrual conventions")
+    collection: CollectionCalendar | None = Field(
+        None, description="collection-period calendar (回收款归集期间); default: periods end on the payment dates"
+    )
     clean_up_call: Rate = Field(
         0.0, description="清仓回购: the originator buys the performing pool when it falls below this fraction of the "
         "cut-off balance (0 = no call)"
@@ -80,12 +136,44 @@ class DealTerms(_Model):
         return self
 
 
+class FloatingAssets(_Model):
+    """Assets whose contract rate floats: index + spread, reset at the start of each instalment period."""
+
+    index: str = Field(min_length=1, description="name of a curve in [indices], e.g. LPR_1Y")
+    asset_ids: list[str] = Field(default_factory=list, description="the floating assets (empty: by asset_types)")
+    asset_types: list[str] = Field(default_factory=list, description="every asset of these types floats")
+    spread: float | None = Field(
+        None, ge=-0.2, le=0.2, allow_inf_nan=False,
+        description="added to the index; omitted: the tape rate minus the index level at the contract start"
+    )
+    floor: float | None = Field(None, ge=-0.2, le=1, allow_inf_nan=False, description="minimum rate (omit = none)")
+    cap: float | None = Field(None, ge=-0.2, le=1, allow_inf_nan=False, description="maximum rate (omit = none)")
+
+    @model_validator(mode="after")
+    def _which(self) -> FloatingAssets:
+        if not self.asset_ids and not self.asset_types:
+            raise ValueError("name the floating assets by asset_ids or asset_types")
+        return self
+
+    def rate(self, curve: IndexCurve, tape_rate: float, start: dt.date, reset: dt.date) -> float:
+        """The asset's rate for an instalment period starting on ``reset``."""
+        spread = tape_rate - curve.level(start) if self.spread is None else self.spread
+        r = curve.level(reset) + spread
+        if self.floor is not None:
+            r = max(r, self.floor)
+        if self.cap is not None:
+            r = min(r, self.cap)
+        return r
+
+
 class PoolSpec(_Model):
     """Where the pool tape is; relative paths are taken from the scenario file's folder."""
 
     tape: str = Field(min_length=1, description="CSV (UTF-8, UTF-8-BOM, GBK/GB18030), XLSX or Parquet")
     sheet: str | None = Field(None, description="XLSX sheet name (default: the first sheet)")
     strict: bool = Field(False, description="fail on any rejected row instead of reporting and dropping it")
+    floating: list[FloatingAssets] = Field(default_factory=list,
+                                           description="assets with floating rates (index + spread)")
 
 
 class ObligorDefault(_Model):
@@ -130,6 +218,40 @@ class ScheduledBalance(_Model):
     balance: Amount
 
 
+class FloatingCoupon(_Model):
+    """A floating coupon: the index level fixed at the start of each accrual period plus a spread, floored and
+    capped (docs/methodology/waterfall.md §1)."""
+
+    index: str = Field(min_length=1, description="name of a curve in [indices], e.g. LPR_1Y, LPR_5Y, SHIBOR_3M")
+    spread: float = Field(0.0, ge=-0.2, le=0.2, allow_inf_nan=False, description="added to the index, decimal")
+    floor: float | None = Field(None, ge=-0.2, le=1, allow_inf_nan=False, description="minimum coupon (omit = none)")
+    cap: float | None = Field(None, ge=-0.2, le=1, allow_inf_nan=False, description="maximum coupon (omit = none)")
+    fixing_lag_days: int = Field(0, ge=0, le=31, description="calendar days before the accrual start the index is read")
+
+
+class IndexCurve(_Model):
+    """A deterministic forward path of a rate index: levels from their dates on (step-wise)."""
+
+    dates: list[dt.date] = Field(min_length=1, description="dates the levels apply from, strictly increasing")
+    levels: list[float] = Field(min_length=1, description="index level (decimal) from each date until the next")
+
+    @model_validator(mode="after")
+    def _same_length(self) -> IndexCurve:
+        if len(self.dates) != len(self.levels):
+            raise ValueError(f"{len(self.dates)} dates but {len(self.levels)} levels")
+        if any(b <= a for a, b in zip(self.dates, self.dates[1:], strict=False)):
+            raise ValueError("index curve dates must be strictly increasing")
+        if any(not -0.2 <= x <= 1.0 for x in self.levels):
+            raise ValueError("index levels must be decimals between -0.2 and 1")
+        return self
+
+    def level(self, d: dt.date) -> float:
+        """The level in force on ``d`` (the first level before the first date)."""
+        import bisect
+
+        return self.levels[max(0, bisect.bisect_right(self.dates, d) - 1)]
+
+
 class Tranche(_Model):
     """A class of securities (优先级 / 中间级 / 次级)."""
 
@@ -145,6 +267,7 @@ class Tranche(_Model):
     expected_maturity: dt.date | None = Field(None, description="预期到期日 (bullet); default legal maturity")
     schedule: list[ScheduledBalance] = Field(default_factory=list, description="target balance after each date")
     interest_on_shortfall: bool = Field(False, description="unpaid interest itself accrues at the coupon")
+    floating: FloatingCoupon | None = Field(None, description="floating coupon (index + spread); coupon then unused")
     price: float = Field(100.0, gt=0, le=200, allow_inf_nan=False, description="dirty price, % of par, for yield")
 
     @model_validator(mode="after")
@@ -345,6 +468,10 @@ class RevenueRisk(_Model):
                          description="guaranteed minimum royalty, as a fraction of the scheduled payment")
     cap: float | None = Field(None, ge=1, allow_inf_nan=False,
                               description="maximum royalty as a multiple of the scheduled payment (omit = none)")
+    factor_loading: float = Field(
+        0.0, ge=0, le=1, allow_inf_nan=False,
+        description="loading w of each firm's sales shock on its obligor's systematic copula factor (0 = independent)"
+    )
 
     @field_validator("asset_types")
     @classmethod
@@ -447,6 +574,8 @@ class Scenario(_Model):
     triggers: list[Trigger] = Field(default_factory=list)
     waterfall: Waterfalls
     simulation: Simulation = Field(default_factory=Simulation)
+    indices: dict[str, IndexCurve] = Field(default_factory=dict,
+                                           description="forward paths of the rate indices floating coupons use")
 
     def collection_accounts(self) -> list[Account]:
         return [a for a in self.accounts if a.kind == "collection"]
@@ -496,9 +625,15 @@ def check_references(s: Scenario, file: str | None = None) -> list[Issue]:
                 f"{t.expected_maturity} must be after closing and not after legal_maturity {s.deal.legal_maturity}")
         if t.amortization != "bullet" and t.expected_maturity and t.amortization != "pass_through":
             bad(f"tranches[{i}]", "expected_maturity", "expected_maturity is used with bullet or pass_through tranches")
+        if t.floating is not None and t.floating.index not in s.indices:
+            bad(f"tranches[{i}].floating", "index",
+                f"index '{t.floating.index}' is not in [indices] (known: {sorted(s.indices)})")
         for j, sb in enumerate(t.schedule):
             if not (s.deal.closing_date < sb.date <= s.deal.legal_maturity):
                 bad(f"tranches[{i}].schedule[{j}]", "date", f"{sb.date} is outside the deal's life")
+    for i, fa in enumerate(s.pool.floating):
+        if fa.index not in s.indices:
+            bad(f"pool.floating[{i}]", "index", f"index '{fa.index}' is not in [indices] (known: {sorted(s.indices)})")
     order = {"senior": 0, "mezzanine": 1, "subordinate": 2}
     ranks = [order[t.seniority] for t in s.tranches]
     if ranks != sorted(ranks):

@@ -52,7 +52,7 @@ def pool_wal(deal: Any) -> float:
     the time of each payment period on the deal's accrual clock (``cumsum(yf)``, the clock of the PD curves);
     principal still outstanding at the end of the deal counts at the last period."""
     p = np.asarray(deal.pool.sched_prin, dtype=np.float64).sum(axis=0)
-    tau = np.cumsum(np.asarray(deal.waterfall.yf, dtype=np.float64))
+    tau = np.cumsum(np.asarray(deal.pool.pool_yf, dtype=np.float64))
     b0 = float(deal.waterfall.pool_bal0)
     if b0 <= 0 or tau.size == 0:
         raise _err("the pool has no balance: no pool WAL", "pool_wal")
