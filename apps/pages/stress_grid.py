@@ -46,7 +46,7 @@ def settings_form(scn: dict, deal) -> dict | None:
     sim = scn.get("simulation", {})
     has_support = bool(deal.names.supports)
     code = ui.lang()
-    with st.form("stress_form"):
+    with st.form("stress_form", enter_to_submit=False):
         st.markdown(f"**{ui.h('stress_settings')}**")
         c = st.columns(3)
         engine = c[0].radio(ui.t("engine"), ["deterministic", "mc"], key="sg_engine", horizontal=True,

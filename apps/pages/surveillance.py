@@ -109,7 +109,7 @@ if up_s is not None:
     trustee = str(ui.save_upload(up_t)) if up_t is not None else ""
     history = ()
 default_date = dt.date.fromisoformat(choice.rpartition(" · ")[2]) if choice else dt.date.today()
-with st.form("surveil_form"):
+with st.form("surveil_form", enter_to_submit=False):
     c = st.columns(3)
     as_of = c[0].date_input(ui.t("report_date"), default_date, key=f"sv_as_of_{choice}")  # follows the sample
     n_paths = c[1].number_input(ui.t("n_paths"), 0, 200_000, 2000, 500, key="sv_paths")

@@ -29,7 +29,7 @@ def settings_form(scn: dict, deal) -> dict | None:
     sim = scn.get("simulation", {})
     stress_opts = us.sizing_stress_options(deal)
     code = ui.lang()
-    with st.form("sizing_form"):
+    with st.form("sizing_form", enter_to_submit=False):
         st.markdown(f"**{ui.h('sizing_settings')}**")
         c = st.columns(3)
         tranche = c[0].selectbox(ui.t("sized_tranche"), names, index=0, key="sz_tranche")

@@ -122,7 +122,7 @@ def load(args: argparse.Namespace):
     loaded = api.load_scenario(args.scenario, strict=args.strict or None)
     inputs = [args.scenario, loaded.tape.file, getattr(args, "grid", None), getattr(args, "mapping", None),
               getattr(args, "table", None)]
-    args.target = output_folder(out_dir(args), command=args.verb,
+    args.out_target = output_folder(out_dir(args), command=args.verb,
                                 inputs=[p for p in inputs if p is not None and Path(str(p)).exists()])
     return loaded, api.compile_scenario(loaded)
 
@@ -157,14 +157,14 @@ def write_outputs(args: argparse.Namespace, deal, summary: dict[str, Any], table
     from ipabs.report.export import write_json, write_parquet, write_xlsx
 
     doc = {"command": args.verb, "deal": deal.scenario.deal.name, "provenance": provenance(deal), **summary}
-    with args.target.writing() as tmp:
+    with args.out_target.writing() as tmp:
         write_json(tmp / "summary.json", doc)
         for name, df in tables.items():
             write_parquet(tmp / f"{name}.parquet", parquet_safe(df))
         write_xlsx(tmp / f"{args.verb}.xlsx", tables, lang=args.lang)
         if extra is not None:
             extra(tmp)
-    return args.target.path
+    return args.out_target.path
 
 
 def _has_named_stresses(path: Path) -> bool:

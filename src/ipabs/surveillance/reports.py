@@ -192,6 +192,15 @@ class ReportResult:
                                                    f"{self.n_rejected_rows} row(s) rejected")
 
 
+def _cells(col: Any) -> list[Any]:
+    """A column as a list of cells: the tape reader gives Parquet text columns dictionary-encoded (``codes`` into
+    ``uniques``, -1 = blank)."""
+    if isinstance(col, list):
+        return col
+    uniques = col.uniques
+    return [uniques[k] if k >= 0 else None for k in col.codes.tolist()]
+
+
 def _read_raw(path: str | Path, sheet: str | None) -> tuple[list[str], list[list[Any]], list[int], dict]:
     file = str(path)
     p = Path(path)
@@ -203,7 +212,7 @@ def _read_raw(path: str | Path, sheet: str | None) -> tuple[list[str], list[list
             h, c, r, _ = _read_xlsx(p, sheet, file)
             return h, c, r, {}
         h, c, r = _read_parquet(p, file)
-        return h, c, r, {}
+        return h, [_cells(col) for col in c], r, {}
     except TapeError as e:  # same problems, named as a report's
         raise ReportError(e.issues) from None
 
