@@ -95,7 +95,7 @@ def collect_loop(seed, p_start, p_end, j0, d, pa, ci, x, pf, f_int, f_prin, f_pr
                             ci.has_prepay, ci.has_frac_def, x.lf, x.dl, nd, np.int64(0))
         if has_rev:
             revenue_flows(seed, p, pa, ci.asset_obligor, x.a_def, ci.a_end, ci.rev_asset, ci.rev_mu, ci.rev_sig,
-                          ci.rev_floor, ci.rev_cap, pf)
+                          ci.rev_floor, ci.rev_cap, pf, x.factors, ci.rev_cm, ci.rev_cs, ci.rev_ce, ci.rev_sec)
         for t in range(n_t):
             f_int[m, t] = pf.interest[t]
             f_prin[m, t] = pf.principal[t]

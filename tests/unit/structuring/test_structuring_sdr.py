@@ -88,7 +88,8 @@ def test_pool_wal_of_a_bullet_pool_is_the_deal_clock_at_maturity():
 
 
 def test_pool_wal_counts_principal_outstanding_at_the_end_at_the_last_period():
-    deal = SimpleNamespace(pool=SimpleNamespace(sched_prin=np.array([[30.0, 0.0], [0.0, 20.0]])),
+    deal = SimpleNamespace(pool=SimpleNamespace(sched_prin=np.array([[30.0, 0.0], [0.0, 20.0]]),
+                                                pool_yf=np.array([1.0, 1.0])),
                            waterfall=SimpleNamespace(yf=np.array([1.0, 1.0]), pool_bal0=100.0))
     assert pool_wal(deal) == pytest.approx((1 * 30 + 2 * 20 + 2 * 50) / 100)
 
