@@ -1,5 +1,5 @@
 """Kernel and twin on deal calendars (issue 14): every sample deal with collection periods ending before its payment
-dates, each accrual convention, floating coupons and floating assets, under base and stressed assumptions — the
+dates, each accrual convention (tranche-balance fees on the collection period's opening balances too), floating coupons and floating assets, under base and stressed assumptions — the
 kernels (compiled ``pool_yf``, ``note_yf``, ``fee_yf``, ``tr_rate``) and the pure-Python twin agree to the fen."""
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ def variants(deal) -> dict:
         "quarter-end 计算日, fees over the collection period": restated(
             deal, deal={"collection": {"period_end": "month_end"},
                         "conventions": {"fee_accrual": "collection_period"}}, assumptions=stressed),
+        "collection ends before payment, tranche fees on the collection period's opening balances": restated(
+            deal, deal={**calendar, "conventions": {"fee_balance": "collection_period_start"}}, assumptions=stressed),
         "note act/360 on unadjusted dates, periodic asset interest": restated(
             deal, deal={**calendar, "conventions": {"note_day_count": "act/360", "note_accrual_dates": "unadjusted",
                                                     "asset_interest": "periodic"}}, assumptions=stressed),

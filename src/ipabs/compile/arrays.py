@@ -65,6 +65,7 @@ class WaterfallArrays(NamedTuple):
     # accrual conventions (docs/methodology/waterfall.md §1; the defaults are ``yf`` and ``tr_coupon`` themselves)
     note_yf: np.ndarray  # f8[T] year fraction of each note accrual period (note day count, adjusted or not)
     fee_yf: np.ndarray  # f8[T] year fraction over which fees accrue (payment or collection period)
+    fee_bal_lag: np.ndarray  # i8[T] 1: tranche_balance fees of period t accrue on the balances at the start of t−1
     tr_rate: np.ndarray  # f8[T, K] coupon of each tranche in each period (fixed: tr_coupon; floating: index + spread)
 
 

@@ -77,6 +77,7 @@ class Layout:
     acct_mask: int
     cleanup: int
     pool0: int
+    fbl: int
     size: int
 
 
@@ -87,7 +88,7 @@ def layout(d) -> Layout:
     offs = {}
     for name, size in (("yf", n_t), ("cpn", n_t * n_k), ("fyf", n_t), ("tgt", n_k * n_t), ("fee_amt", n_f),
                        ("fee_rate", n_f), ("fee_mask", n_f * n_k), ("thr", n_g), ("acct_amt", n_a), ("acct_rate", n_a),
-                       ("acct_mask", n_a * n_k), ("cleanup", 1), ("pool0", 1)):
+                       ("acct_mask", n_a * n_k), ("cleanup", 1), ("pool0", 1), ("fbl", n_t)):
         offs[name] = off
         off += size
     return Layout(n_t=n_t, n_k=n_k, n_f=n_f, n_a=n_a, n_g=n_g, size=off, **offs)
@@ -111,6 +112,7 @@ def pack_parameters(d) -> np.ndarray:
                                                                               dtype=np.float64).ravel()
     p[lay.cleanup] = d.cleanup
     p[lay.pool0] = d.pool_bal0
+    p[lay.fbl:lay.fbl + lay.n_t] = d.fee_bal_lag  # 0.0 / 1.0
     return p
 
 
@@ -358,6 +360,11 @@ def waterfall_source(d) -> str:
                                                                                  ("tk", "s_track"))]
                + [("tks", f"s_track[{n_k}]")] + [(f"fc{f}", f"s_fc[{f}]") for f in range(n_f)]
                + [(f"sl{sp}", f"s_sl[{sp}]") for sp in range(n_s)])
+    # conventions.fee_balance = "collection_period_start": the balances at the start of the previous period, carried
+    # in scal[3:] (the general kernel's keep_prev; without it neither touches them and the source is unchanged)
+    keep_prev = bool(np.any(np.asarray(d.fee_bal_lag) != 0))
+    if keep_prev:
+        carried += [(f"bp{k}", f"s_scal[{3 + k}]") for k in range(n_k)]
     for local, elem in carried:
         c(f"{local} = {elem}")
     c("cum_def = s_scal[0]")
@@ -403,8 +410,16 @@ def waterfall_source(d) -> str:
             c(f"acc = par[{lay.fee_rate + f}] * pbs[t] * fy")
         elif b == K.FEE_TRANCHE_BALANCE:
             c("sfee = 0.0")
-            for k in range(n_k):
-                c(f"sfee += par[{lay.fee_mask + f * n_k + k}] * bal{k}")
+            if keep_prev:
+                c(f"if par[{lay.fbl} + t] != 0.0:")
+                for k in range(n_k):
+                    c(f"    sfee += par[{lay.fee_mask + f * n_k + k}] * bp{k}")
+                c("else:")
+                for k in range(n_k):
+                    c(f"    sfee += par[{lay.fee_mask + f * n_k + k}] * bal{k}")
+            else:
+                for k in range(n_k):
+                    c(f"sfee += par[{lay.fee_mask + f * n_k + k}] * bal{k}")
             c(f"acc = par[{lay.fee_rate + f}] * sfee * fy")
         elif b == K.FEE_INTEREST_COLLECTIONS:
             c(f"acc = par[{lay.fee_rate + f}] * pi[t]")
@@ -470,6 +485,9 @@ def waterfall_source(d) -> str:
         if len(groups) > 1:
             c.ind -= 1
     c("# 5. record and carry")
+    if keep_prev:
+        for k in range(n_k):
+            c(f"bp{k} = bal{k}")
     for k in range(n_k):
         c(f"bal{k} -= ppaid{k}")
         c(f"if bal{k} < 0.0:")

@@ -420,6 +420,7 @@ def compile_waterfall(s: Scenario, sched: DealSchedule, pool_bal0: float) -> tup
         trg_curable=np.array([int(x.curable) for x in tr], dtype=np.int64),
         note_yf=np.ascontiguousarray(sched.note_yf, dtype=np.float64),
         fee_yf=np.ascontiguousarray(sched.fee_yf, dtype=np.float64),
+        fee_bal_lag=np.ascontiguousarray(sched.fee_bal_lag, dtype=np.int64),
         tr_rate=tranche_rates(s, sched),
     )
     return wa, Names(tuple(tn), tuple(fn), tuple(an), tuple(sn), tuple(x.name for x in tr))

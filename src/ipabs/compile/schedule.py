@@ -89,6 +89,9 @@ class DealSchedule:
     pool_year_fractions: np.ndarray | None = None  # float64[n_periods] collection-period lengths (default: yf)
     note_year_fractions: np.ndarray | None = None  # float64[n_periods] note accrual (default: yf)
     fee_year_fractions: np.ndarray | None = None  # float64[n_periods] fee accrual (default: yf)
+    #: int64[n_periods]: 1 where a tranche_balance fee of period t accrues on the balances before payment date t−1's
+    #: distribution (``conventions.fee_balance = "collection_period_start"`` and 计算日 t−1 before 兑付日 t−1)
+    fee_balance_lag: np.ndarray | None = None
     payment_dates_unadjusted: tuple[dt.date, ...] = ()
 
     @property
@@ -105,6 +108,13 @@ class DealSchedule:
     def fee_yf(self) -> np.ndarray:
         """Year fraction over which fees accrue (``conventions.fee_accrual``)."""
         return self.year_fractions if self.fee_year_fractions is None else self.fee_year_fractions
+
+    @property
+    def fee_bal_lag(self) -> np.ndarray:
+        """Per period, 1 when tranche_balance fees accrue on the balances of the period before (see the field)."""
+        if self.fee_balance_lag is None:
+            return np.zeros(len(self.payment_dates), dtype=np.int64)
+        return self.fee_balance_lag
 
     @property
     def pool_yf(self) -> np.ndarray:
@@ -183,6 +193,12 @@ def build_deal_schedule(terms: DealTerms) -> DealSchedule:
     fee_yf = pool_yf if conv_.fee_accrual == "collection_period" else None
     if conv_.fee_accrual == "collection_period" and pool_yf is None:
         fee_yf = yf
+    fee_lag = None
+    if conv_.fee_balance == "collection_period_start":
+        # collection period t runs from just after 计算日 t−1; when that falls before 兑付日 t−1, the notes then
+        # still carry the balances the distribution of 兑付日 t−1 reduced (the opening balances of period t−1)
+        fee_lag = np.array([1 if t > 0 and ends[t - 1] < pay[t - 1] else 0 for t in range(len(pay))],
+                           dtype=np.int64)
     return DealSchedule(
         payment_dates=tuple(pay),
         accrual_start=tuple(starts),
@@ -192,6 +208,7 @@ def build_deal_schedule(terms: DealTerms) -> DealSchedule:
         pool_year_fractions=pool_yf,
         note_year_fractions=note_yf,
         fee_year_fractions=fee_yf,
+        fee_balance_lag=fee_lag,
         payment_dates_unadjusted=tuple(pay_unadj),
     )
 

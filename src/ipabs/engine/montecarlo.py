@@ -159,7 +159,7 @@ def _empty_base(deal: CompiledDeal) -> BasePath:
     z = np.zeros
     return BasePath(
         0, t,
-        z((t + 1, a)), z((t + 1, k)), z((t + 1, k)), z((t + 1, f)), z((t + 1, sp)), z((t + 1, 3)),
+        z((t + 1, a)), z((t + 1, k)), z((t + 1, k)), z((t + 1, f)), z((t + 1, sp)), z((t + 1, 3 + k)),
         z((t, k)), z((t + 1, k), dtype=np.int64), z((t + 1, k)), z((t + 1, k)), z(t + 1), z(t + 1), z(t + 1),
         z(k), z(k), z((t, k), dtype=np.int64), z((t, k), dtype=np.int64), z((t, k), dtype=np.int64),
         z((t, k), dtype=np.int64), z((t, k), dtype=np.int64), z((t, N_POOL_SUMS), dtype=np.int64),

@@ -136,7 +136,7 @@ class BasePath(NamedTuple):
     s_short: np.ndarray  # f8[T+1, K]
     s_fee_carry: np.ndarray  # f8[T+1, F]
     s_sup_left: np.ndarray  # f8[T+1, S]
-    s_scal: np.ndarray  # f8[T+1, 3]
+    s_scal: np.ndarray  # f8[T+1, 3 + K] (see WaterfallWork.scal)
     cf: np.ndarray  # f8[T, K] cash flow per 100 of face
     short_pre: np.ndarray  # i8[T+1, K] 1 if an interest shortfall occurred before t
     num_pre: np.ndarray  # f8[T+1, K] Σ_{u<t} τ_u · principal_u, accumulated in order
@@ -533,7 +533,7 @@ def save_state(w, b, t):
         b.s_fee_carry[t, f] = w.fee_carry[f]
     for sp in range(w.sup_left.shape[0]):
         b.s_sup_left[t, sp] = w.sup_left[sp]
-    for j in range(3):
+    for j in range(w.scal.shape[0]):
         b.s_scal[t, j] = w.scal[j]
 
 
@@ -549,7 +549,7 @@ def load_state(w, b, t):
         w.fee_carry[f] = b.s_fee_carry[t, f]
     for sp in range(w.sup_left.shape[0]):
         w.sup_left[sp] = b.s_sup_left[t, sp]
-    for j in range(3):
+    for j in range(w.scal.shape[0]):
         w.scal[j] = b.s_scal[t, j]
 
 

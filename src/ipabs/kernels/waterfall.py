@@ -265,8 +265,12 @@ def run_step(d, prog, r0, mt, mc, t, acct, bal, int_due, int_paid, prin_due, pri
 
 
 @jit_inline
-def accrue_fees(d, t, bal, pool_bal_start, interest_collected, fee_carry, fee_due):
+def accrue_fees(d, t, bal, pool_bal_start, interest_collected, fee_carry, fee_due, scal):
     """Fees due in period t: carried unpaid amounts plus the period's accrual on each fee's basis.
+
+    A ``tranche_balance`` fee accrues on the balances at the start of period t (``bal``), or, where
+    ``d.fee_bal_lag[t]`` is 1 (``conventions.fee_balance = "collection_period_start"``), on those at the start of
+    period t − 1, carried in ``scal[3:]`` (docs/methodology/waterfall.md §1).
 
     A fixed fee accrues only while some tranche is outstanding at the start of the period: once every security is
     repaid the plan is wound up and charges nothing more.
@@ -284,8 +288,12 @@ def accrue_fees(d, t, bal, pool_bal_start, interest_collected, fee_carry, fee_du
             acc = d.fee_rate[f] * pool_bal_start * yf
         elif b == FEE_TRANCHE_BALANCE:
             s = 0.0
-            for k in range(bal.shape[0]):
-                s += d.fee_tr_mask[f, k] * bal[k]
+            if d.fee_bal_lag[t] != 0:
+                for k in range(bal.shape[0]):
+                    s += d.fee_tr_mask[f, k] * scal[3 + k]
+            else:
+                for k in range(bal.shape[0]):
+                    s += d.fee_tr_mask[f, k] * bal[k]
             acc = d.fee_rate[f] * s * yf
         elif b == FEE_INTEREST_COLLECTIONS:
             acc = d.fee_rate[f] * interest_collected
@@ -322,8 +330,9 @@ class WaterfallWork(NamedTuple):
     """Scratch and carried state of one path's waterfall (allocated once, reused for every path).
 
     The state carried from one period to the next is ``acct``, ``bal``, ``short``, ``fee_carry``, ``sup_left`` and
-    ``scal`` = (cumulative defaults, latched deal state, 1 once the deal is wound up after a clean-up call); the
-    other arrays are per-period temporaries.
+    ``scal`` = (cumulative defaults, latched deal state, 1 once the deal is wound up after a clean-up call, then the
+    K tranche balances at the start of the previous period, kept only when the deal's ``fee_bal_lag`` is set and
+    otherwise left at the faces); the other arrays are per-period temporaries.
     """
 
     acct: np.ndarray  # f8[A]
@@ -341,7 +350,7 @@ class WaterfallWork(NamedTuple):
     sup_draw: np.ndarray  # f8[S]
     caps: np.ndarray  # f8[max(K, F, 1)]
     alloc_out: np.ndarray  # f8[max(K, F, 1)]
-    scal: np.ndarray  # f8[3]
+    scal: np.ndarray  # f8[3 + K]
     prog: np.ndarray  # i8[3·MS, W] the steps' operands, one row per (state, step) (see waterfall_work)
     track: np.ndarray  # f8[K+1] with rec = REC_NONE: 1.0 once tranche k had an interest shortfall; Σ support drawn
 
@@ -382,7 +391,7 @@ def waterfall_work(d):
                 prog[r, P_TARGETS + 2 * mt + mc + c] = d.st_cov_idx[st, s, c]
     return WaterfallWork(np.zeros(d.acct_init.shape[0]), np.zeros(n_k), np.zeros(n_k), np.zeros(n_f),
                          np.zeros(n_s), np.zeros(n_k), np.zeros(n_k), np.zeros(n_k), np.zeros(n_k), np.zeros(n_k),
-                         np.zeros(n_f), np.zeros(n_f), np.zeros(n_s), np.zeros(width), np.zeros(width), np.zeros(3), prog,
+                         np.zeros(n_f), np.zeros(n_f), np.zeros(n_s), np.zeros(width), np.zeros(width), np.zeros(3 + n_k), prog,
                          np.zeros(n_k + 1))
 
 
@@ -394,6 +403,7 @@ def waterfall_start(d, w):
     for k in range(w.bal.shape[0]):
         w.bal[k] = d.tr_bal0[k]
         w.short[k] = 0.0
+        w.scal[3 + k] = d.tr_bal0[k]
     for f in range(w.fee_carry.shape[0]):
         w.fee_carry[f] = 0.0
     for sp in range(w.sup_left.shape[0]):
@@ -435,6 +445,10 @@ def waterfall_periods(d, pf, sup_def_t, out, w, t0, t1, rec):
     if w.scal[2] != 0.0:
         return
     use_cov = rec == REC_ALL
+    keep_prev = False
+    for u in range(n_t):
+        if d.fee_bal_lag[u] != 0:
+            keep_prev = True
     for g in range(d.trg_cond.shape[0]):
         if d.trg_cond[g] == TRG_COVERAGE:
             use_cov = True
@@ -481,7 +495,7 @@ def waterfall_periods(d, pf, sup_def_t, out, w, t0, t1, rec):
             prin_due[k] = bal[k] - target if bal[k] > target else 0.0
             prin_paid[k] = 0.0
             resid[k] = 0.0
-        accrue_fees(d, t, bal, pf.bal_start[t], pf.interest[t], fee_carry, fee_due)
+        accrue_fees(d, t, bal, pf.bal_start[t], pf.interest[t], fee_carry, fee_due, w.scal)
         for f in range(n_f):
             fee_paid[f] = 0.0
         for sp in range(n_s):
@@ -512,6 +526,9 @@ def waterfall_periods(d, pf, sup_def_t, out, w, t0, t1, rec):
                                    prin_paid, fee_due, fee_paid, resid, sup_left, sup_def_t, sup_draw, prin_budget,
                                    caps, alloc_out)
         # 5. record and carry
+        if keep_prev:
+            for k in range(n_k):
+                w.scal[3 + k] = bal[k]
         for k in range(n_k):
             bal[k] -= prin_paid[k]
             if bal[k] < 0.0:

@@ -143,11 +143,14 @@ def unpaid_covered(step, rec: Period) -> float:
 def run_waterfall(scenario, payment_dates: list[dt.date], year_fractions: list[float], pool: PoolPath,
                   pool_balance0: float, support_default_period: dict[str, int | None], *,
                   note_year_fractions: list[float] | None = None, fee_year_fractions: list[float] | None = None,
-                  coupons: dict[str, list[float]] | None = None) -> list[Period]:
+                  coupons: dict[str, list[float]] | None = None,
+                  fee_balance_lag: list[int] | None = None) -> list[Period]:
     """Run the deal's waterfall over one path's pool flows (module docstring). Returns one :class:`Period` each.
 
     Tranche interest accrues over ``note_year_fractions`` at ``coupons[name][t]`` and fees over
-    ``fee_year_fractions`` (each default: ``year_fractions`` and the tranche's fixed coupon).
+    ``fee_year_fractions`` (each default: ``year_fractions`` and the tranche's fixed coupon). Where
+    ``fee_balance_lag[t]`` is 1 (``conventions.fee_balance = "collection_period_start"``), a ``tranche_balance`` fee
+    accrues on the balances at the start of period t − 1 (before payment date t − 1's distribution).
 
     ``support_default_period[name]`` is the 0-based period in which a provider defaults (None: never); it pays
     nothing from that period on.
@@ -167,6 +170,7 @@ def run_waterfall(scenario, payment_dates: list[dt.date], year_fractions: list[f
     accounts_by_name = {a.name: a for a in s.accounts}
 
     balance = {tr.name: tr.balance for tr in tranches}
+    balance_prev = dict(balance)  # at the start of the previous period (the faces before the first)
     shortfall = {tr.name: 0.0 for tr in tranches}
     fee_carried = {f.name: 0.0 for f in fees}
     cash = {a.name: a.initial_balance for a in s.accounts}
@@ -219,7 +223,8 @@ def run_waterfall(scenario, payment_dates: list[dt.date], year_fractions: list[f
             elif f.basis == "pool_balance":
                 accrual = f.rate * pool.bal_start[t] * fyf
             elif f.basis == "tranche_balance":
-                accrual = f.rate * sum(balance[n] for n in f.tranches) * fyf
+                basis = balance_prev if fee_balance_lag is not None and fee_balance_lag[t] else balance
+                accrual = f.rate * sum(basis[n] for n in f.tranches) * fyf
             else:  # interest_collections
                 accrual = f.rate * pool.interest[t]
             rec.fee_due[f.name] = fee_carried[f.name] + accrual
@@ -309,6 +314,7 @@ def run_waterfall(scenario, payment_dates: list[dt.date], year_fractions: list[f
                 cash[source] = 0.0
 
         # 5. record and carry
+        balance_prev = dict(balance)
         for tr in tranches:
             balance[tr.name] = max(balance[tr.name] - rec.principal_paid[tr.name], 0.0)
             shortfall[tr.name] = rec.interest_due[tr.name] - rec.interest_paid[tr.name]
@@ -412,5 +418,6 @@ def run_path(deal, assumptions=None, *, default_period: dict[str, int | None] | 
     rates = {n: [float(x) for x in deal.waterfall.tr_rate[:, k]] for k, n in enumerate(deal.names.tranches)}
     periods = run_waterfall(s, dates, yfs, pool, pool_balance0, support_default_period,
                             note_year_fractions=[float(x) for x in deal.schedule.note_yf],
-                            fee_year_fractions=[float(x) for x in deal.schedule.fee_yf], coupons=rates)
+                            fee_year_fractions=[float(x) for x in deal.schedule.fee_yf], coupons=rates,
+                            fee_balance_lag=[int(x) for x in deal.schedule.fee_bal_lag])
     return PathResult(pool, periods)

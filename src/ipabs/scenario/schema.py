@@ -81,6 +81,11 @@ class Conventions(_Model):
     fee_accrual: Literal["payment_period", "collection_period"] = Field(
         "payment_period", description="fees accrue over the payment (accrual) period or over the collection period"
     )
+    fee_balance: Literal["payment_period_start", "collection_period_start"] = Field(
+        "payment_period_start", description="tranche_balance fees accrue on the tranche balances at the start of the "
+        "payment period (after the previous payment date's distribution) or at the start of the collection period "
+        "(before the previous payment date's distribution when the collection period ends before its payment date)"
+    )
 
 
 class DealTerms(_Model):

@@ -231,6 +231,9 @@ def rebase(deal: CompiledDeal, servicer: ReportResult, trustee: ReportResult | N
         sup_cap=sup_left, trg_cond=cond.astype(np.int64), trg_thr=thr, trg_sup=trg_sup.astype(np.int64),
         trg_period=trg_period.astype(np.int64), trg_effect=trg_eff.astype(np.int64),
         trg_curable=trg_cur.astype(np.int64),
+        # the balances before the report date's previous distribution are not reported: fees of the first rebased
+        # period accrue on the reported balances
+        fee_bal_lag=np.concatenate([np.zeros(1, dtype=np.int64), wa.fee_bal_lag[t0 + 1:]]),
     )
     for item, what in (("tranche_interest_shortfall", "interest shortfall"), ("fee_unpaid", "unpaid fee")):
         for nm, v in view.named(item).items():
