@@ -175,7 +175,7 @@ def rebase(deal: CompiledDeal, servicer: ReportResult, trustee: ReportResult | N
         recs.append({"asset_id": aid, "obligor_id": oid, "status": status, "days_past_due": int(r["days_past_due"]),
                      "loan_class": loan_class(int(r["days_past_due"]), status), "outstanding_principal": out,
                      "scheduled_balance": sched_bal, "scale_factor": factor, "expected_recovery": exp_rec})
-    new_pool = PoolArrays(si, sp, sb, pool.asset_obligor, after)
+    new_pool = PoolArrays(si, sp, sb, pool.asset_obligor, after, pool.pool_yf[t0:].copy())
     # obligor PDs in the Monte Carlo
     base = _base_annual_pd(deal)
     new_pd = base.copy()
@@ -231,6 +231,7 @@ def rebase(deal: CompiledDeal, servicer: ReportResult, trustee: ReportResult | N
         sup_cap=sup_left, trg_cond=cond.astype(np.int64), trg_thr=thr, trg_sup=trg_sup.astype(np.int64),
         trg_period=trg_period.astype(np.int64), trg_effect=trg_eff.astype(np.int64),
         trg_curable=trg_cur.astype(np.int64),
+        note_yf=wa.note_yf[t0:].copy(), fee_yf=wa.fee_yf[t0:].copy(), tr_rate=wa.tr_rate[t0:].copy(),
         # the balances before the report date's previous distribution are not reported: fees of the first rebased
         # period accrue on the reported balances
         fee_bal_lag=np.concatenate([np.zeros(1, dtype=np.int64), wa.fee_bal_lag[t0 + 1:]]),
@@ -240,8 +241,16 @@ def rebase(deal: CompiledDeal, servicer: ReportResult, trustee: ReportResult | N
             if v and float(v) > 0.005:
                 notes.append(f"{what} of {float(v):,.2f} on '{nm}' carried at the report date is not carried into "
                              "the projection (decision 030)")
+    def cut(v):  # the schedule's optional per-period arrays from period t0 on
+        return None if v is None else v[t0:].copy()
+
     new_sched = DealSchedule(sched.payment_dates[t0:], sched.accrual_start[t0:], sched.year_fractions[t0:].copy(),
-                             sched.collection_bounds[t0:], sched.warnings)
+                             sched.collection_bounds[t0:], sched.warnings,
+                             pool_year_fractions=cut(sched.pool_year_fractions),
+                             note_year_fractions=cut(sched.note_year_fractions),
+                             fee_year_fractions=cut(sched.fee_year_fractions),
+                             fee_balance_lag=None if sched.fee_balance_lag is None else new_wa.fee_bal_lag.copy(),
+                             payment_dates_unadjusted=sched.payment_dates_unadjusted[t0:])
     scenario = _rebased_scenario(deal, as_of, t0, tr_bal, sup_left)
     new_names = Names(deal.names.tranches, deal.names.fees, deal.names.accounts, deal.names.supports,
                       tuple(trigger_names))
