@@ -196,3 +196,38 @@ def test_when_the_generated_waterfall_cannot_be_built_the_run_warns_and_uses_the
         res = simulate(deal, 800, 2, prepared=prep)
     assert res.meta["waterfall_kernel"] == "general" and "no writable directory" in res.meta["waterfall_note"]
     assert bits(res.loss) == bits(ref.loss) and bits(res.yld) == bits(ref.yld)
+
+
+def test_tranche_fees_on_the_collection_periods_opening_balances_bit_for_bit():
+    """``conventions.fee_balance = "collection_period_start"`` on the sample deal with a tranche_balance fee and
+    collection periods ending before the payment dates: the generated waterfall carries the previous period's
+    balances (``scal[3:]``) like the general kernel, period by period on perturbed flows and cut anywhere, and in
+    whole Monte Carlo runs with and without the restart shortcut."""
+    from test_twin import restated
+
+    base = compile_scenario(load_scenario(ROOT / "scenarios" / "interbank_abn_2026.toml"))
+    deal = restated(base, deal={"collection": {"payment_lag_days": 10},
+                                "conventions": {"fee_balance": "collection_period_start"}})
+    d0 = prepare(base).d
+    assert deal.waterfall.fee_bal_lag[1:].all() and not deal.waterfall.fee_bal_lag[0]
+    assert "bp0" in waterfall_source(prepare(deal).d) and "bp0" not in waterfall_source(d0)
+    prep = prepare(deal)
+    d = prep.d
+    sw = specialised_waterfall(d)
+    rng = np.random.default_rng(3)
+    n_t = deal.n_periods
+    for p in range(3):
+        pf = trace_path(deal, 3, p, prepared=prep).pool
+        if p:
+            pf = perturbed_flows(pf, rng)
+        sup = rng.integers(0, n_t + 1, size=len(deal.names.supports)).astype(np.int64)
+        for cuts in (np.array([0, n_t]), np.array([0, 1, 2, n_t]), np.array([0, n_t // 2, n_t])):
+            for rec in (REC_NONE, REC_TRANCHES):
+                compare_on_flows(deal, d, sw, pf, sup, cuts.astype(np.int64), rec)
+    results = []
+    for p in with_and_without_restart(deal):
+        g = simulate(deal, 1_000, 5, prepared=p, waterfall_kernel="general")
+        s = simulate(deal, 1_000, 5, prepared=p)
+        assert_same_result(g, s)
+        results.append(g)
+    assert bits(results[0].loss) == bits(results[1].loss)
