@@ -13,13 +13,7 @@ import numpy as np
 
 # The containers the kernels fill or read (PerformingArrays, PoolFlows, WaterfallOut) live beside the kernels, in
 # ipabs.kernels.containers (decision 021); re-exported here for callers of the old place.
-from ipabs.kernels.containers import (  # noqa: F401
-    PerformingArrays,
-    PoolFlows,
-    WaterfallOut,
-    empty_pool_flows,
-    empty_waterfall_out,
-)
+from ipabs.kernels.containers import PerformingArrays, PoolFlows, WaterfallOut  # noqa: F401
 
 
 class WaterfallArrays(NamedTuple):
@@ -88,3 +82,16 @@ class PoolArrays(NamedTuple):
     after_legal: np.ndarray  # f8[N] contractual flows dated after legal maturity (never reach investors)
     pool_yf: np.ndarray  # f8[T] year fraction of each collection period: the clock of CDR/CPR and PDs (one source)
 
+
+def empty_pool_flows(n_periods: int) -> PoolFlows:
+    return PoolFlows(*(np.zeros(n_periods) for _ in range(7)))
+
+
+def empty_waterfall_out(n_periods: int, n_tranches: int, n_fees: int, n_accounts: int, n_supports: int) -> WaterfallOut:
+    t, k = n_periods, n_tranches
+    return WaterfallOut(
+        np.zeros((t, k)), np.zeros((t, k)), np.zeros((t, k)), np.zeros((t, k)), np.zeros((t, k)), np.zeros((t, k)),
+        np.zeros((t, k)), np.zeros((t, n_fees)), np.zeros((t, n_fees)), np.zeros((t, n_accounts)),
+        np.zeros((t, n_supports)), np.zeros(t, dtype=np.int64), np.zeros(t), np.zeros(t), np.zeros(t),
+        np.zeros(t, dtype=np.int64),
+    )

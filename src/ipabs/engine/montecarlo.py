@@ -25,12 +25,13 @@ import numba
 import numpy as np
 import pandas as pd
 
+from ipabs.compile.arrays import empty_pool_flows, empty_waterfall_out
 from ipabs.compile.codegen import specialised_waterfall
 from ipabs.compile.lower import CompiledDeal
 from ipabs.defaults import BLOCK_SIZE, MAX_PATHS, MAX_SEED
 from ipabs.engine import bands
 from ipabs.errors import Issue, ScenarioError
-from ipabs.kernels.containers import PoolFlows, WaterfallOut, empty_pool_flows, empty_waterfall_out
+from ipabs.kernels.containers import PoolFlows, WaterfallOut
 from ipabs.kernels.paths import (
     N_POOL_SUMS,
     STATS_FULL,

@@ -48,10 +48,6 @@ class PoolFlows(NamedTuple):
     bal_end: np.ndarray  # f8[T] performing balance at period end
 
 
-def empty_pool_flows(n_periods: int) -> PoolFlows:
-    return PoolFlows(*(np.zeros(n_periods) for _ in range(7)))
-
-
 class WaterfallOut(NamedTuple):
     """Per-period detail of one path's waterfall (written by the kernel)."""
 
@@ -71,13 +67,3 @@ class WaterfallOut(NamedTuple):
     cum_def_ratio: np.ndarray  # f8[T]
     cash_in: np.ndarray  # f8[T] pool cash credited (collections + clean-up proceeds)
     called: np.ndarray  # i8[T] 1 in the clean-up call period
-
-
-def empty_waterfall_out(n_periods: int, n_tranches: int, n_fees: int, n_accounts: int, n_supports: int) -> WaterfallOut:
-    t, k = n_periods, n_tranches
-    return WaterfallOut(
-        np.zeros((t, k)), np.zeros((t, k)), np.zeros((t, k)), np.zeros((t, k)), np.zeros((t, k)), np.zeros((t, k)),
-        np.zeros((t, k)), np.zeros((t, n_fees)), np.zeros((t, n_fees)), np.zeros((t, n_accounts)),
-        np.zeros((t, n_supports)), np.zeros(t, dtype=np.int64), np.zeros(t), np.zeros(t), np.zeros(t),
-        np.zeros(t, dtype=np.int64),
-    )

@@ -14,12 +14,13 @@ from typing import Any
 
 import numpy as np
 
+from ipabs.compile.arrays import empty_pool_flows, empty_waterfall_out
 from ipabs.compile.lower import CompiledDeal, performing_flows
 from ipabs.credit.defaults import copula_layout, group_cmax, threshold_rows, thresholds_from_cumulative_pd
 from ipabs.credit.pd_curves import RatingTable, load_rating_table, stressed_cumulative
 from ipabs.engine import bands
 from ipabs.errors import Issue, ScenarioError
-from ipabs.kernels.containers import PoolFlows, WaterfallOut, empty_pool_flows, empty_waterfall_out
+from ipabs.kernels.containers import PoolFlows, WaterfallOut
 from ipabs.kernels.paths import N_POOL_SUMS, BasePath, CreditInputs, StatInputs, base_path
 from ipabs.kernels.pool import asset_activity, pack_performing
 from ipabs.scenario.schema import Assumptions
