@@ -17,7 +17,8 @@ from ipabs.scenario.io import LoadedScenario
 from ipabs.scenario.io import load_scenario as _load
 from ipabs.scenario.schema import Assumptions
 
-__all__ = ["load_scenario", "validate", "compile_scenario", "run_deterministic", "simulate", "kernels_cold",
+__all__ = ["load_scenario", "validate", "compile_scenario", "run_deterministic", "simulate", "kernels_cold", "path_sample",
+           "check_obligor_defaults", "cluster_arguments", "provenance",
            "ValidationReport"]
 # ``api.eligibility``, ``api.policy`` and ``api.surveillance`` are namespaces resolved lazily by ``__getattr__`` below.
 
@@ -112,6 +113,34 @@ def kernels_cold() -> bool:
     from ipabs.engine.montecarlo import kernels_cold as _cold
 
     return _cold()
+
+
+def path_sample(deal: CompiledDeal, seed: int, paths: range | list[int], **kwargs: Any):
+    """Full cash flows of the given Monte Carlo paths (``ipabs run --sample-paths``), exactly as :func:`simulate`
+    draws them; see :func:`ipabs.engine.montecarlo.path_sample`."""
+    from ipabs.engine.montecarlo import path_sample as _path_sample
+
+    return _path_sample(deal, seed, paths, **kwargs)
+
+
+def check_obligor_defaults(deal: CompiledDeal, assumptions: Assumptions | None = None) -> None:
+    """Raise :class:`ipabs.errors.ScenarioError` when ``assumptions.obligor_defaults`` name an obligor not on the tape
+    or a period outside the compiled grid (checked at validation, not only at run time); see
+    :func:`ipabs.engine.deterministic.asset_default_periods`."""
+    from ipabs.engine.deterministic import asset_default_periods
+
+    asset_default_periods(deal, assumptions if assumptions is not None else deal.scenario.assumptions)
+
+
+def cluster_arguments(scheduler: str | None, workers: int | None) -> dict[str, Any]:
+    """The cluster keywords of :func:`simulate` for ``--scheduler``/``--workers`` (checked: a sensible pair, and
+    dask installed when a cluster is asked for); empty when neither is given. See :mod:`ipabs.engine.cluster`."""
+    from ipabs.engine.cluster import ClusterSpec, require_distributed
+
+    spec = ClusterSpec(scheduler=scheduler, workers=workers)
+    if spec.enabled:
+        require_distributed()
+    return {"workers": spec.workers, "scheduler": spec.scheduler} if spec.enabled else {}
 
 
 def __getattr__(name: str):

@@ -17,9 +17,6 @@ def add_cluster_arguments(p: argparse.ArgumentParser) -> None:
 
 def cluster_kwargs(args: argparse.Namespace) -> dict:
     """The cluster arguments for :mod:`ipabs.api` (checked: dask installed, a sensible worker count)."""
-    from ipabs.engine.cluster import ClusterSpec, require_distributed
+    from ipabs import api
 
-    spec = ClusterSpec(scheduler=args.scheduler, workers=args.workers)
-    if spec.enabled:
-        require_distributed()
-    return {"workers": spec.workers, "scheduler": spec.scheduler} if spec.enabled else {}
+    return api.cluster_arguments(args.scheduler, args.workers)

@@ -63,12 +63,10 @@ def _print_rejections(report) -> None:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from ipabs.engine.deterministic import asset_default_periods
-
     report = api.validate(args.scenario, strict=args.strict or None)
     s = report.loaded.scenario
     # obligor_defaults name tape obligors and periods of the compiled grid: check them now, not only at run time
-    asset_default_periods(report.deal, s.assumptions)
+    api.check_obligor_defaults(report.deal, s.assumptions)
     print(f"scenario OK: {s.deal.name}")
     print(f"  {report.deal.n_periods} payment periods, {report.deal.schedule.payment_dates[0]} .. "
           f"{report.deal.schedule.payment_dates[-1]}; pool balance {report.deal.pool_balance:,.2f} yuan")
@@ -149,9 +147,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             print(file=sys.stderr)
     sample = None
     if mc is not None and args.sample_paths > 0:
-        from ipabs.engine.montecarlo import path_sample
-
-        sample = path_sample(deal, mc.seed, range(mc.path0, mc.path0 + min(args.sample_paths, mc.n_paths)))
+        sample = api.path_sample(deal, mc.seed, range(mc.path0, mc.path0 + min(args.sample_paths, mc.n_paths)))
     with target.writing() as tmp:
         write_run(tmp, det, mc, loaded.tape, lang=args.lang, path_sample=sample, report=args.report)
     s = loaded.scenario

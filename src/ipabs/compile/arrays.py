@@ -11,6 +11,10 @@ from typing import NamedTuple
 
 import numpy as np
 
+# The containers the kernels fill or read (PerformingArrays, PoolFlows, WaterfallOut) live beside the kernels, in
+# ipabs.kernels.containers (decision 021); re-exported here for callers of the old place.
+from ipabs.kernels.containers import PerformingArrays, PoolFlows, WaterfallOut  # noqa: F401
+
 
 class WaterfallArrays(NamedTuple):
     """The deal's liabilities and rules (kernel input, identical for every path)."""
@@ -80,64 +84,8 @@ class PoolArrays(NamedTuple):
     pool_yf: np.ndarray  # f8[T] year fraction of each collection period: the clock of CDR/CPR and PDs (one source)
 
 
-class PerformingArrays(NamedTuple):
-    """Per-asset flows after fractional (deterministic) defaults and prepayments, and their pool totals.
-
-    Discrete obligor defaults are applied on top of these by :func:`ipabs.kernels.pool.apply_defaults`.
-    """
-
-    a_int: np.ndarray  # f8[N, T] interest collected
-    a_prin: np.ndarray  # f8[N, T] scheduled principal + prepayments collected
-    a_prepay: np.ndarray  # f8[N, T] of which prepayments
-    a_def: np.ndarray  # f8[N, T] fractional defaults
-    a_bal_start: np.ndarray  # f8[N, T] performing balance at period start
-    a_bal_end: np.ndarray  # f8[N, T] performing balance at period end
-    b_int: np.ndarray  # f8[T] pool totals of the above
-    b_prin: np.ndarray
-    b_prepay: np.ndarray
-    b_def: np.ndarray
-    b_rec: np.ndarray  # f8[T] recoveries of fractional defaults
-    b_bal_start: np.ndarray
-    b_bal_end: np.ndarray
-    frac_rec_rate: float  # recovery rate applied to fractional defaults
-    frac_rec_lag: int
-
-
-class PoolFlows(NamedTuple):
-    """One path's pool cash flows by period (the waterfall's input)."""
-
-    interest: np.ndarray  # f8[T]
-    principal: np.ndarray  # f8[T] scheduled principal + prepayments
-    prepayment: np.ndarray  # f8[T]
-    defaults: np.ndarray  # f8[T] balance defaulted in the period
-    recoveries: np.ndarray  # f8[T]
-    bal_start: np.ndarray  # f8[T] performing balance at period start
-    bal_end: np.ndarray  # f8[T] performing balance at period end
-
-
 def empty_pool_flows(n_periods: int) -> PoolFlows:
     return PoolFlows(*(np.zeros(n_periods) for _ in range(7)))
-
-
-class WaterfallOut(NamedTuple):
-    """Per-period detail of one path's waterfall (written by the kernel)."""
-
-    tr_int_due: np.ndarray  # f8[T, K]
-    tr_int_paid: np.ndarray  # f8[T, K]
-    tr_int_short: np.ndarray  # f8[T, K] unpaid interest carried after the period
-    tr_prin_due: np.ndarray  # f8[T, K]
-    tr_prin_paid: np.ndarray  # f8[T, K]
-    tr_bal_end: np.ndarray  # f8[T, K]
-    tr_resid: np.ndarray  # f8[T, K]
-    fee_due: np.ndarray  # f8[T, F]
-    fee_paid: np.ndarray  # f8[T, F]
-    acct_bal: np.ndarray  # f8[T, A] end of period
-    sup_draw: np.ndarray  # f8[T, S]
-    state: np.ndarray  # i8[T]
-    coverage: np.ndarray  # f8[T] (-1 when nothing senior is due)
-    cum_def_ratio: np.ndarray  # f8[T]
-    cash_in: np.ndarray  # f8[T] pool cash credited (collections + clean-up proceeds)
-    called: np.ndarray  # i8[T] 1 in the clean-up call period
 
 
 def empty_waterfall_out(n_periods: int, n_tranches: int, n_fees: int, n_accounts: int, n_supports: int) -> WaterfallOut:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ipabs.compile.arrays import PerformingArrays, PoolArrays, WaterfallArrays
+from ipabs.compile.arrays import PoolArrays, WaterfallArrays
 from ipabs.compile.schedule import (
     DealSchedule,
     asset_calendar,
@@ -28,6 +28,7 @@ from ipabs.compile.schedule import (
 )
 from ipabs.errors import Issue, ScenarioError
 from ipabs.kernels import _jit as K
+from ipabs.kernels.containers import PerformingArrays
 from ipabs.kernels.pool import performing_into
 from ipabs.kernels.sums import PW_STACK
 from ipabs.scenario.schema import Assumptions, Scenario

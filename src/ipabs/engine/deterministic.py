@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ipabs.compile.arrays import PoolFlows, WaterfallOut, empty_pool_flows, empty_waterfall_out
+from ipabs.compile.arrays import empty_pool_flows, empty_waterfall_out
 from ipabs.compile.lower import CompiledDeal, performing_flows
 from ipabs.errors import Issue, ScenarioError
+from ipabs.kernels.containers import PoolFlows, WaterfallOut
 from ipabs.kernels.pool import apply_defaults, recovery_fixed
 from ipabs.kernels.waterfall import run_waterfall
 from ipabs.scenario.schema import Assumptions

@@ -19,7 +19,8 @@ from collections.abc import Callable
 from typing import Any
 
 from ipabs.compile.lower import CompiledDeal
-from ipabs.engine.montecarlo import MCResult, PreparedMC, merge, prepare, simulate
+from ipabs.engine.montecarlo import MCResult, merge, simulate
+from ipabs.prepare.montecarlo import PreparedMC, prepare
 from ipabs.scenario.schema import Assumptions
 
 __all__ = ["simulate_distributed", "path_ranges"]

@@ -12,8 +12,8 @@ import pandas as pd
 
 from ipabs import __version__
 from ipabs.analytics.bond import bond_metrics
-from ipabs.compile.arrays import PoolFlows, WaterfallOut
 from ipabs.compile.lower import CompiledDeal
+from ipabs.kernels.containers import PoolFlows, WaterfallOut
 
 
 def provenance(deal: CompiledDeal, **extra: Any) -> dict[str, Any]:

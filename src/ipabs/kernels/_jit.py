@@ -23,7 +23,8 @@ import numba as nb
 
 
 def _kernel_source_hash() -> str:
-    """Hash of every kernel source file and of the argument NamedTuples (compile/arrays.py)."""
+    """Hash of every kernel source file (the containers they fill, kernels/containers.py, among them) and of the
+    deal's argument NamedTuples (compile/arrays.py)."""
     here = Path(__file__).resolve().parent
     h = hashlib.sha256()
     for f in sorted(here.glob("*.py")) + [here.parent / "compile" / "arrays.py"]:

@@ -21,8 +21,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ipabs.compile.arrays import PerformingArrays, PoolFlows, WaterfallOut
 from ipabs.kernels._jit import TRG_COVERAGE, TRG_CUM_DEFAULT, TRG_SUPPORT_DEFAULT, jit_inner, jit_nogil
+from ipabs.kernels.containers import PerformingArrays, PoolFlows, WaterfallOut
 from ipabs.kernels.paths import path_yield
 from ipabs.kernels.pool import (
     apply_defaults_work,

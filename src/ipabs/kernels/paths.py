@@ -29,9 +29,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ipabs.compile.arrays import PoolFlows, WaterfallOut
 from ipabs.kernels._jit import jit, jit_inline, jit_inner, jit_nogil
 from ipabs.kernels.callptr import call_waterfall
+from ipabs.kernels.containers import PoolFlows, WaterfallOut
 from ipabs.kernels.defaults import default_periods_one_path
 from ipabs.kernels.normal import norm_ppf
 from ipabs.kernels.pool import DUST, apply_defaults_into

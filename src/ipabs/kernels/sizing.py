@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ipabs.compile.arrays import PoolFlows, WaterfallOut
 from ipabs.kernels._jit import jit_inner, jit_nogil
 from ipabs.kernels.callptr import call_waterfall
+from ipabs.kernels.containers import PoolFlows, WaterfallOut
 from ipabs.kernels.defaults import default_periods_one_path
 from ipabs.kernels.paths import ip_recoveries, path_scratch, revenue_flows
 from ipabs.kernels.pool import apply_defaults_into

@@ -30,7 +30,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-#: The fields of :class:`PoolPath`, in the order of :class:`ipabs.compile.arrays.PoolFlows`.
+#: The fields of :class:`PoolPath`, in the order of :class:`ipabs.kernels.containers.PoolFlows`.
 POOL_FIELDS = ("interest", "principal", "prepayment", "defaults", "recoveries", "bal_start", "bal_end")
 
 
@@ -61,7 +61,7 @@ class AssetPerformance:
 
 @dataclass
 class PoolPath:
-    """The pool's flows of one path by period (same meaning as :class:`ipabs.compile.arrays.PoolFlows`)."""
+    """The pool's flows of one path by period (same meaning as :class:`ipabs.kernels.containers.PoolFlows`)."""
 
     interest: list[float]
     principal: list[float]

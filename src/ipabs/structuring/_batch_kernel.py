@@ -29,7 +29,7 @@ _FREQ = {"monthly": 12.0, "quarterly": 4.0, "semiannual": 2.0, "annual": 1.0}
 def _increments(tau: np.ndarray, freq: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     """The distinct values of freq·(τ_t − τ_{t−1}) for :func:`ipabs.kernels.paths.path_yield`, whose running
     products of e^(−δx) are the discount factors (1 + y/f)^(−f τ_t) of QuantLib's yield equation."""
-    from ipabs.engine.montecarlo import _period_increments
+    from ipabs.prepare.montecarlo import _period_increments
 
     steps = np.diff(np.concatenate([[0.0], tau]))
     return _period_increments(steps, freq)

@@ -153,7 +153,7 @@ def write_outputs(args: argparse.Namespace, deal, summary: dict[str, Any], table
                   extra: Callable[[Path], Any] | None = None) -> Path:
     """summary.json, one Parquet per table and <verb>.xlsx (and whatever ``extra(folder)`` writes), atomically
     into the output folder."""
-    from ipabs.engine.results import provenance
+    from ipabs.api import provenance
     from ipabs.report.export import write_json, write_parquet, write_xlsx
 
     doc = {"command": args.verb, "deal": deal.scenario.deal.name, "provenance": provenance(deal), **summary}

@@ -114,7 +114,7 @@ def build_store_distributed(deal: CompiledDeal, client: Any, n_paths: int | None
 
     from ipabs.engine.cluster import map_ranges, n_workers
     from ipabs.engine.distributed import path_ranges
-    from ipabs.engine.montecarlo import prepare
+    from ipabs.prepare.montecarlo import prepare
     from ipabs.structuring.sizing import PathStore
 
     sim = deal.scenario.simulation

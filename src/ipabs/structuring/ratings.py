@@ -53,7 +53,7 @@ __all__ = [
 BASES = ("pd", "el")
 INTERPOLATIONS = ("none", "log_linear")
 #: A horizon within this many years of a tabulated one uses the tabulated value (day counts; as
-#: :func:`ipabs.engine.montecarlo._check_horizons`). The output's ``horizon_rule`` names it.
+#: :func:`ipabs.prepare.montecarlo._check_horizons`). The output's ``horizon_rule`` names it.
 HORIZON_TOL = 0.02
 #: A path's principal loss counts as a default above this fraction of face (as ``MCResult.tranche_stats``).
 LOSS_EPS = 1e-12

@@ -37,8 +37,8 @@ import pandas as pd
 from ipabs.compile.codegen import pack_parameters, specialised_waterfall
 from ipabs.compile.lower import CompiledDeal, compile_waterfall
 from ipabs.defaults import BLOCK_SIZE
-from ipabs.engine.montecarlo import PreparedMC, prepare
 from ipabs.errors import Issue, ScenarioError
+from ipabs.prepare.montecarlo import PreparedMC, prepare
 from ipabs.scenario.schema import Assumptions, Scenario
 from ipabs.structuring.batch import BatchResult, ScenarioTable, run_batch
 

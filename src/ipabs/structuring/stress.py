@@ -613,7 +613,8 @@ def run_cells(deal: CompiledDeal, cells: Sequence[StressCell] | range, *, engine
         return StressResult(_frame(rows, _DET_METRICS), tuple(cells), engine,
                             {"engine": "deterministic", "n_cells": total}, batch=res)
 
-    from ipabs.engine.montecarlo import prepare, simulate
+    from ipabs.engine.montecarlo import simulate
+    from ipabs.prepare.montecarlo import prepare
 
     sim = deal.scenario.simulation
     n = sim.n_paths if n_paths is None else int(n_paths)

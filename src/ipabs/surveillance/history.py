@@ -23,7 +23,8 @@ BANDS = (0.05, 0.5, 0.95)
 def expected_paths(deal: CompiledDeal, n_paths: int, seed: int) -> dict[str, np.ndarray]:
     """Per traced path and period: cumulative default ratio, collections (interest + principal + recoveries) and
     the performing pool balance at the period's end, each f8[n_paths, n_periods]."""
-    from ipabs.engine.montecarlo import prepare, trace_path
+    from ipabs.engine.montecarlo import trace_path
+    from ipabs.prepare.montecarlo import prepare
 
     n_t = deal.n_periods
     out = {k: np.zeros((n_paths, n_t)) for k in ("cumulative_default_ratio", "collections", "pool_balance")}

@@ -123,7 +123,8 @@ def trigger_distances(rb: RebasedDeal, trustee: ReportResult | None, *, n_paths:
     """Each trigger of the deal: value now, threshold, headroom (how far the value can move before a breach, in
     the trigger's units), and the Monte Carlo probability of a breach within 1, 3, 6 and 12 months of the as-of date
     (paths traced exactly as :func:`ipabs.engine.montecarlo.simulate` draws them)."""
-    from ipabs.engine.montecarlo import prepare, trace_path
+    from ipabs.engine.montecarlo import trace_path
+    from ipabs.prepare.montecarlo import prepare
     from ipabs.surveillance.reports import TrusteeView
 
     d = rb.deal

@@ -73,7 +73,7 @@ def periods_paid(deal: CompiledDeal, as_of: dt.date) -> int:
 
 def _base_annual_pd(deal: CompiledDeal) -> np.ndarray:
     from ipabs.credit.pd_curves import load_rating_table
-    from ipabs.engine.montecarlo import obligor_pds
+    from ipabs.prepare.montecarlo import obligor_pds
 
     sim = deal.scenario.simulation
     table = load_rating_table(sim.rating_table) if sim.rating_table else None

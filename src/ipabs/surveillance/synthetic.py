@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ipabs.compile.arrays import PoolFlows, empty_waterfall_out
+from ipabs.compile.arrays import empty_waterfall_out
 from ipabs.compile.lower import CompiledDeal
 from ipabs.engine.deterministic import support_default_periods
+from ipabs.kernels.containers import PoolFlows
 from ipabs.kernels.waterfall import run_waterfall
 
 
