@@ -416,5 +416,29 @@ def cluster_setting() -> None:
                       help=t("scheduler_help"))
 
 
+def guarded_run(area: Any, call: Callable[[], Any]) -> tuple[bool, Any]:
+    """Run a page's library call under its progress ``area``: ``(True, result)``; on invalid input, a run-time
+    failure (e.g. an unreachable dask scheduler) or a cancel, the area is cleared, the reason shown in the user's
+    language and ``(False, None)`` returned — never a traceback."""
+    from ipabs.errors import Cancelled, EngineError
+
+    try:
+        result = call()
+    except InputError as e:
+        area.empty()
+        show_input_error(e)
+        return False, None
+    except EngineError as e:
+        area.empty()
+        st.error(t("run_failed", error=str(e)))
+        return False, None
+    except Cancelled:
+        area.empty()
+        st.warning(t("cancelled"))
+        return False, None
+    area.empty()
+    return True, result
+
+
 def missing_module_notice(module: str) -> None:
     st.info(t("not_available", module=module))

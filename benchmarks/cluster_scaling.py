@@ -8,7 +8,8 @@ Measures, side by side in one run:
    on the same paths, for several chunk counts — from which the overhead per task (submit, schedule, run,
    return, as-completed) and per merge follow;
 2. the single-thread cost per path over pool sizes 20, 100, 500, 2,000 obligors and 12, 36, 60, 120 periods;
-3. a model of wall time on k machines of this kind (2 cores each):
+3. a model of wall time on k machines of this kind (2 cores each) — and 4. the same for a 10,000-cell Monte Carlo
+   stress grid of scenario (a) (100,000 paths a cell), from the measured cost of one cell:
        T(n_paths, k) = n_paths · c(N, T) / (2k · e) + n_tasks · o_task / (2k) + n_tasks · o_merge + o_start
    with c the single-thread cost per path, e the measured two-worker efficiency, o_task the overhead per task,
    o_merge the merge cost per part and o_start the cluster start; and the chunk size that keeps the overhead
@@ -140,6 +141,25 @@ def main() -> None:
                     "seconds": paths * c1000 / (cores * eff) + tasks * o_task / cores + tasks * o_merge
                     + res["cluster"][2]["start_seconds"]}
     res["model_1e8_paths_1000_obligors"] = model
+
+    # 4. a stress grid: the cost of one Monte Carlo cell of scenario (a) (fixed part + per path), and the model of a
+    #    10,000-cell grid of 100,000 paths a cell on k machines, one task per block of cells
+    from ipabs.api import compile_scenario, load_scenario
+    from ipabs.structuring.stress import StressGrid, run_stress_grid
+
+    root = Path(__file__).resolve().parents[1]
+    deal_a = compile_scenario(load_scenario(root / "scenarios" / "ganzhou_pledge_2026.toml"))
+    grid = StressGrid(default_multiplier=(1.0, 1.5, 2.0, 3.0), recovery_haircut=(0.0, 0.3), correlation=(0.2, 0.3))
+    run_stress_grid(deal_a, grid, n_paths=2000, threads=1)
+    cell = {m: best(lambda m=m: run_stress_grid(deal_a, grid, n_paths=m, threads=1), args.rounds) / len(grid)
+            for m in (1, 100_000)}
+    res["stress_cell_seconds"] = cell
+    cells, per_cell = 10_000, cell[100_000]
+    block = max(1, int(np.ceil(o_task / (0.05 * per_cell))))
+    res["stress_grid_model_10000_cells_100k_paths"] = {
+        k: {"cells_per_task": block, "seconds": cells * per_cell / (2 * k * eff)
+            + int(np.ceil(cells / block)) * o_task / (2 * k) + res["cluster"][2]["start_seconds"]}
+        for k in (1, 4, 16, 64)}
     print(json.dumps(res, indent=2, default=str))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

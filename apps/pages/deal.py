@@ -14,7 +14,7 @@ import streamlit as st
 import ui_common as ui
 import ui_runs as runs
 
-from ipabs.errors import Cancelled, EngineError, InputError
+from ipabs.errors import Cancelled, InputError
 from ipabs.report import charts
 from ipabs.scenario.io import dump_toml, read_toml
 
@@ -401,22 +401,11 @@ def run(new: dict, label: str) -> None:
         bar = st.progress(0.0, ui.t("compiling") if runs.kernels_cold() else ui.t("running", done=0,
                                                                                    total=f"{n_paths:,}"))
         st.button(ui.h("cancel"), key="cancel_run")
-    try:
-        res = runs.run_deal(key, seed, n_paths, new, base, name, _progress=ui.progress_callback(bar),
-                            _scheduler=ui.scheduler_address())
-    except InputError as e:
-        area.empty()
-        ui.show_input_error(e)
+    ok, res = ui.guarded_run(area, lambda: runs.run_deal(key, seed, n_paths, new, base, name,
+                                                         _progress=ui.progress_callback(bar),
+                                                         _scheduler=ui.scheduler_address()))
+    if not ok:  # invalid input, an unreachable dask scheduler, or cancelled: shown by guarded_run
         return
-    except EngineError as e:  # e.g. the dask scheduler named in the sidebar cannot be reached
-        area.empty()
-        st.error(ui.t("run_failed", error=str(e)))
-        return
-    except Cancelled:
-        area.empty()
-        st.warning(ui.t("cancelled"))
-        return
-    area.empty()
     st.session_state.pool_balance = float(res.det.deal.pool_balance)
     st.session_state.last_run = {"key": key, "seed": seed, "n_paths": n_paths, "data": new, "base": base,
                                  "name": name}

@@ -10,7 +10,7 @@ import ui_common as ui
 import ui_structuring as us
 from ui_runs import canonical_key
 
-from ipabs.errors import Cancelled, EngineError, InputError
+from ipabs.errors import Cancelled, InputError
 from ipabs.glossary import label
 from ipabs.report.structuring_charts import axis_value_text, heatmap_figure, metric_label, tornado_figure
 from ipabs.structuring.prospectus import prospectus_markdown
@@ -85,21 +85,10 @@ def run(settings: dict) -> None:
     with area.container():
         bar = st.progress(0.0, ui.t("running_cells", done=0, total="…"))
         st.button(ui.h("cancel"), key="cancel_stress")
-    try:
-        us.run_stress(key, settings_json, scn, base, name, _progress=ui.progress_callback(bar, "running_cells"))
-    except InputError as e:
-        area.empty()
-        ui.show_input_error(e)
+    ok, _ = ui.guarded_run(area, lambda: us.run_stress(key, settings_json, scn, base, name,
+                                                       _progress=ui.progress_callback(bar, "running_cells")))
+    if not ok:
         return
-    except EngineError as e:
-        area.empty()
-        st.error(ui.t("run_failed", error=str(e)))
-        return
-    except Cancelled:
-        area.empty()
-        st.warning(ui.t("cancelled"))
-        return
-    area.empty()
     st.session_state.stress_last = {"key": key, "settings": settings_json, "data": scn, "base": base, "name": name}
 
 

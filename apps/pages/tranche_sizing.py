@@ -11,7 +11,7 @@ import streamlit as st
 import ui_common as ui
 import ui_structuring as us
 
-from ipabs.errors import Cancelled, EngineError, InputError
+from ipabs.errors import Cancelled, InputError
 from ipabs.report.structuring_charts import sizing_trials_figure
 from ipabs.scenario.io import dump_toml
 
@@ -75,22 +75,11 @@ def run(settings: dict) -> None:
     with area.container():
         bar = st.progress(0.0, ui.t("running_trials", done=0, total="…"))
         st.button(ui.h("cancel"), key="cancel_sizing")
-    try:
-        us.run_sizing(key, settings_json, scn, base, name, _progress=ui.progress_callback(bar, "running_trials"),
-                      _progress_paths=ui.progress_callback(bar))
-    except InputError as e:
-        area.empty()
-        ui.show_input_error(e)
+    ok, _ = ui.guarded_run(area, lambda: us.run_sizing(key, settings_json, scn, base, name,
+                                                       _progress=ui.progress_callback(bar, "running_trials"),
+                                                       _progress_paths=ui.progress_callback(bar)))
+    if not ok:
         return
-    except EngineError as e:
-        area.empty()
-        st.error(ui.t("run_failed", error=str(e)))
-        return
-    except Cancelled:
-        area.empty()
-        st.warning(ui.t("cancelled"))
-        return
-    area.empty()
     st.session_state.sizing_last = {"key": key, "settings": settings_json, "data": scn, "base": base, "name": name}
 
 
