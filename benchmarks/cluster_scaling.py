@@ -30,7 +30,6 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from conftest import BASE_CASE  # noqa: E402
-
 from ipabs.credit.synthetic import synthetic_deal  # noqa: E402
 from ipabs.engine.cluster import open_client  # noqa: E402
 from ipabs.engine.distributed import simulate_distributed  # noqa: E402
@@ -94,8 +93,9 @@ def main() -> None:
                 assert same_bits(ref, out["r"]), "cluster result differs from the single process"
             # overhead per task: tasks of one path each (the engine's fixed cost per call included)
             tiny = 256
-            row["tiny_tasks_seconds"] = best(lambda: simulate_distributed(deal, tiny, 1, client=client, n_chunks=tiny,
-                                                                          statistics=stats), args.rounds)
+            row["tiny_tasks_seconds"] = best(lambda tiny=tiny: simulate_distributed(deal, tiny, 1, client=client,
+                                                                                    n_chunks=tiny, statistics=stats),
+                                             args.rounds)
             row["overhead_per_task_s"] = row["tiny_tasks_seconds"] / tiny
             res["cluster"][workers] = row
         print(f"{workers} worker(s): start {row['start_seconds']:.2f} s; "

@@ -172,7 +172,7 @@ class BlockSums(NamedTuple):
     s_int: np.ndarray  # i8[T, K] fen
     s_prin: np.ndarray  # i8[T, K]
     s_bal: np.ndarray  # i8[T, K]
-    s_pool: np.ndarray  # i8[T, 5]
+    s_pool: np.ndarray  # i8[5, T] (by flow, then period: pool_period_sums vectorises)
 
 
 # ---- random variates -----------------------------------------------------------------------------------------------
@@ -495,13 +495,31 @@ def fen(x):
 
 
 @jit_inline
-def pool_period_sums(pf, t, s_pool):
-    """Add period t's pool flows, in fen, to ``s_pool[t]``."""
-    s_pool[t, 0] += fen(pf.interest[t])
-    s_pool[t, 1] += fen(pf.principal[t])
-    s_pool[t, 2] += fen(pf.defaults[t])
-    s_pool[t, 3] += fen(pf.recoveries[t])
-    s_pool[t, 4] += fen(pf.bal_end[t])
+def pool_period_sums(pf, t0, s_pool):
+    """Add the pool flows of periods t0 .. T − 1, in fen, to ``s_pool[c, t]`` (c: interest, principal, defaults,
+    recoveries, balance at the end): one loop per flow over views indexed from 0, which the compiler vectorises
+    (docs/performance.md, item 23)."""
+    n_t = pf.interest.shape[0]
+    for c in range(s_pool.shape[0]):
+        src = (pf.interest, pf.principal, pf.defaults, pf.recoveries, pf.bal_end)[c][t0:]
+        dst = s_pool[c, t0:]
+        for i in range(n_t - t0):
+            dst[i] += fen(src[i])
+
+
+@jit_inline
+def bin_of(x, hi, r, nb):
+    """:func:`hist_bin` (x, hi, nb) without its division where that gives the same bin: ``r`` = nb / hi (0 when
+    hi ≤ 0). y = x·r and :func:`hist_bin`'s x / hi · nb are both within a few ulps — below 1e-12 for y ≤ nb ≈ 1,000
+    — of the exact x·nb/hi, so when y lies more than 1e-9 inside (j, j + 1) with 0 ≤ j < nb, both truncate to j;
+    anything else (zeros, values near a bin edge, out of range, NaN) takes :func:`hist_bin` itself."""
+    y = x * r
+    if 1e-9 < y < nb - 1e-9:
+        j = int(y)
+        f = y - j
+        if 1e-9 < f < 1.0 - 1e-9:
+            return j
+    return hist_bin(x, hi, nb)
 
 
 # ---- the base path -------------------------------------------------------------------------------------------------
@@ -654,35 +672,6 @@ class PathScratch(NamedTuple):
 
 
 @jit_inline
-def row_stats(t, k, ip, pp, rs, sh, be, face, si, b, bout, x, bs, nb):
-    """Tranche k's statistics for period t from its interest paid ``ip``, principal paid ``pp``, residual ``rs``,
-    interest shortfall carried ``sh`` and balance at the end ``be`` (per-path accumulators in ``x``).
-
-    When the four amounts equal the base path's (``bout``) in that row, the row's histogram bins and fen amounts
-    are the base path's (the same functions of equal values; a zero's sign changes neither a bin nor a fen): the
-    row is counted in ``x.cnt_same`` and :func:`add_base_counts` adds the base path's contributions per block.
-    """
-    paid = ip + pp + rs
-    if sh > EPS:
-        x.k_short[k] = 1
-    x.k_num[k] += si.tau_years[t] * pp
-    x.k_den[k] += pp
-    c = paid / face * 100.0 if face > 0.0 else 0.0
-    x.cfk[k, t] = c
-    if c != b.cf[t, k]:
-        x.k_same[k] = 0
-    if (ip == bout.tr_int_paid[t, k] and pp == bout.tr_prin_paid[t, k] and rs == bout.tr_resid[t, k]
-            and be == bout.tr_bal_end[t, k]):
-        x.cnt_same[t, k] += 1
-    else:
-        bs.h_bal[t, k, hist_bin(be, si.bal_hi[k], nb)] += 1
-        bs.h_cash[t, k, hist_bin(paid, si.cash_hi[k], nb)] += 1
-        bs.s_int[t, k] += fen(ip)
-        bs.s_prin[t, k] += fen(pp)
-        bs.s_bal[t, k] += fen(be)
-
-
-@jit_inline
 def simulate_path(seed, p, j, d, pa, ci, si, b, bpf, bout, pf, out, w, x, po, bs, lean, wf_addr, wf_par):
     """Path ``p`` (row ``j`` of the per-path outputs): defaults, recoveries, pool flows, waterfall, statistics.
 
@@ -788,8 +777,8 @@ def simulate_path(seed, p, j, d, pa, ci, si, b, bpf, bout, pf, out, w, x, po, bs
     for t in range(t_pool, n_t):
         dsum += flows.defaults[t]
         rsum += flows.recoveries[t]
-        if not lean:
-            pool_period_sums(flows, t, bs.s_pool)
+    if not lean:
+        pool_period_sums(flows, t_pool, bs.s_pool)
     po.pool_def[j] = dsum / d.pool_bal0 if d.pool_bal0 > 0.0 else 0.0
     po.pool_loss[j] = (dsum - rsum) / d.pool_bal0 if d.pool_bal0 > 0.0 else 0.0
     # tranche statistics
@@ -815,15 +804,49 @@ def simulate_path(seed, p, j, d, pa, ci, si, b, bpf, bout, pf, out, w, x, po, bs
         for sp in range(n_s):
             draw += out.sup_draw[t, sp]
     po.sup_draw[j] = draw
+    # each tranche's rows: shortfall flag, WAL sums and cash flows per 100 of face (yield input) in local
+    # accumulators; a row whose interest, principal, residual and end balance equal the base path's has the base
+    # path's bins, fen amounts and cash flow per 100 (the same functions of equal values; a zero's sign changes
+    # neither a bin, a fen nor a yield): it is counted in x.cnt_same and add_base_counts adds the base path's
+    # contributions per block; any other row is binned and summed here
     for k in range(n_k):
-        x.k_short[k] = b.short_pre[t_wf, k]
-        x.k_num[k] = b.num_pre[t_wf, k]
-        x.k_den[k] = b.den_pre[t_wf, k]
-        x.k_same[k] = 1
+        short = b.short_pre[t_wf, k]
+        num = b.num_pre[t_wf, k]
+        den = b.den_pre[t_wf, k]
+        same = 1
         face = d.tr_bal0[k]
+        bhi = si.bal_hi[k]
+        chi = si.cash_hi[k]
+        rb = nb / bhi if bhi > 0.0 else 0.0
+        rc = nb / chi if chi > 0.0 else 0.0
         for t in range(t_wf, n_t):
-            row_stats(t, k, out.tr_int_paid[t, k], out.tr_prin_paid[t, k], out.tr_resid[t, k], out.tr_int_short[t, k],
-                      out.tr_bal_end[t, k], face, si, b, bout, x, bs, nb)
+            ip = out.tr_int_paid[t, k]
+            pp = out.tr_prin_paid[t, k]
+            rs = out.tr_resid[t, k]
+            be = out.tr_bal_end[t, k]
+            if out.tr_int_short[t, k] > EPS:
+                short = 1
+            num += si.tau_years[t] * pp
+            den += pp
+            if (ip == bout.tr_int_paid[t, k] and pp == bout.tr_prin_paid[t, k] and rs == bout.tr_resid[t, k]
+                    and be == bout.tr_bal_end[t, k]):
+                x.cfk[k, t] = b.cf[t, k]
+                x.cnt_same[t, k] += 1
+            else:
+                paid = ip + pp + rs
+                c = paid / face * 100.0 if face > 0.0 else 0.0
+                x.cfk[k, t] = c
+                if c != b.cf[t, k]:
+                    same = 0
+                bs.h_bal[t, k, bin_of(be, bhi, rb, nb)] += 1
+                bs.h_cash[t, k, bin_of(paid, chi, rc, nb)] += 1
+                bs.s_int[t, k] += fen(ip)
+                bs.s_prin[t, k] += fen(pp)
+                bs.s_bal[t, k] += fen(be)
+        x.k_short[k] = short
+        x.k_num[k] = num
+        x.k_den[k] = den
+        x.k_same[k] = same
     pending = np.int64(-1)  # a tranche whose yield waits for a second one (two yields are solved at once)
     for k in range(n_k):
         face = d.tr_bal0[k]
@@ -916,7 +939,7 @@ def add_base_counts(b, x, bs):
             x.cnt_same[t, k] = 0
         if after_pool:
             for c in range(b.fen_pool.shape[1]):
-                bs.s_pool[t, c] += after_pool * b.fen_pool[t, c]
+                bs.s_pool[c, t] += after_pool * b.fen_pool[t, c]
     for t in range(n_t + 1):
         x.cnt_wf[t] = 0
         x.cnt_pool[t] = 0
