@@ -9,7 +9,8 @@ pool balances; the waterfall's recorded tranche rows; the pool's per-period fen 
 (shortfall flags, WAL sums, cash flows per 100, comparison with the base path's row, histogram bins and fen sums of
 the rows that differ); the yields. The pool sums and row statistics are timed twice: as the kernel computes them
 now and as before docs/performance.md item 23 (one period at a time; per-row accumulators in memory, every row's
-cash flow divided, each bin by a division). Per-path outputs are not written.
+cash flow divided, each bin by a division; item 24: the yield's start sums over every period again). Per-path
+outputs are not written.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from ipabs.kernels.callptr import call_waterfall  # noqa: E402
 from ipabs.kernels.paths import (  # noqa: E402
     N_POOL_SUMS,
     BlockSums,
+    _cf_sums,
     apply_defaults_into,
     bin_of,
     default_periods_one_path,
@@ -41,8 +43,8 @@ from ipabs.kernels.paths import (  # noqa: E402
     ip_recoveries,
     load_state,
     path_scratch,
-    path_yield,
     path_yield2,
+    path_yield_sums,
     pool_period_sums,
 )
 from ipabs.kernels.waterfall import EPS, REC_NONE, REC_TRANCHES, waterfall_work  # noqa: E402
@@ -140,6 +142,9 @@ def _run(seed, n, d, pa, ci, si, b, bout, pf, out, w, x, bs, stage, before, wf_a
             short = b.short_pre[t_wf, k]  # as simulate_path now
             num = b.num_pre[t_wf, k]
             den = b.den_pre[t_wf, k]
+            tot = b.tot_pre[t_wf, k]
+            mom = b.mom_pre[t_wf, k]
+            last = b.last_pre[t_wf, k]
             same = 1
             bhi = si.bal_hi[k]
             chi = si.cash_hi[k]
@@ -156,12 +161,11 @@ def _run(seed, n, d, pa, ci, si, b, bout, pf, out, w, x, bs, stage, before, wf_a
                 den += pp
                 if (ip == bout.tr_int_paid[t, k] and pp == bout.tr_prin_paid[t, k] and rs == bout.tr_resid[t, k]
                         and be == bout.tr_bal_end[t, k]):
-                    x.cfk[k, t] = b.cf[t, k]
+                    c = b.cf[t, k]
                     x.cnt_same[t, k] += 1
                 else:
                     paid = ip + pp + rs
                     c = paid / face * 100.0 if face > 0.0 else 0.0
-                    x.cfk[k, t] = c
                     if c != b.cf[t, k]:
                         same = 0
                     bs.h_bal[t, k, bin_of(be, bhi, rb, nbins)] += 1
@@ -169,10 +173,18 @@ def _run(seed, n, d, pa, ci, si, b, bout, pf, out, w, x, bs, stage, before, wf_a
                     bs.s_int[t, k] += fen(ip)
                     bs.s_prin[t, k] += fen(pp)
                     bs.s_bal[t, k] += fen(be)
+                x.cfk[k, t] = c
+                tot += c
+                mom += c * si.tau_years[t]
+                if c != 0.0:
+                    last = t + 1
             x.k_short[k] = short
             x.k_num[k] = num
             x.k_den[k] = den
             x.k_same[k] = same
+            x.k_tot[k] = tot
+            x.k_mom[k] = mom
+            x.k_last[k] = last
         if stage < 5:
             continue
         pending = np.int64(-1)
@@ -182,15 +194,19 @@ def _run(seed, n, d, pa, ci, si, b, bout, pf, out, w, x, bs, stage, before, wf_a
             else:
                 for t in range(t_wf):
                     x.cfk[k, t] = b.cf[t, k]
+                if before:  # the yield's start sums over every period again (before item 24)
+                    x.k_tot[k], x.k_mom[k], x.k_last[k] = _cf_sums(x.cfk[k], si.tau_years)
                 if pending < 0:
                     pending = k
                 else:
-                    path_yield2(x.cfk[pending], x.cfk[k], si.tau_years, si.price[pending], si.price[k], si.freq,
-                                si.inc_idx, si.inc_val, si.inc_units, si.unit, x.pw, x.pw2, yl, pending, k)
+                    path_yield2(x.cfk[pending], x.cfk[k], x.k_tot[pending], x.k_mom[pending], x.k_last[pending],
+                                x.k_tot[k], x.k_mom[k], x.k_last[k], si.tau_years, si.price[pending], si.price[k],
+                                si.freq, si.inc_idx, si.inc_val, si.inc_units, si.unit, x.pw, x.pw2, yl, pending, k)
                     pending = -1
         if pending >= 0:
-            yl[pending] = path_yield(x.cfk[pending], si.tau_years, si.price[pending], si.freq, si.inc_idx,
-                                     si.inc_val, si.inc_units, si.unit, x.pw)
+            yl[pending] = path_yield_sums(x.cfk[pending], x.k_tot[pending], x.k_mom[pending], x.k_last[pending],
+                                          si.tau_years, si.price[pending], si.freq, si.inc_idx, si.inc_val,
+                                          si.inc_units, si.unit, x.pw)
         acc += yl[0]
     return acc
 

@@ -147,6 +147,9 @@ class BasePath(NamedTuple):
     fen_prin: np.ndarray  # i8[T, K]
     fen_bal: np.ndarray  # i8[T, K]
     fen_pool: np.ndarray  # i8[T, 5]
+    tot_pre: np.ndarray  # f8[T+1, K] Σ_{u<t} cf_u, accumulated in order (the yield's start, _cf_sums)
+    mom_pre: np.ndarray  # f8[T+1, K] Σ_{u<t} cf_u · τ_u
+    last_pre: np.ndarray  # i8[T+1, K] one past the last u < t with cf_u ≠ 0
 
 
 class PathOutputs(NamedTuple):
@@ -298,7 +301,16 @@ def path_yield(cf, tau, price, freq, inc_idx, inc_val, inc_units, unit, pw):
     q = e^(−unit·x) by binary powers: one ``exp`` per iteration; otherwise one ``exp`` per distinct δ. Relative
     error of a discount factor: about one ulp per day (2e-13 over five years), i.e. ~1e-14 in x.
     """
-    x, xlo, xhi, lp, n = _yield_start(cf, tau, price, freq)
+    total, moment, last = _cf_sums(cf, tau)
+    return path_yield_sums(cf, total, moment, last, tau, price, freq, inc_idx, inc_val, inc_units, unit, pw)
+
+
+@jit_inner
+def path_yield_sums(cf, total, moment, last, tau, price, freq, inc_idx, inc_val, inc_units, unit, pw):
+    """:func:`path_yield` from the cash flows' sums ``total`` = Σ cf_t, ``moment`` = Σ cf_t τ_t and ``last`` (one
+    past the last non-zero cf_t), accumulated in period order as :func:`_cf_sums` does (the path kernel adds them
+    up as its row loop goes: the same additions in the same order, so the same bits)."""
+    x, xlo, xhi, lp, n = _yield_start(total, moment, last, price, freq)
     if math.isnan(x):
         return -1.0
     for _ in range(200):
@@ -320,19 +332,24 @@ def path_yield(cf, tau, price, freq, inc_idx, inc_val, inc_units, unit, pw):
 
 
 @jit_inline
-def _yield_start(cf, tau, price, freq):
-    """Start of :func:`path_yield`'s Newton iteration: (x₀, xlo, xhi, ln price, n), x₀ = nan when nothing is paid;
-    n is one past the last period with a non-zero cash flow (later periods add nothing to the sums, so the loop over
-    periods stops there: same result, bit for bit)."""
-    n = cf.shape[0]
+def _cf_sums(cf, tau):
+    """(Σ cf_t, Σ cf_t τ_t, one past the last t with cf_t ≠ 0), accumulated in period order."""
     total = 0.0
     moment = 0.0
     last = 0
-    for t in range(n):
+    for t in range(cf.shape[0]):
         total += cf[t]
         moment += cf[t] * tau[t]
         if cf[t] != 0.0:
             last = t + 1
+    return total, moment, last
+
+
+@jit_inline
+def _yield_start(total, moment, last, price, freq):
+    """Start of :func:`path_yield`'s Newton iteration from the sums of :func:`_cf_sums`: (x₀, xlo, xhi, ln price,
+    n), x₀ = nan when nothing is paid; n = ``last``, one past the last period with a non-zero cash flow (later
+    periods add nothing to the sums, so the loop over periods stops there: same result, bit for bit)."""
     xlo = math.log(0.01)
     xhi = math.log1p(10.0 / freq)
     if total <= 0.0:
@@ -399,13 +416,14 @@ def _newton_step(x, xlo, xhi, pv, dur, lp, freq):
 
 
 @jit_inner
-def path_yield2(cf1, cf2, tau, price1, price2, freq, inc_idx, inc_val, inc_units, unit, pw1, pw2, out, k1, k2):
-    """:func:`path_yield` of two cash-flow vectors at once, into ``out[k1]`` and ``out[k2]``: the two Newton
+def path_yield2(cf1, cf2, tot1, mom1, last1, tot2, mom2, last2, tau, price1, price2, freq, inc_idx, inc_val,
+                inc_units, unit, pw1, pw2, out, k1, k2):
+    """:func:`path_yield_sums` of two cash-flow vectors at once, into ``out[k1]`` and ``out[k2]``: the two Newton
     iterations run in lockstep, their serial products and sums interleaved in one loop over the periods (two
     independent dependency chains keep the CPU busy). Each iteration performs exactly the operations of
     :func:`path_yield` in the same order, so both results are bit-identical to it."""
-    x1, lo1, hi1, lp1, n1 = _yield_start(cf1, tau, price1, freq)
-    x2, lo2, hi2, lp2, n2 = _yield_start(cf2, tau, price2, freq)
+    x1, lo1, hi1, lp1, n1 = _yield_start(tot1, mom1, last1, price1, freq)
+    x2, lo2, hi2, lp2, n2 = _yield_start(tot2, mom2, last2, price2, freq)
     a1 = not math.isnan(x1)
     a2 = not math.isnan(x2)
     if not a1:
@@ -596,10 +614,16 @@ def base_path(d, pa, ci, si, b, bpf, bout, nb):
         short = 0
         num = 0.0
         den = 0.0
+        tot = 0.0
+        mom = 0.0
+        last = 0
         for t in range(n_t):
             b.short_pre[t, k] = short
             b.num_pre[t, k] = num
             b.den_pre[t, k] = den
+            b.tot_pre[t, k] = tot
+            b.mom_pre[t, k] = mom
+            b.last_pre[t, k] = last
             if bout.tr_int_short[t, k] > EPS:
                 short = 1
             num += si.tau_years[t] * bout.tr_prin_paid[t, k]
@@ -612,9 +636,16 @@ def base_path(d, pa, ci, si, b, bpf, bout, nb):
             b.fen_int[t, k] = fen(bout.tr_int_paid[t, k])
             b.fen_prin[t, k] = fen(bout.tr_prin_paid[t, k])
             b.fen_bal[t, k] = fen(bout.tr_bal_end[t, k])
+            tot += cf[t]  # as _cf_sums
+            mom += cf[t] * si.tau_years[t]
+            if cf[t] != 0.0:
+                last = t + 1
         b.short_pre[n_t, k] = short
         b.num_pre[n_t, k] = num
         b.den_pre[n_t, k] = den
+        b.tot_pre[n_t, k] = tot
+        b.mom_pre[n_t, k] = mom
+        b.last_pre[n_t, k] = last
         b.wal[k] = num / den if den > 0.0 else 0.0
         b.yld[k] = path_yield(cf, si.tau_years, si.price[k], si.freq, si.inc_idx, si.inc_val, si.inc_units, si.unit,
                               pw)
@@ -669,6 +700,9 @@ class PathScratch(NamedTuple):
     pw2: np.ndarray  # f8[J] second yield's discount steps (path_yield2)
     cnt_same: np.ndarray  # i8[T, K] paths whose row (t, k) equals the base path's (statistics added per block)
     n_dl: np.ndarray  # i8[1] number of entries of dl written by the previous path (their a_def is reset)
+    k_tot: np.ndarray  # f8[K] Σ cf_t (the yield's start, _cf_sums)
+    k_mom: np.ndarray  # f8[K] Σ cf_t τ_t
+    k_last: np.ndarray  # i8[K] one past the last t with cf_t ≠ 0
 
 
 @jit_inline
@@ -813,6 +847,9 @@ def simulate_path(seed, p, j, d, pa, ci, si, b, bpf, bout, pf, out, w, x, po, bs
         short = b.short_pre[t_wf, k]
         num = b.num_pre[t_wf, k]
         den = b.den_pre[t_wf, k]
+        tot = b.tot_pre[t_wf, k]  # the yield's start sums (_cf_sums), continued from the base path's prefix
+        mom = b.mom_pre[t_wf, k]
+        last = b.last_pre[t_wf, k]
         same = 1
         face = d.tr_bal0[k]
         bhi = si.bal_hi[k]
@@ -830,12 +867,11 @@ def simulate_path(seed, p, j, d, pa, ci, si, b, bpf, bout, pf, out, w, x, po, bs
             den += pp
             if (ip == bout.tr_int_paid[t, k] and pp == bout.tr_prin_paid[t, k] and rs == bout.tr_resid[t, k]
                     and be == bout.tr_bal_end[t, k]):
-                x.cfk[k, t] = b.cf[t, k]
+                c = b.cf[t, k]
                 x.cnt_same[t, k] += 1
             else:
                 paid = ip + pp + rs
                 c = paid / face * 100.0 if face > 0.0 else 0.0
-                x.cfk[k, t] = c
                 if c != b.cf[t, k]:
                     same = 0
                 bs.h_bal[t, k, bin_of(be, bhi, rb, nb)] += 1
@@ -843,10 +879,18 @@ def simulate_path(seed, p, j, d, pa, ci, si, b, bpf, bout, pf, out, w, x, po, bs
                 bs.s_int[t, k] += fen(ip)
                 bs.s_prin[t, k] += fen(pp)
                 bs.s_bal[t, k] += fen(be)
+            x.cfk[k, t] = c
+            tot += c
+            mom += c * si.tau_years[t]
+            if c != 0.0:
+                last = t + 1
         x.k_short[k] = short
         x.k_num[k] = num
         x.k_den[k] = den
         x.k_same[k] = same
+        x.k_tot[k] = tot
+        x.k_mom[k] = mom
+        x.k_last[k] = last
     pending = np.int64(-1)  # a tranche whose yield waits for a second one (two yields are solved at once)
     for k in range(n_k):
         face = d.tr_bal0[k]
@@ -862,12 +906,14 @@ def simulate_path(seed, p, j, d, pa, ci, si, b, bpf, bout, pf, out, w, x, po, bs
             if pending < 0:
                 pending = k
             else:
-                path_yield2(x.cfk[pending], x.cfk[k], si.tau_years, si.price[pending], si.price[k], si.freq, si.inc_idx,
-                            si.inc_val, si.inc_units, si.unit, x.pw, x.pw2, po.yld[j], pending, k)
+                path_yield2(x.cfk[pending], x.cfk[k], x.k_tot[pending], x.k_mom[pending], x.k_last[pending],
+                            x.k_tot[k], x.k_mom[k], x.k_last[k], si.tau_years, si.price[pending], si.price[k],
+                            si.freq, si.inc_idx, si.inc_val, si.inc_units, si.unit, x.pw, x.pw2, po.yld[j], pending, k)
                 pending = -1
     if pending >= 0:
-        po.yld[j, pending] = path_yield(x.cfk[pending], si.tau_years, si.price[pending], si.freq, si.inc_idx,
-                                        si.inc_val, si.inc_units, si.unit, x.pw)
+        po.yld[j, pending] = path_yield_sums(x.cfk[pending], x.k_tot[pending], x.k_mom[pending], x.k_last[pending],
+                                             si.tau_years, si.price[pending], si.freq, si.inc_idx, si.inc_val,
+                                             si.inc_units, si.unit, x.pw)
 
 
 @jit
@@ -912,7 +958,8 @@ def path_scratch(d, ci, si):
                        np.zeros(n_t + 1, dtype=np.int64),
                        np.zeros(n_t + 1, dtype=np.int64), np.empty((n_k, n_t)), np.empty(n_k, dtype=np.int64),
                        np.empty(n_k), np.empty(n_k), np.empty(n_k, dtype=np.int64), np.empty(si.inc_val.shape[0]),
-                       np.zeros((n_t, n_k), dtype=np.int64), np.zeros(1, dtype=np.int64))
+                       np.zeros((n_t, n_k), dtype=np.int64), np.zeros(1, dtype=np.int64), np.empty(n_k), np.empty(n_k),
+                       np.empty(n_k, dtype=np.int64))
     for a in range(n_a):
         x.a_def[a] = n_t
     return x
