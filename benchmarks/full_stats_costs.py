@@ -7,8 +7,8 @@ A copy of :func:`ipabs.kernels.paths.simulate_path` (the same kernels and helper
 with defaults (benchmarks/conftest.py) with stages added cumulatively, from losses-only statistics to full: the
 pool balances; the waterfall's recorded tranche rows; the pool's per-period fen sums; the tranche rows' statistics
 (shortfall flags, WAL sums, cash flows per 100, comparison with the base path's row, histogram bins and fen sums of
-the rows that differ); the yields. The pool sums and row statistics are timed twice: as the kernel computes them
-now and as before docs/performance.md item 23 (one period at a time; per-row accumulators in memory, every row's
+the rows that differ); the yields. The pool sums, row statistics and yields are timed twice: as the kernel computes them
+now and as before docs/performance.md items 23 and 24 (one period at a time; per-row accumulators in memory, every row's
 cash flow divided, each bin by a division; item 24: the yield's start sums over every period again). Per-path
 outputs are not written.
 """
@@ -247,7 +247,7 @@ def main() -> None:
     us = {r: v / args.paths * 1e6 for r, v in best.items()}
     print(f"{args.obligors} obligors, {args.paths:,} paths, one thread (CPU time, best of {args.rounds}), µs per "
           "path: stage cost (cumulative)")
-    print(f"  {'':<26} {'now':>16} {'before item 23':>18}")
+    print(f"  {'':<26} {'now':>16} {'before 23-24':>18}")
     for stage, name in enumerate(STAGES):
         cols = []
         for before in (False, True):
