@@ -1,7 +1,7 @@
 """Per-period percentile bands of the Monte Carlo: histogram layout and quantiles exact at point masses (decision 019).
 
 Each path adds one count per period and tranche to a balance histogram and a payment histogram (the kernel's
-``row_stats``/``add_base_counts``; integer counts, so the bands do not depend on threads or chunking). The layout of
+``simulate_path``/``add_base_counts``; integer counts, so the bands do not depend on threads or chunking). The layout of
 those histograms is chosen here, without changing the kernel:
 
 * **balance**: ``N_REGULAR`` equal bins on [0, face) (width face / 1,000), one bin holding the balances equal to the

@@ -402,7 +402,7 @@ def simulate(
         # before it holds more than _HIST_FLUSH paths (< 2^16)
         return [BlockSums(np.zeros((n_t, k, N_BINS), dtype=np.uint16), np.zeros((n_t, k, N_BINS), dtype=np.uint16),
                           np.zeros((n_t, k), dtype=np.int64), np.zeros((n_t, k), dtype=np.int64),
-                          np.zeros((n_t, k), dtype=np.int64), np.zeros((n_t, N_POOL_SUMS), dtype=np.int64)), 0]
+                          np.zeros((n_t, k), dtype=np.int64), np.zeros((N_POOL_SUMS, n_t), dtype=np.int64)), 0]
 
     def flush(acc: list) -> None:
         """Move an accumulator's integer sums into the totals (Python ints: no overflow) and zero it."""
@@ -410,7 +410,7 @@ def simulate(
         with lock:
             np.add(h_bal, bs.h_bal, out=h_bal)
             np.add(h_cash, bs.h_cash, out=h_cash)
-            for arr, tot in ((bs.s_int, s_int), (bs.s_prin, s_prin), (bs.s_bal, s_bal), (bs.s_pool, s_pool)):
+            for arr, tot in ((bs.s_int, s_int), (bs.s_prin, s_prin), (bs.s_bal, s_bal), (bs.s_pool.T, s_pool)):
                 for t, row in enumerate(arr.tolist()):
                     dst = tot[t]
                     for j, v in enumerate(row):

@@ -152,6 +152,9 @@ class BasePath(NamedTuple):
     fen_prin: np.ndarray  # i8[T, K]
     fen_bal: np.ndarray  # i8[T, K]
     fen_pool: np.ndarray  # i8[T, 5]
+    tot_pre: np.ndarray  # f8[T+1, K] Σ_{u<t} cf_u, accumulated in order (the yield's start, _cf_sums)
+    mom_pre: np.ndarray  # f8[T+1, K] Σ_{u<t} cf_u · τ_u
+    last_pre: np.ndarray  # i8[T+1, K] one past the last u < t with cf_u ≠ 0
 
 
 class PathOutputs(NamedTuple):
@@ -177,7 +180,7 @@ class BlockSums(NamedTuple):
     s_int: np.ndarray  # i8[T, K] fen
     s_prin: np.ndarray  # i8[T, K]
     s_bal: np.ndarray  # i8[T, K]
-    s_pool: np.ndarray  # i8[T, 5]
+    s_pool: np.ndarray  # i8[5, T] (by flow, then period: pool_period_sums vectorises)
 
 
 # ---- random variates -----------------------------------------------------------------------------------------------
@@ -312,7 +315,16 @@ def path_yield(cf, tau, price, freq, inc_idx, inc_val, inc_units, unit, pw):
     q = e^(−unit·x) by binary powers: one ``exp`` per iteration; otherwise one ``exp`` per distinct δ. Relative
     error of a discount factor: about one ulp per day (2e-13 over five years), i.e. ~1e-14 in x.
     """
-    x, xlo, xhi, lp, n = _yield_start(cf, tau, price, freq)
+    total, moment, last = _cf_sums(cf, tau)
+    return path_yield_sums(cf, total, moment, last, tau, price, freq, inc_idx, inc_val, inc_units, unit, pw)
+
+
+@jit_inner
+def path_yield_sums(cf, total, moment, last, tau, price, freq, inc_idx, inc_val, inc_units, unit, pw):
+    """:func:`path_yield` from the cash flows' sums ``total`` = Σ cf_t, ``moment`` = Σ cf_t τ_t and ``last`` (one
+    past the last non-zero cf_t), accumulated in period order as :func:`_cf_sums` does (the path kernel adds them
+    up as its row loop goes: the same additions in the same order, so the same bits)."""
+    x, xlo, xhi, lp, n = _yield_start(total, moment, last, price, freq)
     if math.isnan(x):
         return -1.0
     for _ in range(200):
@@ -334,19 +346,24 @@ def path_yield(cf, tau, price, freq, inc_idx, inc_val, inc_units, unit, pw):
 
 
 @jit_inline
-def _yield_start(cf, tau, price, freq):
-    """Start of :func:`path_yield`'s Newton iteration: (x₀, xlo, xhi, ln price, n), x₀ = nan when nothing is paid;
-    n is one past the last period with a non-zero cash flow (later periods add nothing to the sums, so the loop over
-    periods stops there: same result, bit for bit)."""
-    n = cf.shape[0]
+def _cf_sums(cf, tau):
+    """(Σ cf_t, Σ cf_t τ_t, one past the last t with cf_t ≠ 0), accumulated in period order."""
     total = 0.0
     moment = 0.0
     last = 0
-    for t in range(n):
+    for t in range(cf.shape[0]):
         total += cf[t]
         moment += cf[t] * tau[t]
         if cf[t] != 0.0:
             last = t + 1
+    return total, moment, last
+
+
+@jit_inline
+def _yield_start(total, moment, last, price, freq):
+    """Start of :func:`path_yield`'s Newton iteration from the sums of :func:`_cf_sums`: (x₀, xlo, xhi, ln price,
+    n), x₀ = nan when nothing is paid; n = ``last``, one past the last period with a non-zero cash flow (later
+    periods add nothing to the sums, so the loop over periods stops there: same result, bit for bit)."""
     xlo = math.log(0.01)
     xhi = math.log1p(10.0 / freq)
     if total <= 0.0:
@@ -413,13 +430,14 @@ def _newton_step(x, xlo, xhi, pv, dur, lp, freq):
 
 
 @jit_inner
-def path_yield2(cf1, cf2, tau, price1, price2, freq, inc_idx, inc_val, inc_units, unit, pw1, pw2, out, k1, k2):
-    """:func:`path_yield` of two cash-flow vectors at once, into ``out[k1]`` and ``out[k2]``: the two Newton
+def path_yield2(cf1, cf2, tot1, mom1, last1, tot2, mom2, last2, tau, price1, price2, freq, inc_idx, inc_val,
+                inc_units, unit, pw1, pw2, out, k1, k2):
+    """:func:`path_yield_sums` of two cash-flow vectors at once, into ``out[k1]`` and ``out[k2]``: the two Newton
     iterations run in lockstep, their serial products and sums interleaved in one loop over the periods (two
     independent dependency chains keep the CPU busy). Each iteration performs exactly the operations of
     :func:`path_yield` in the same order, so both results are bit-identical to it."""
-    x1, lo1, hi1, lp1, n1 = _yield_start(cf1, tau, price1, freq)
-    x2, lo2, hi2, lp2, n2 = _yield_start(cf2, tau, price2, freq)
+    x1, lo1, hi1, lp1, n1 = _yield_start(tot1, mom1, last1, price1, freq)
+    x2, lo2, hi2, lp2, n2 = _yield_start(tot2, mom2, last2, price2, freq)
     a1 = not math.isnan(x1)
     a2 = not math.isnan(x2)
     if not a1:
@@ -509,13 +527,31 @@ def fen(x):
 
 
 @jit_inline
-def pool_period_sums(pf, t, s_pool):
-    """Add period t's pool flows, in fen, to ``s_pool[t]``."""
-    s_pool[t, 0] += fen(pf.interest[t])
-    s_pool[t, 1] += fen(pf.principal[t])
-    s_pool[t, 2] += fen(pf.defaults[t])
-    s_pool[t, 3] += fen(pf.recoveries[t])
-    s_pool[t, 4] += fen(pf.bal_end[t])
+def pool_period_sums(pf, t0, s_pool):
+    """Add the pool flows of periods t0 .. T − 1, in fen, to ``s_pool[c, t]`` (c: interest, principal, defaults,
+    recoveries, balance at the end): one loop per flow over views indexed from 0, which the compiler vectorises
+    (docs/performance.md, item 23)."""
+    n_t = pf.interest.shape[0]
+    for c in range(s_pool.shape[0]):
+        src = (pf.interest, pf.principal, pf.defaults, pf.recoveries, pf.bal_end)[c][t0:]
+        dst = s_pool[c, t0:]
+        for i in range(n_t - t0):
+            dst[i] += fen(src[i])
+
+
+@jit_inline
+def bin_of(x, hi, r, nb):
+    """:func:`hist_bin` (x, hi, nb) without its division where that gives the same bin: ``r`` = nb / hi (0 when
+    hi ≤ 0). y = x·r and :func:`hist_bin`'s x / hi · nb are both within a few ulps — below 1e-12 for y ≤ nb ≈ 1,000
+    — of the exact x·nb/hi, so when y lies more than 1e-9 inside (j, j + 1) with 0 ≤ j < nb, both truncate to j;
+    anything else (zeros, values near a bin edge, out of range, NaN) takes :func:`hist_bin` itself."""
+    y = x * r
+    if 1e-9 < y < nb - 1e-9:
+        j = int(y)
+        f = y - j
+        if 1e-9 < f < 1.0 - 1e-9:
+            return j
+    return hist_bin(x, hi, nb)
 
 
 # ---- the base path -------------------------------------------------------------------------------------------------
@@ -592,10 +628,16 @@ def base_path(d, pa, ci, si, b, bpf, bout, nb):
         short = 0
         num = 0.0
         den = 0.0
+        tot = 0.0
+        mom = 0.0
+        last = 0
         for t in range(n_t):
             b.short_pre[t, k] = short
             b.num_pre[t, k] = num
             b.den_pre[t, k] = den
+            b.tot_pre[t, k] = tot
+            b.mom_pre[t, k] = mom
+            b.last_pre[t, k] = last
             if bout.tr_int_short[t, k] > EPS:
                 short = 1
             num += si.tau_years[t] * bout.tr_prin_paid[t, k]
@@ -608,9 +650,16 @@ def base_path(d, pa, ci, si, b, bpf, bout, nb):
             b.fen_int[t, k] = fen(bout.tr_int_paid[t, k])
             b.fen_prin[t, k] = fen(bout.tr_prin_paid[t, k])
             b.fen_bal[t, k] = fen(bout.tr_bal_end[t, k])
+            tot += cf[t]  # as _cf_sums
+            mom += cf[t] * si.tau_years[t]
+            if cf[t] != 0.0:
+                last = t + 1
         b.short_pre[n_t, k] = short
         b.num_pre[n_t, k] = num
         b.den_pre[n_t, k] = den
+        b.tot_pre[n_t, k] = tot
+        b.mom_pre[n_t, k] = mom
+        b.last_pre[n_t, k] = last
         b.wal[k] = num / den if den > 0.0 else 0.0
         b.yld[k] = path_yield(cf, si.tau_years, si.price[k], si.freq, si.inc_idx, si.inc_val, si.inc_units, si.unit,
                               pw)
@@ -665,35 +714,9 @@ class PathScratch(NamedTuple):
     pw2: np.ndarray  # f8[J] second yield's discount steps (path_yield2)
     cnt_same: np.ndarray  # i8[T, K] paths whose row (t, k) equals the base path's (statistics added per block)
     n_dl: np.ndarray  # i8[1] number of entries of dl written by the previous path (their a_def is reset)
-
-
-@jit_inline
-def row_stats(t, k, ip, pp, rs, sh, be, face, si, b, bout, x, bs, nb):
-    """Tranche k's statistics for period t from its interest paid ``ip``, principal paid ``pp``, residual ``rs``,
-    interest shortfall carried ``sh`` and balance at the end ``be`` (per-path accumulators in ``x``).
-
-    When the four amounts equal the base path's (``bout``) in that row, the row's histogram bins and fen amounts
-    are the base path's (the same functions of equal values; a zero's sign changes neither a bin nor a fen): the
-    row is counted in ``x.cnt_same`` and :func:`add_base_counts` adds the base path's contributions per block.
-    """
-    paid = ip + pp + rs
-    if sh > EPS:
-        x.k_short[k] = 1
-    x.k_num[k] += si.tau_years[t] * pp
-    x.k_den[k] += pp
-    c = paid / face * 100.0 if face > 0.0 else 0.0
-    x.cfk[k, t] = c
-    if c != b.cf[t, k]:
-        x.k_same[k] = 0
-    if (ip == bout.tr_int_paid[t, k] and pp == bout.tr_prin_paid[t, k] and rs == bout.tr_resid[t, k]
-            and be == bout.tr_bal_end[t, k]):
-        x.cnt_same[t, k] += 1
-    else:
-        bs.h_bal[t, k, hist_bin(be, si.bal_hi[k], nb)] += 1
-        bs.h_cash[t, k, hist_bin(paid, si.cash_hi[k], nb)] += 1
-        bs.s_int[t, k] += fen(ip)
-        bs.s_prin[t, k] += fen(pp)
-        bs.s_bal[t, k] += fen(be)
+    k_tot: np.ndarray  # f8[K] Σ cf_t (the yield's start, _cf_sums)
+    k_mom: np.ndarray  # f8[K] Σ cf_t τ_t
+    k_last: np.ndarray  # i8[K] one past the last t with cf_t ≠ 0
 
 
 @jit_inline
@@ -802,8 +825,8 @@ def simulate_path(seed, p, j, d, pa, ci, si, b, bpf, bout, pf, out, w, x, po, bs
     for t in range(t_pool, n_t):
         dsum += flows.defaults[t]
         rsum += flows.recoveries[t]
-        if not lean:
-            pool_period_sums(flows, t, bs.s_pool)
+    if not lean:
+        pool_period_sums(flows, t_pool, bs.s_pool)
     po.pool_def[j] = dsum / d.pool_bal0 if d.pool_bal0 > 0.0 else 0.0
     po.pool_loss[j] = (dsum - rsum) / d.pool_bal0 if d.pool_bal0 > 0.0 else 0.0
     # tranche statistics
@@ -829,15 +852,59 @@ def simulate_path(seed, p, j, d, pa, ci, si, b, bpf, bout, pf, out, w, x, po, bs
         for sp in range(n_s):
             draw += out.sup_draw[t, sp]
     po.sup_draw[j] = draw
+    # each tranche's rows: shortfall flag, WAL sums and cash flows per 100 of face (yield input) in local
+    # accumulators; a row whose interest, principal, residual and end balance equal the base path's has the base
+    # path's bins, fen amounts and cash flow per 100 (the same functions of equal values; a zero's sign changes
+    # neither a bin, a fen nor a yield): it is counted in x.cnt_same and add_base_counts adds the base path's
+    # contributions per block; any other row is binned and summed here
     for k in range(n_k):
-        x.k_short[k] = b.short_pre[t_wf, k]
-        x.k_num[k] = b.num_pre[t_wf, k]
-        x.k_den[k] = b.den_pre[t_wf, k]
-        x.k_same[k] = 1
+        short = b.short_pre[t_wf, k]
+        num = b.num_pre[t_wf, k]
+        den = b.den_pre[t_wf, k]
+        tot = b.tot_pre[t_wf, k]  # the yield's start sums (_cf_sums), continued from the base path's prefix
+        mom = b.mom_pre[t_wf, k]
+        last = b.last_pre[t_wf, k]
+        same = 1
         face = d.tr_bal0[k]
+        bhi = si.bal_hi[k]
+        chi = si.cash_hi[k]
+        rb = nb / bhi if bhi > 0.0 else 0.0
+        rc = nb / chi if chi > 0.0 else 0.0
         for t in range(t_wf, n_t):
-            row_stats(t, k, out.tr_int_paid[t, k], out.tr_prin_paid[t, k], out.tr_resid[t, k], out.tr_int_short[t, k],
-                      out.tr_bal_end[t, k], face, si, b, bout, x, bs, nb)
+            ip = out.tr_int_paid[t, k]
+            pp = out.tr_prin_paid[t, k]
+            rs = out.tr_resid[t, k]
+            be = out.tr_bal_end[t, k]
+            if out.tr_int_short[t, k] > EPS:
+                short = 1
+            num += si.tau_years[t] * pp
+            den += pp
+            if (ip == bout.tr_int_paid[t, k] and pp == bout.tr_prin_paid[t, k] and rs == bout.tr_resid[t, k]
+                    and be == bout.tr_bal_end[t, k]):
+                c = b.cf[t, k]
+                x.cnt_same[t, k] += 1
+            else:
+                paid = ip + pp + rs
+                c = paid / face * 100.0 if face > 0.0 else 0.0
+                if c != b.cf[t, k]:
+                    same = 0
+                bs.h_bal[t, k, bin_of(be, bhi, rb, nb)] += 1
+                bs.h_cash[t, k, bin_of(paid, chi, rc, nb)] += 1
+                bs.s_int[t, k] += fen(ip)
+                bs.s_prin[t, k] += fen(pp)
+                bs.s_bal[t, k] += fen(be)
+            x.cfk[k, t] = c
+            tot += c
+            mom += c * si.tau_years[t]
+            if c != 0.0:
+                last = t + 1
+        x.k_short[k] = short
+        x.k_num[k] = num
+        x.k_den[k] = den
+        x.k_same[k] = same
+        x.k_tot[k] = tot
+        x.k_mom[k] = mom
+        x.k_last[k] = last
     pending = np.int64(-1)  # a tranche whose yield waits for a second one (two yields are solved at once)
     for k in range(n_k):
         face = d.tr_bal0[k]
@@ -853,12 +920,14 @@ def simulate_path(seed, p, j, d, pa, ci, si, b, bpf, bout, pf, out, w, x, po, bs
             if pending < 0:
                 pending = k
             else:
-                path_yield2(x.cfk[pending], x.cfk[k], si.tau_years, si.price[pending], si.price[k], si.freq, si.inc_idx,
-                            si.inc_val, si.inc_units, si.unit, x.pw, x.pw2, po.yld[j], pending, k)
+                path_yield2(x.cfk[pending], x.cfk[k], x.k_tot[pending], x.k_mom[pending], x.k_last[pending],
+                            x.k_tot[k], x.k_mom[k], x.k_last[k], si.tau_years, si.price[pending], si.price[k],
+                            si.freq, si.inc_idx, si.inc_val, si.inc_units, si.unit, x.pw, x.pw2, po.yld[j], pending, k)
                 pending = -1
     if pending >= 0:
-        po.yld[j, pending] = path_yield(x.cfk[pending], si.tau_years, si.price[pending], si.freq, si.inc_idx,
-                                        si.inc_val, si.inc_units, si.unit, x.pw)
+        po.yld[j, pending] = path_yield_sums(x.cfk[pending], x.k_tot[pending], x.k_mom[pending], x.k_last[pending],
+                                             si.tau_years, si.price[pending], si.freq, si.inc_idx, si.inc_val,
+                                             si.inc_units, si.unit, x.pw)
 
 
 @jit
@@ -903,7 +972,8 @@ def path_scratch(d, ci, si):
                        np.zeros(n_t + 1, dtype=np.int64),
                        np.zeros(n_t + 1, dtype=np.int64), np.empty((n_k, n_t)), np.empty(n_k, dtype=np.int64),
                        np.empty(n_k), np.empty(n_k), np.empty(n_k, dtype=np.int64), np.empty(si.inc_val.shape[0]),
-                       np.zeros((n_t, n_k), dtype=np.int64), np.zeros(1, dtype=np.int64))
+                       np.zeros((n_t, n_k), dtype=np.int64), np.zeros(1, dtype=np.int64), np.empty(n_k), np.empty(n_k),
+                       np.empty(n_k, dtype=np.int64))
     for a in range(n_a):
         x.a_def[a] = n_t
     return x
@@ -930,7 +1000,7 @@ def add_base_counts(b, x, bs):
             x.cnt_same[t, k] = 0
         if after_pool:
             for c in range(b.fen_pool.shape[1]):
-                bs.s_pool[t, c] += after_pool * b.fen_pool[t, c]
+                bs.s_pool[c, t] += after_pool * b.fen_pool[t, c]
     for t in range(n_t + 1):
         x.cnt_wf[t] = 0
         x.cnt_pool[t] = 0

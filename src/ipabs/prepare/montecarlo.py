@@ -129,6 +129,7 @@ def _empty_base(deal: CompiledDeal) -> BasePath:
         z((t, k)), z((t + 1, k), dtype=np.int64), z((t + 1, k)), z((t + 1, k)), z(t + 1), z(t + 1), z(t + 1),
         z(k), z(k), z((t, k), dtype=np.int64), z((t, k), dtype=np.int64), z((t, k), dtype=np.int64),
         z((t, k), dtype=np.int64), z((t, k), dtype=np.int64), z((t, N_POOL_SUMS), dtype=np.int64),
+        z((t + 1, k)), z((t + 1, k)), z((t + 1, k), dtype=np.int64),
     )
 
 
