@@ -47,6 +47,19 @@ def scenario_caption() -> None:
                + ui.t("edit_on_deal_page"))
 
 
+def page_deal() -> tuple[dict, str, str, Any]:
+    """The scenario the deal page holds, named in a caption and compiled: (data, base folder, name, deal); when it is
+    invalid its problems are shown and the page stops here."""
+    scn, base, name = ensure_scenario()
+    scenario_caption()
+    try:
+        deal = compiled_deal(runs.canonical_key(scn, base), scn, base, name)
+    except InputError as err:
+        ui.show_input_error(err)
+        st.stop()
+    return scn, base, name, deal
+
+
 @st.cache_resource(show_spinner=False, max_entries=16)
 def compiled_deal(key: str, _data: dict, _base_dir: str, _name: str) -> Any:
     """The compiled deal of a scenario (immutable; shared across reruns and sessions by its canonical key)."""

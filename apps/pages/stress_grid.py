@@ -238,13 +238,7 @@ def downloads(run: us.StressRun, last: dict) -> None:
 # --- page -------------------------------------------------------------------------------------------------------------
 
 st.title(ui.t("page_stress_grid"))
-scn, base, name = us.ensure_scenario()
-us.scenario_caption()
-try:
-    deal = us.compiled_deal(canonical_key(scn, base), scn, base, name)
-except InputError as err:
-    ui.show_input_error(err)
-    st.stop()
+scn, base, name, deal = us.page_deal()
 new_settings = settings_form(scn, deal)
 if new_settings is not None:
     run(new_settings)

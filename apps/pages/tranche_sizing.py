@@ -200,15 +200,7 @@ def downloads(run: us.SizingRun, last: dict) -> None:
 # --- page -------------------------------------------------------------------------------------------------------------
 
 st.title(ui.t("page_tranche_sizing"))
-scn, base, name = us.ensure_scenario()
-us.scenario_caption()
-try:
-    from ui_runs import canonical_key
-
-    deal = us.compiled_deal(canonical_key(scn, base), scn, base, name)
-except InputError as err:
-    ui.show_input_error(err)
-    st.stop()
+scn, base, name, deal = us.page_deal()
 new_settings = settings_form(scn, deal)
 if new_settings is not None:
     run(new_settings)
