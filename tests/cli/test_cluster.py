@@ -118,3 +118,36 @@ def test_the_subsidy_budget_on_two_local_workers_equals_the_single_process_budge
     assert single.planned.to_frame("en").equals(dist.planned.to_frame("en"))
     code = main(["subsidy", str(pipeline), "--paths", "2000", "--workers", "2"])
     assert code == 0 and "subsidy" in capsys.readouterr().out.lower()
+
+
+@pytest.mark.slow
+def test_cancelling_from_the_progress_callback_stops_the_clusters_tasks():
+    """80 tasks of 100,000 paths (several seconds of work on two workers): a Cancelled raised at the first progress
+    report ends the call at once and leaves no task running on the workers within a second or two — far less than
+    the rest of the run would take (the paths of one task are timed first)."""
+    import time
+
+    from ipabs.engine.cluster import open_client
+    from ipabs.engine.distributed import simulate_distributed
+    from ipabs.errors import Cancelled
+
+    deal = compile_scenario(load_scenario(SCENARIO_A))
+    seen: list[int] = []
+
+    def progress(done: int, total: int) -> None:
+        seen.append(done)
+        raise Cancelled("stop")
+
+    with open_client(workers=2) as client:
+        simulate_distributed(deal, 200_000, 3, client=client, n_chunks=2)  # warm both workers
+        t0 = time.perf_counter()
+        simulate_distributed(deal, 100_000, 3, client=client, n_chunks=1)  # one task's time, warm
+        one_task = time.perf_counter() - t0
+        with pytest.raises(Cancelled):
+            simulate_distributed(deal, 8_000_000, 3, client=client, n_chunks=80, progress=progress)
+        cancelled_at = time.perf_counter()
+        assert len(seen) == 1  # stopped at the first report
+        while any(client.processing().values()) and time.perf_counter() - cancelled_at < 30:
+            time.sleep(0.05)
+        drained = time.perf_counter() - cancelled_at
+    assert drained < max(2.0, 5 * one_task) < 79 * one_task / 2  # the rest of the run would take far longer
