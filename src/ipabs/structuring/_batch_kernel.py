@@ -102,9 +102,7 @@ def run_batch_kernel(deal: CompiledDeal, table, *, progress: Callable[[int, int]
         return res
     cols = scenario_columns(table)
     st = batch_statics(deal)
-    out = BatchOutputs(res.interest_paid, res.principal_paid, res.residual_paid, res.loss, res.interest_shortfall,
-                       res.shortfall_any, res.wal_years, res.yield_, res.min_coverage, res.trigger_period,
-                       res.pool_defaults, res.pool_recoveries, res.support_draws)
+    out = BatchOutputs(*(getattr(res, name) for name in BatchOutputs._fields))  # the result's own arrays, by name
     d, pool = deal.waterfall, deal.pool
     bs = max(1, int(block_size or BLOCK_SIZE))
     blocks = [(lo, min(n, lo + bs)) for lo in range(0, n, bs)]

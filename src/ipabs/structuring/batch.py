@@ -26,6 +26,7 @@ import pandas as pd
 
 from ipabs.compile.lower import CompiledDeal
 from ipabs.kernels._jit import TRG_COVERAGE, TRG_CUM_DEFAULT, TRG_SUPPORT_DEFAULT
+from ipabs.kernels.batch import BatchOutputs
 from ipabs.kernels.waterfall import EPS
 from ipabs.scenario.schema import Assumptions
 
@@ -291,9 +292,8 @@ class BatchResult:
                            triggers=first.triggers, supports=first.supports, meta=dict(first.meta), **arrays)
 
 
-_RESULT_ARRAYS = ("interest_paid", "principal_paid", "residual_paid", "loss", "interest_shortfall", "shortfall_any",
-                  "wal_years", "yield_", "min_coverage", "trigger_period", "pool_defaults", "pool_recoveries",
-                  "support_draws")
+#: The per-scenario arrays of a result: the fields the kernel fills (one list, the kernel's).
+_RESULT_ARRAYS = BatchOutputs._fields
 
 
 def empty_result(deal: CompiledDeal, table: ScenarioTable) -> BatchResult:

@@ -61,3 +61,14 @@ def test_sizing_with_paths_simulated_on_two_workers_gives_the_local_answer_and_t
     b = size_tranche(deal, 0, target, store=dist, **kw)
     assert a.balance == b.balance and a.binding == b.binding and a.band == b.band
     assert [t.metric for t in a.trials] == [t.metric for t in b.trials]
+
+
+def test_the_result_holds_exactly_the_arrays_the_kernel_fills():
+    import dataclasses
+
+    from ipabs.kernels.batch import BatchOutputs
+    from ipabs.structuring.batch import BatchResult
+
+    arrays = [f.name for f in dataclasses.fields(BatchResult)
+              if f.name not in ("table", "tranches", "triggers", "supports", "meta")]
+    assert tuple(arrays) == BatchOutputs._fields
