@@ -78,6 +78,10 @@ class PoolInfo:
     obligor_pd: np.ndarray  # f8[O] annual PD from the tape (NaN where not given)
     obligor_rating: tuple[str | None, ...]
     frame: pd.DataFrame  # the accepted tape rows
+    #: floating assets' instalments, for the Monte Carlo's simulated index paths (ipabs.prepare.rates): one
+    #: (asset, collection period, reset date, interest per unit of rate, rate, index, margin, floor, cap) per
+    #: instalment paid within the deal's collection periods
+    floating_terms: tuple = ()
 
 
 def _opt_float(x) -> float:
@@ -115,6 +119,8 @@ def _floating_rules(scenario: Scenario, rows: list[dict]) -> dict:
             start, tape_rate = as_date(r["start_date"]), float(r.get("rate") or 0.0)
             out[i] = (lambda reset, rule=rule, curve=curve, tape_rate=tape_rate, start=start:
                       rule.rate(curve, tape_rate, start, reset))
+            margin = tape_rate - curve.level(start) if rule.spread is None else rule.spread
+            out[i].terms = (rule.index, margin, rule.floor, rule.cap)
     return out
 
 
@@ -139,6 +145,7 @@ def compile_pool(assets: pd.DataFrame, sched: DealSchedule, scenario: Scenario) 
     ip_types: list[tuple[str, ...]] = []
     rows = assets.to_dict("records")
     floating = _floating_rules(scenario, rows)
+    float_terms: list[tuple] = []
     for i, r in enumerate(rows):
         oid = str(r["obligor_id"])
         if oid not in ob_index:
@@ -154,11 +161,16 @@ def compile_pool(assets: pd.DataFrame, sched: DealSchedule, scenario: Scenario) 
         appraisal[i] = float(np.nansum(vals)) if vals else 0.0
         ip_types.append(tuple(str(x) for x in _list(r.get("ip_type"))))
         freq = str(r.get("payment_frequency") or "quarterly")
+        rec: list | None = [] if i in floating else None
         flows = contract_flows(
             float(r["principal"]), float(r.get("rate") or 0.0), as_date(r["start_date"]),
             as_date(r["maturity_date"]), freq, str(r.get("amortization") or "interest_only"),
-            parse_custom_schedule(r.get("custom_schedule")), cal, dc, interest_mode, floating.get(i),
+            parse_custom_schedule(r.get("custom_schedule")), cal, dc, interest_mode, floating.get(i), rec,
         )
+        for pay, reset, basis, rate in rec or ():
+            p = sched.period_of(pay)
+            if 0 <= p < n_t:
+                float_terms.append((i, p, reset, basis, rate, *floating[i].terms))
         bal = float(r["principal"])
         # balance outstanding at the cut-off: principal less what was repaid on or before it
         for fl in flows:
@@ -190,6 +202,7 @@ def compile_pool(assets: pd.DataFrame, sched: DealSchedule, scenario: Scenario) 
         obligor_pd=np.array(pds, dtype=np.float64),
         obligor_rating=tuple(ratings),
         frame=assets,
+        floating_terms=tuple(float_terms),
     )
     return pool, info
 
@@ -270,13 +283,19 @@ def index_levels(s: Scenario, sched: DealSchedule) -> dict[str, np.ndarray]:
     """Level of each index a floating tranche uses, fixed for each period (the curve's level ``fixing_lag_days``
     before the period's accrual start; one row per tranche name)."""
     out: dict[str, np.ndarray] = {}
-    starts = list(sched.accrual_start)
-    if s.deal.conventions.note_accrual_dates == "unadjusted":
-        starts = [s.deal.closing_date, *sched.payment_dates_unadjusted[:-1]]
+    starts = note_accrual_starts(s, sched)
     for tr in s.tranches:
         if tr.floating is not None:
             out[tr.name] = index_fixings(s.indices[tr.floating.index], starts, tr.floating.fixing_lag_days)
     return out
+
+
+def note_accrual_starts(s: Scenario, sched: DealSchedule) -> list:
+    """The first day of each note accrual period (adjusted or not: ``deal.conventions.note_accrual_dates``); a
+    floating coupon's index is read ``fixing_lag_days`` before it."""
+    if s.deal.conventions.note_accrual_dates == "unadjusted":
+        return [s.deal.closing_date, *sched.payment_dates_unadjusted[:-1]]
+    return list(sched.accrual_start)
 
 
 def tranche_rates(s: Scenario, sched: DealSchedule) -> np.ndarray:

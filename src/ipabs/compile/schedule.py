@@ -312,6 +312,7 @@ def contract_flows(
     dc: ql.DayCounter,
     interest_mode: str = "contract",
     rate_at=None,
+    record: list | None = None,
 ) -> list[ContractFlow]:
     """Contractual cash flows of one asset (interest and principal per payment date), before any default.
 
@@ -327,12 +328,17 @@ def contract_flows(
 
     ``rate_at`` (a floating asset, ``pool.floating``): the rate of the instalment period starting on a date, used in
     place of ``rate``; a level-payment instalment is then recomputed at each reset over the remaining instalments.
+
+    ``record`` (a list): each instalment's (payment date, reset date, interest per unit of rate, rate) is appended —
+    what the Monte Carlo's simulated index paths move (:mod:`ipabs.prepare.rates`).
     """
     periodic = interest_mode == "periodic" or (interest_mode == "contract" and amortization == "level_payment")
     if amortization == "bullet":
         d = contract_dates(start, maturity, "at_maturity", cal)[0]
         tau = _months(start, maturity) / 12.0 if periodic else dc.yearFraction(to_ql(start), to_ql(maturity))
         rate = rate if rate_at is None else rate_at(start)
+        if record is not None:
+            record.append((d, start, principal * tau, rate))
         return [ContractFlow(d, principal * rate * tau, principal)]
     if amortization == "custom":
         repay = {d: 0.0 for d, _ in (custom or [])}
@@ -368,12 +374,18 @@ def contract_flows(
         if periodic:
             if amortization == "level_payment":
                 interest = bal * r
+                acc = 1.0 / ppy
             elif reg is not None and (amortization != "custom" or d in grid):
                 interest = bal * rate * reg
+                acc = reg
             else:
-                interest = bal * rate * (_months(prev, d) / 12.0)
+                acc = _months(prev, d) / 12.0
+                interest = bal * rate * acc
         else:
-            interest = bal * rate * dc.yearFraction(to_ql(prev), to_ql(d))
+            acc = dc.yearFraction(to_ql(prev), to_ql(d))
+            interest = bal * rate * acc
+        if record is not None:
+            record.append((d, prev, bal * acc, rate))
         if amortization == "level_payment":
             prin = bal if last else min(bal, pmt - interest)
         else:

@@ -62,6 +62,7 @@ from ipabs.prepare.montecarlo import (  # noqa: F401 — re-exported for callers
     revenue_inputs,
     revenue_loadings,
 )
+from ipabs.prepare.rates import simulated_indices
 from ipabs.scenario.schema import Assumptions
 
 #: Levels of ``simulation.statistics`` (decision 012).
@@ -107,6 +108,9 @@ class MCResult:
     statistics: str = "full"  # "losses": no WAL, yield (NaN) or per-period sums and histograms (zero)
     base_balance: np.ndarray | None = None  # f8[T, K] the base (no-default) path's balances: a point mass of the bands
     base_payment: np.ndarray | None = None  # f8[T, K] its payments (interest + principal + residual)
+    #: f4[n, T, I] each path's simulated index fixings per payment period (``simulation.rates``), I = the indices in
+    #: ``meta["indices"]``; None without simulated index paths
+    index_levels: np.ndarray | None = None
 
     @property
     def has_cashflow_statistics(self) -> bool:
@@ -384,7 +388,8 @@ def simulate(
     chunk = min(2**24, max(BLOCK_SIZE, (chunk or 16 * BLOCK_SIZE) // BLOCK_SIZE * BLOCK_SIZE))
     po = PathOutputs(np.zeros((n, k)), np.zeros((n, k), dtype=np.int8), np.zeros((n, k)), np.zeros((n, k)),
                      np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n, dtype=np.int8), np.zeros(n, dtype=np.int16),
-                     np.zeros(n))
+                     np.zeros(n), np.zeros((n, n_t, prep.credit.rt.out_g.shape[1]), dtype=np.float32))
+    has_rates = prep.credit.rt.out_g.shape[1] > 0
     h_bal = np.zeros((n_t, k, N_BINS), dtype=np.int64)
     h_cash = np.zeros((n_t, k, N_BINS), dtype=np.int64)
     s_int = [[0] * k for _ in range(n_t)]
@@ -427,10 +432,13 @@ def simulate(
 
     def run_block(lo: int, hi: int) -> int:
         acc = free.get()
+        d, par = prep.d, wf_par
+        if has_rates:  # the block writes each path's coupons into its own copies (kernels.rates.path_coupons)
+            d, par = d._replace(tr_rate=d.tr_rate.copy()), wf_par.copy()
         try:
-            simulate_block(seed64, np.int64(path0 + lo), np.int64(path0 + hi), np.int64(0), prep.d, prep.pa,
+            simulate_block(seed64, np.int64(path0 + lo), np.int64(path0 + hi), np.int64(0), d, prep.pa,
                            prep.credit, prep.stats, prep.base, prep.base_pf, prep.base_out,
-                           PathOutputs(*(x[lo:hi] for x in po)), acc[0], np.int64(level), wf_addr, wf_par)
+                           PathOutputs(*(x[lo:hi] for x in po)), acc[0], np.int64(level), wf_addr, par)
             acc[1] += hi - lo
             # int64 sums are exact while a flush holds < 9.2e18 fen; uint16 counts while it holds < 2^16 paths
             if acc[1] >= chunk or acc[1] + BLOCK_SIZE > _HIST_FLUSH:
@@ -479,12 +487,17 @@ def simulate(
             # loading (warm) or compiling (kernels_cold: the first run after installation) the kernels, not in
             # elapsed_seconds
             "compile_seconds": compile_seconds, "kernels_cold": cold}
+    if has_rates:
+        rm = deal.scenario.simulation.rates
+        meta["indices"] = simulated_indices(deal)
+        meta["rate_model"] = {"model": rm.model, "mean_reversion": rm.mean_reversion, "volatility": rm.volatility}
     if wf_note:
         meta["waterfall_note"] = wf_note
     return MCResult(deal, sd, path0, n, po.loss, po.short, po.wal, po.yld, po.pool_def, po.pool_loss, po.sup_draw,
                     po.sup_def, h_bal, h_cash, s_int, s_prin, s_bal, s_pool, prep.bal_hi, prep.cash_hi, elapsed, meta,
                     po.first_default, po.rev_short, stats_level, prep.base_out.tr_bal_end.copy(),
-                    prep.base_out.tr_int_paid + prep.base_out.tr_prin_paid + prep.base_out.tr_resid)
+                    prep.base_out.tr_int_paid + prep.base_out.tr_prin_paid + prep.base_out.tr_resid,
+                    po.index_lv if has_rates else None)
 
 
 @dataclass(frozen=True)
@@ -510,7 +523,8 @@ def trace_path(deal: CompiledDeal, seed: int, path: int, *, prepared: PreparedMC
     pf = empty_pool_flows(deal.n_periods)
     out = empty_waterfall_out(deal.n_periods, len(n.tranches), len(n.fees), len(n.accounts), len(n.supports))
     x = path_scratch(prep.d, prep.credit, prep.stats)
-    _trace_path(np.uint64(seed), np.int64(path), prep.d, prep.pa, prep.credit, prep.stats, pf, out, x)
+    d = prep.d._replace(tr_rate=prep.d.tr_rate.copy())  # the path's own coupons (simulation.rates) are written in d
+    _trace_path(np.uint64(seed), np.int64(path), d, prep.pa, prep.credit, prep.stats, pf, out, x)
     return PathTrace(int(path), x.ob_def.copy(), x.a_def.copy(), x.sup_def_t.copy(), x.rec_amt.copy(),
                      x.rec_t.copy(), pf, out)
 
@@ -576,4 +590,5 @@ def merge(parts: list[MCResult]) -> MCResult:
         cat("first_default") if all(p.first_default is not None for p in parts) else None,
         cat("revenue_shortfall_rate") if all(p.revenue_shortfall_rate is not None for p in parts) else None,
         first.statistics, first.base_balance, first.base_payment,
+        cat("index_levels") if all(p.index_levels is not None for p in parts) else None,
     )

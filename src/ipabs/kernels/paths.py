@@ -35,6 +35,7 @@ from ipabs.kernels.containers import PoolFlows, WaterfallOut
 from ipabs.kernels.defaults import default_periods_one_path
 from ipabs.kernels.normal import norm_ppf
 from ipabs.kernels.pool import DUST, apply_defaults_into
+from ipabs.kernels.rates import RateArrays, floating_asset_interest, path_coupons, rate_path, record_indices
 from ipabs.kernels.rng import (
     MAX_GAMMA_TRIES,
     STREAM_LAG,
@@ -109,6 +110,7 @@ class CreditInputs(NamedTuple):
     rev_cs: np.ndarray  # f8[NR] loading on the obligor's sector factor
     rev_ce: np.ndarray  # f8[NR] loading on the firm's own normal, sqrt(1 − w²)
     rev_sec: np.ndarray  # i8[NR] sector factor index of the asset's obligor
+    rt: RateArrays  # simulated index paths (simulation.rates; empty arrays = every path on the forward paths)
 
 
 class StatInputs(NamedTuple):
@@ -170,6 +172,7 @@ class PathOutputs(NamedTuple):
     sup_def: np.ndarray  # i1[n] some support provider defaulted
     first_default: np.ndarray  # i2[n] τ₀, the first default period (n_periods = none)
     rev_short: np.ndarray  # f8[n] sales-linked payments short of schedule (surplus negative) / pool_bal0
+    index_lv: np.ndarray  # f4[n, T, I] simulated index fixings per payment period (I = 0 without simulation.rates)
 
 
 class BlockSums(NamedTuple):
@@ -717,6 +720,7 @@ class PathScratch(NamedTuple):
     k_tot: np.ndarray  # f8[K] Σ cf_t (the yield's start, _cf_sums)
     k_mom: np.ndarray  # f8[K] Σ cf_t τ_t
     k_last: np.ndarray  # i8[K] one past the last t with cf_t ≠ 0
+    xr: np.ndarray  # f8[G] the path's short-rate deviations on the fixing grid (simulation.rates)
 
 
 @jit_inline
@@ -774,8 +778,15 @@ def simulate_path(seed, p, j, d, pa, ci, si, b, bpf, bout, pf, out, w, x, po, bs
             tau0 = ts
     po.first_default[j] = tau0
     po.sup_def[j] = sdef
+    # simulated index paths (simulation.rates): the path's coupons and floating assets' interest differ from the
+    # base path's from period 0, like sales-linked payments; either way every path runs from period 0
+    has_rates = ci.rt.out_g.shape[1] > 0
+    if has_rates:
+        rate_path(seed, p, ci.rt, x.xr)
+        record_indices(ci.rt, x.xr, po.index_lv, j)
+        path_coupons(ci.rt, x.xr, d.tr_rate, wf_par, ci.rt.cpn_off if wf_addr != 0 else -1)
     # pool flows (with sales-linked payments every path differs from the base path from period 0)
-    has_rev = ci.rev_asset.shape[0] > 0
+    has_rev = ci.rev_asset.shape[0] > 0 or has_rates
     if tau0 < n_t or has_rev:
         if tau0 < n_t:
             ip_recoveries(seed, p, pa, x.a_def, x.dl, nd, ci.appraisal, ci.hc_mean, ci.hc_std, ci.cost_rate,
@@ -789,10 +800,12 @@ def simulate_path(seed, p, j, d, pa, ci, si, b, bpf, bout, pf, out, w, x, po, bs
             packed, width = ci.packed, np.int64(ci.width)
         apply_defaults_into(pa, packed, width, x.a_def, x.rec_amt, x.rec_t, pf, ci.a_end, ci.has_prepay,
                             ci.has_frac_def, x.lf, x.dl, nd, t_pool)
-        if has_rev:
+        if ci.rev_asset.shape[0] > 0:
             rs = revenue_flows(seed, p, pa, ci.asset_obligor, x.a_def, ci.a_end, ci.rev_asset, ci.rev_mu, ci.rev_sig,
                                ci.rev_floor, ci.rev_cap, pf, x.factors, ci.rev_cm, ci.rev_cs, ci.rev_ce, ci.rev_sec)
             po.rev_short[j] = rs / d.pool_bal0 if d.pool_bal0 > 0.0 else 0.0
+        if has_rates:
+            floating_asset_interest(ci.rt, x.xr, x.a_def, pf.interest)
         flows = pf
     else:
         t_pool = n_t
@@ -951,6 +964,10 @@ def trace_path(seed, p, d, pa, ci, si, pf, out, x):
                         x.lf, x.dl, n_a, np.int64(0))
     revenue_flows(seed, p, pa, ci.asset_obligor, x.a_def, ci.a_end, ci.rev_asset, ci.rev_mu, ci.rev_sig, ci.rev_floor,
                   ci.rev_cap, pf, x.factors, ci.rev_cm, ci.rev_cs, ci.rev_ce, ci.rev_sec)
+    if ci.rt.out_g.shape[1] > 0:  # simulated index paths: d must be the caller's own copy (its tr_rate is written)
+        rate_path(seed, p, ci.rt, x.xr)
+        path_coupons(ci.rt, x.xr, d.tr_rate, np.empty(0), -1)
+        floating_asset_interest(ci.rt, x.xr, x.a_def, pf.interest)
     w = waterfall_work(d)
     waterfall_start(d, w)
     waterfall_periods(d, pf, x.sup_def_t, out, w, 0, n_t, np.int64(REC_ALL))
@@ -973,7 +990,7 @@ def path_scratch(d, ci, si):
                        np.zeros(n_t + 1, dtype=np.int64), np.empty((n_k, n_t)), np.empty(n_k, dtype=np.int64),
                        np.empty(n_k), np.empty(n_k), np.empty(n_k, dtype=np.int64), np.empty(si.inc_val.shape[0]),
                        np.zeros((n_t, n_k), dtype=np.int64), np.zeros(1, dtype=np.int64), np.empty(n_k), np.empty(n_k),
-                       np.empty(n_k, dtype=np.int64))
+                       np.empty(n_k, dtype=np.int64), np.zeros(ci.rt.time.shape[0]))
     for a in range(n_a):
         x.a_def[a] = n_t
     return x

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from ipabs.compile.arrays import empty_pool_flows, empty_waterfall_out
+from ipabs.compile.codegen import layout
 from ipabs.compile.lower import CompiledDeal, performing_flows
 from ipabs.credit.defaults import copula_layout, group_cmax, threshold_rows, thresholds_from_cumulative_pd
 from ipabs.credit.pd_curves import RatingTable, load_rating_table, stressed_cumulative
@@ -23,6 +24,7 @@ from ipabs.errors import Issue, ScenarioError
 from ipabs.kernels.containers import PoolFlows, WaterfallOut
 from ipabs.kernels.paths import N_POOL_SUMS, BasePath, CreditInputs, StatInputs, base_path
 from ipabs.kernels.pool import asset_activity, pack_performing
+from ipabs.prepare.rates import rate_arrays
 from ipabs.scenario.schema import Assumptions
 
 #: Bins of the per-period balance and payment histograms (layout: :mod:`ipabs.engine.bands`, decision 019).
@@ -267,7 +269,7 @@ def prepare(deal: CompiledDeal, assumptions: Assumptions | None = None) -> Prepa
         float(sim.recovery_downturn),
         int(sim.recovery_lag_max_periods - a.recovery_lag_periods) if sim.recovery_lag_max_periods is not None else 0,
         rev_asset, rev_mu, rev_sig, rev_floor, rev_cap, *obligor_assets(deal.info.asset_obligor, len(th_row)),
-        *rev_load,
+        *rev_load, rate_arrays(deal, pa, layout(deal.waterfall).cpn),
     )
     d = deal.waterfall
     freq = float(_FREQ[s.deal.payment_frequency])

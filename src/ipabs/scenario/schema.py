@@ -239,6 +239,11 @@ class IndexCurve(_Model):
 
     dates: list[dt.date] = Field(min_length=1, description="dates the levels apply from, strictly increasing")
     levels: list[float] = Field(min_length=1, description="index level (decimal) from each date until the next")
+    tenor_years: float | None = Field(
+        None, gt=0, le=30, allow_inf_nan=False,
+        description="term of the rate the index quotes, in years (LPR 1Y: 1, Shibor 3M: 0.25); needed only by the "
+        "Monte Carlo's Hull–White index paths (simulation.rates)",
+    )
 
     @model_validator(mode="after")
     def _same_length(self) -> IndexCurve:
@@ -489,6 +494,16 @@ class RevenueRisk(_Model):
         return v
 
 
+class RateModel(_Model):
+    """Simulated index paths in the Monte Carlo: a one-factor Hull–White short rate (QuantLib) fitted to each index's
+    forward path; each fixing moves by the change of the model's term rate (docs/methodology/monte-carlo.md §9)."""
+
+    model: Literal["hull_white"] = Field("hull_white", description="the short-rate model (one factor)")
+    mean_reversion: float = Field(gt=0, le=5, allow_inf_nan=False, description="a, per year")
+    volatility: float = Field(ge=0, le=0.2, allow_inf_nan=False,
+                              description="σ of the short rate, decimal per √year (0.006 = 60 bp)")
+
+
 class Simulation(_Model):
     """Monte Carlo settings (used by the credit engine); see docs/methodology/monte-carlo.md."""
 
@@ -534,6 +549,10 @@ class Simulation(_Model):
     revenue_risk: RevenueRisk | None = Field(
         None, description="sales-linked royalties with firm-level lognormal sales shocks (omit = the scheduled "
         "royalties are paid in full while the firm performs)",
+    )
+    rates: RateModel | None = Field(
+        None, description="simulated index paths for floating coupons and floating assets (omit = every path uses "
+        "the forward paths of [indices])",
     )
     statistics: Literal["full", "losses"] = Field(
         "full", description="what each Monte Carlo path reports: full = tranche losses, shortfalls, WAL, yield and "
@@ -639,6 +658,16 @@ def check_references(s: Scenario, file: str | None = None) -> list[Issue]:
     for i, fa in enumerate(s.pool.floating):
         if fa.index not in s.indices:
             bad(f"pool.floating[{i}]", "index", f"index '{fa.index}' is not in [indices] (known: {sorted(s.indices)})")
+    if s.simulation.rates is not None:
+        used = sorted({t.floating.index for t in s.tranches if t.floating is not None}
+                      | {fa.index for fa in s.pool.floating})
+        if not used:
+            bad("simulation.rates", "model", "simulated index paths need a floating tranche or floating assets "
+                "(tranches[].floating, [[pool.floating]]); remove [simulation.rates]")
+        for name in used:
+            if name in s.indices and s.indices[name].tenor_years is None:
+                bad(f"indices.{name}", "tenor_years", f"index '{name}' needs tenor_years (the term of the rate it "
+                    "quotes, in years) for the Hull–White index paths of simulation.rates")
     order = {"senior": 0, "mezzanine": 1, "subordinate": 2}
     ranks = [order[t.seniority] for t in s.tranches]
     if ranks != sorted(ranks):
