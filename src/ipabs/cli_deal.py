@@ -171,6 +171,14 @@ def cmd_run(args: argparse.Namespace) -> int:
               f"pool default rate mean {100 * mc.pool_stats()['default_rate_mean']:.2f}%"
               + (f", royalty shortfall mean {100 * rs:.2f}% of the pool"
                  if (rs := mc.pool_stats().get("revenue_shortfall_mean")) is not None else ""))
+        if mc.index_levels is not None:
+            rm = mc.meta["rate_model"]
+            ix = mc.index_summary()
+            last = ix.groupby("index").tail(1)
+            print(f"index paths: Hull–White, a = {rm['mean_reversion']:g}, σ = {rm['volatility']:g}; last fixing "
+                  + ", ".join(f"{r.index} forward {100 * r.forward:.2f}%, P5–P95 {100 * r.p5:.2f}–{100 * r.p95:.2f}%"
+                              for r in last.itertuples())
+                  + " (index_paths.parquet)")
     print(f"results written to {out_dir}/")
     return 0
 

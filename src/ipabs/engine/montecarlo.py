@@ -254,6 +254,30 @@ class MCResult:
                 })
         return pd.DataFrame(rows)
 
+    def index_summary(self) -> pd.DataFrame:
+        """Each simulated index's fixing per payment period (``simulation.rates``): the forward-path level, the mean
+        and standard deviation over the paths and the 5/50/95% quantiles (empty without simulated index paths).
+        The fixing is read on each note accrual period's first day."""
+        cols = ["index", "period", "fixing_date", "forward", "mean", "std", "p5", "p50", "p95"]
+        if self.index_levels is None or self.index_levels.shape[2] == 0:
+            return pd.DataFrame(columns=cols)
+        from ipabs.compile.lower import note_accrual_starts
+
+        deal = self.deal
+        starts = note_accrual_starts(deal.scenario, deal.schedule)
+        rows = []
+        for i, name in enumerate(self.meta.get("indices", [])):
+            curve = deal.scenario.indices[name]
+            x = self.index_levels[:, :, i].astype(np.float64)
+            q = np.quantile(x, [0.05, 0.5, 0.95], axis=0) if len(x) else np.full((3, deal.n_periods), np.nan)
+            for t in range(deal.n_periods):
+                rows.append({"index": name, "period": t + 1, "fixing_date": starts[t],
+                             "forward": curve.level(starts[t]),
+                             "mean": float(x[:, t].mean()) if len(x) else math.nan,
+                             "std": float(x[:, t].std()) if len(x) else math.nan,
+                             "p5": float(q[0, t]), "p50": float(q[1, t]), "p95": float(q[2, t])})
+        return pd.DataFrame(rows, columns=cols)
+
     def pool_expected_flows(self) -> pd.DataFrame:
         """Mean pool interest, principal, defaults, recoveries and balance per period."""
         self._need_full("expected pool flows by period")

@@ -186,6 +186,17 @@ def bands_table(mc, lang: str) -> str:
     return _table(headers, rows)
 
 
+def index_table(mc, lang: str) -> str:
+    """The simulated index fixings per period (``simulation.rates``): forward level, mean and 5/50/95%."""
+    ix = mc.index_summary()
+    headers = [label("index", lang), label("period", lang), label("fixing_date", lang)] + [
+        label(f"index_{c}", lang) for c in ("forward", "mean", "p5", "p50", "p95")]
+    rows = [[(r.index, False), (str(r.period), True), (_date(r.fixing_date, lang), False)]
+            + [(_pct(getattr(r, c), 3), True) for c in ("forward", "mean", "p5", "p50", "p95")]
+            for r in ix.itertuples()]
+    return _table(headers, rows)
+
+
 def coverage_table(det, lang: str) -> str:
     pf = det.pool_frame()
     headers = [label("period", lang), label("payment_date", lang), label("coverage_ratio", lang), label("state", lang)]
@@ -262,6 +273,12 @@ def render_report(det, mc=None, lang: str = "en", *, tape=None) -> str:
             parts.append(f"<h2>{_heading('expected_paydown_heading', lang)}</h2>")
             parts.append(bands_table(mc, lang))
             parts.append(f'<p class="note">{_e(label("bands_note", lang))}</p>')
+        if mc.index_levels is not None:
+            parts.append(f"<h2>{_heading('sheet_index_paths', lang)}</h2>")
+            rm = mc.meta.get("rate_model", {})
+            parts.append(f'<p class="note">{_e(label("hull_white", lang))}: a = {rm.get("mean_reversion")}, '
+                         f'σ = {rm.get("volatility")}</p>')
+            parts.append(index_table(mc, lang))
     parts.append(f"<h2>{_heading('coverage_ratio_heading', lang)}</h2>")
     parts.append(_figure_div(charts.coverage_chart(det, lang), "chart-coverage"))
     parts.append(coverage_table(det, lang))

@@ -245,6 +245,17 @@ def expected_cols(mc, lang: str) -> list[Col]:
     return cols
 
 
+def index_cols(mc, lang: str) -> list[Col]:
+    """The simulated index fixings per period (``simulation.rates``): forward level, mean, std and quantiles."""
+    ix = mc.index_summary()
+    cols = [Col(label("index", lang), "text", ix["index"].tolist()),
+            Col(label("period", lang), "int", ix["period"].tolist()),
+            Col(label("fixing_date", lang), "date", ix["fixing_date"].tolist())]
+    for c in ("forward", "mean", "std", "p5", "p50", "p95"):
+        cols.append(Col(label(f"index_{c}", lang), "rate", ix[c].tolist()))
+    return cols
+
+
 def _facts_table(ws, facts: Iterable[Fact], lang: str, start_row: int, with_source: bool) -> int:
     facts = list(facts)
     cols = [Col(label("item", lang), "text", [f.title(lang) for f in facts])]
@@ -327,4 +338,6 @@ def write_workbook(path: Path, det, mc=None, tape=None, lang: str = "en") -> Non
         write_table(w, mc_support_cols(mc, lang), start_row=row + 1, freeze=False)
         if mc.has_cashflow_statistics:
             sheet("sheet_expected_cashflows", expected_cols(mc, lang), first_col=True)
+        if mc.index_levels is not None:
+            sheet("sheet_index_paths", index_cols(mc, lang), first_col=True)
     wb.save(path)

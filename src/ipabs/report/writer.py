@@ -57,6 +57,9 @@ def run_summary(det, mc=None, tape=None) -> dict[str, Any]:
                        "problems": [i.to_dict() for i in tape.rejected]}
     if mc is not None:
         doc["monte_carlo"] = {"pool": mc.pool_stats()}
+        if mc.index_levels is not None:
+            doc["monte_carlo"]["rate_model"] = mc.meta.get("rate_model")
+            doc["monte_carlo"]["index_paths"] = mc.index_summary().to_dict(orient="records")
     return doc
 
 
@@ -73,6 +76,8 @@ def write_run(folder: Path, det, mc=None, tape=None, lang: str = "en", path_samp
         write_parquet(folder / "loss_distribution.parquet", mc.loss_distribution())
         if full:  # losses-only statistics (decision 012) have no expected cash flows by period
             write_parquet(folder / "expected_cashflows.parquet", mc.expected_cashflows())
+        if mc.index_levels is not None:  # simulated index paths (simulation.rates)
+            write_parquet(folder / "index_paths.parquet", mc.index_summary())
     if path_sample is not None:
         write_parquet(folder / "path_sample.parquet", path_sample)
     if report:

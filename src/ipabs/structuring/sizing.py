@@ -256,6 +256,7 @@ class PathStore:
         self.seed = sim.seed if seed is None else int(seed)
         self.path0 = int(path0)
         self.prep = prepared or prepare(deal, assumptions)
+        _refuse_simulated_rates(self.prep, deal)
         self.deal = deal
         self.n_t = deal.n_periods
         self.n_s = len(deal.names.supports)
@@ -321,6 +322,7 @@ class PathStore:
         self = cls.__new__(cls)
         self.n, self.seed, self.path0 = int(n_paths), int(seed), int(path0)
         self.prep = prepared or prepare(deal, assumptions)
+        _refuse_simulated_rates(self.prep, deal)
         self.deal = deal
         self.n_t, self.n_s = deal.n_periods, len(deal.names.supports)
         self.threads = max(1, int(threads)) if threads else max(1, numba.config.NUMBA_NUM_THREADS)
@@ -715,6 +717,16 @@ def _bisect(pred: Callable[[float], bool], lo: float, hi: float, tol: float, tic
             hi = mid
         tick()
     return lo, hi
+
+
+def _refuse_simulated_rates(prep: PreparedMC, deal: CompiledDeal) -> None:
+    """Sizing stores each path's pool flows once and re-runs only the waterfall of each trial structure; with
+    simulated index paths (``simulation.rates``) every path also has its own coupons, which it does not store."""
+    if prep.credit.rt.out_g.shape[1] > 0:
+        raise ScenarioError([Issue(
+            "tranche sizing runs on the forward paths of [indices]; it does not take simulated index paths: remove "
+            "[simulation.rates] to size the tranches (then run the Monte Carlo with it on the sized deal)",
+            file=deal.source, table="simulation.rates", field="model")])
 
 
 def size_tranche(
