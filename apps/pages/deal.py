@@ -468,6 +468,16 @@ def paydown_chart(res: runs.DealRun) -> go.Figure:
     return fig
 
 
+def index_table(res: runs.DealRun) -> pd.DataFrame:
+    """The simulated index fixings per period, in percent."""
+    ix = res.mc.index_summary()
+    out = pd.DataFrame({ui.t("index"): ix["index"], ui.t("period"): ix["period"],
+                        ui.t("fixing_date"): [ui.fmt_date(d) for d in ix["fixing_date"]]})
+    for c in ("forward", "mean", "p5", "p50", "p95"):
+        out[f"{ui.t('index_' + c)} (%)"] = (ix[c] * 100).round(3)
+    return out
+
+
 def coverage_chart(res: runs.DealRun) -> go.Figure:
     return charts.coverage_chart(res.det, ui.lang())
 
@@ -539,6 +549,13 @@ def show_results() -> None:
     c1, c2 = st.columns(2)
     c1.plotly_chart(loss_chart(res), key="chart_loss")
     c2.plotly_chart(paydown_chart(res), key="chart_paydown")
+    if mc.index_levels is not None:  # simulated index paths (simulation.rates): the fixings' fan and table
+        rm = mc.meta.get("rate_model", {})
+        st.markdown(f"**{ui.h('sheet_index_paths')}** · {ui.t('hull_white')}: a = {rm.get('mean_reversion')}, "
+                    f"σ = {rm.get('volatility')}")
+        st.plotly_chart(charts.index_chart(mc, ui.lang()), key="chart_index")
+        with st.container(key="index_paths"):
+            st.dataframe(index_table(res), hide_index=True)
     ratings_section(res, last)
     st.markdown(f"**{ui.h('waterfall_table')}** · {ui.t('deterministic_case')}")
     with st.container(key="waterfall"):

@@ -220,3 +220,29 @@ def test_validation_and_sizing_refusal(folder, deals):
 
     with pytest.raises(ScenarioError, match="simulation.rates"):
         PathStore(deals["hw"], n_paths=100)
+
+
+def test_cli_writes_the_index_paths(folder, tmp_path, capsys):
+    import json
+
+    import openpyxl
+    import pandas as pd
+
+    from ipabs.cli import main
+
+    out = tmp_path / "out"
+    assert main(["run", str(folder / "hw.toml"), "--paths", "1000", "--lang", "zh", "--report", "--out",
+                 str(out)]) == 0
+    assert "index paths: Hull–White, a = 0.05, σ = 0.008" in capsys.readouterr().out
+    ix = pd.read_parquet(out / "index_paths.parquet")
+    assert list(ix["period"]) == list(range(1, 13)) and set(ix["index"]) == {"LPR_1Y"}
+    assert ix["forward"].iloc[0] == ix["p5"].iloc[0] == ix["p95"].iloc[0] == 0.03  # fixed at closing
+    assert (ix["p95"] - ix["p5"]).iloc[-1] > 0.01
+    doc = json.loads((out / "summary.json").read_text("utf-8"))
+    assert doc["monte_carlo"]["rate_model"] == {"model": "hull_white", "mean_reversion": A, "volatility": SIGMA}
+    assert len(doc["monte_carlo"]["index_paths"]) == 12
+    ws = openpyxl.load_workbook(out / "cashflows.xlsx")["基准利率路径"]
+    assert [c.value for c in ws[1]][:4] == ["基准利率", "期数", "定盘日", "远期路径"]
+    assert ws.cell(row=2, column=4).number_format == "0.00%"
+    html = (out / "report.html").read_text("utf-8")
+    assert "基准利率路径" in html and "chart-index" in html

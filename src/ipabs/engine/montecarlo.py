@@ -257,7 +257,9 @@ class MCResult:
     def index_summary(self) -> pd.DataFrame:
         """Each simulated index's fixing per payment period (``simulation.rates``): the forward-path level, the mean
         and standard deviation over the paths and the 5/50/95% quantiles (empty without simulated index paths).
-        The fixing is read on each note accrual period's first day."""
+        The fixing is read on each note accrual period's first day. The paths' fixings are kept as float32 (7
+        significant digits); the statistics are rounded to 1e-8 (a millionth of a basis point), below which float32
+        cannot tell levels apart."""
         cols = ["index", "period", "fixing_date", "forward", "mean", "std", "p5", "p50", "p95"]
         if self.index_levels is None or self.index_levels.shape[2] == 0:
             return pd.DataFrame(columns=cols)
@@ -268,13 +270,13 @@ class MCResult:
         rows = []
         for i, name in enumerate(self.meta.get("indices", [])):
             curve = deal.scenario.indices[name]
-            x = self.index_levels[:, :, i].astype(np.float64)
+            x = np.round(self.index_levels[:, :, i].astype(np.float64), 8)
             q = np.quantile(x, [0.05, 0.5, 0.95], axis=0) if len(x) else np.full((3, deal.n_periods), np.nan)
             for t in range(deal.n_periods):
                 rows.append({"index": name, "period": t + 1, "fixing_date": starts[t],
                              "forward": curve.level(starts[t]),
-                             "mean": float(x[:, t].mean()) if len(x) else math.nan,
-                             "std": float(x[:, t].std()) if len(x) else math.nan,
+                             "mean": round(float(x[:, t].mean()), 8) if len(x) else math.nan,
+                             "std": round(float(x[:, t].std()), 8) if len(x) else math.nan,
                              "p5": float(q[0, t]), "p50": float(q[1, t]), "p95": float(q[2, t])})
         return pd.DataFrame(rows, columns=cols)
 

@@ -88,6 +88,26 @@ def paydown_chart(mc, lang: str) -> go.Figure:
     return fig
 
 
+def index_chart(mc, lang: str) -> go.Figure:
+    """Each simulated index (``simulation.rates``) by fixing date: the forward path, the mean and the 5–95% band."""
+    ix = mc.index_summary()
+    fig = go.Figure()
+    for i, (name, g) in enumerate(ix.groupby("index", sort=False)):
+        color = PALETTE[i % len(PALETTE)]
+        x = [fmt_date(d, lang) for d in g["fixing_date"]]
+        fig.add_scatter(x=x, y=g["p95"] * 100, mode="lines", line={"width": 0, "color": color}, showlegend=False,
+                        hoverinfo="skip")
+        fig.add_scatter(x=x, y=g["p5"] * 100, mode="lines", line={"width": 0, "color": color}, fill="tonexty",
+                        opacity=0.25, name=f"{name} {t('percentile_band', lang)}")
+        fig.add_scatter(x=x, y=g["forward"] * 100, mode="lines", line={"dash": "dash", "color": color},
+                        name=f"{name} {t('index_forward', lang)}")
+        fig.add_scatter(x=x, y=g["mean"] * 100, mode="lines+markers", line={"color": color},
+                        name=f"{name} {t('mean', lang)}")
+    fig.update_layout(title=h("sheet_index_paths", lang), yaxis_title=pct_header("index", lang), height=360,
+                      margin={"t": 50, "b": 40}, xaxis={"tickangle": -30}, legend={"orientation": "h", "y": -0.4})
+    return fig
+
+
 def coverage_chart(det, lang: str) -> go.Figure:
     """The base case's cash-flow coverage ratio by payment date, with the line at 1."""
     pf = det.pool_frame()

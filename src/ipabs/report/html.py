@@ -278,6 +278,7 @@ def render_report(det, mc=None, lang: str = "en", *, tape=None) -> str:
             rm = mc.meta.get("rate_model", {})
             parts.append(f'<p class="note">{_e(label("hull_white", lang))}: a = {rm.get("mean_reversion")}, '
                          f'σ = {rm.get("volatility")}</p>')
+            parts.append(_figure_div(charts.index_chart(mc, lang), "chart-index"))
             parts.append(index_table(mc, lang))
     parts.append(f"<h2>{_heading('coverage_ratio_heading', lang)}</h2>")
     parts.append(_figure_div(charts.coverage_chart(det, lang), "chart-coverage"))
