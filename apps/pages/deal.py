@@ -473,8 +473,9 @@ def index_table(res: runs.DealRun) -> pd.DataFrame:
     ix = res.mc.index_summary()
     out = pd.DataFrame({ui.t("index"): ix["index"], ui.t("period"): ix["period"],
                         ui.t("fixing_date"): [ui.fmt_date(d) for d in ix["fixing_date"]]})
-    for c in ("forward", "mean", "p5", "p50", "p95"):
-        out[f"{ui.t('index_' + c)} (%)"] = (ix[c] * 100).round(3)
+    for c, name in (("forward", ui.t("index_forward")), ("mean", ui.t("index_mean")), ("p5", ui.t("index_p5")),
+                    ("p50", ui.t("index_p50")), ("p95", ui.t("index_p95"))):
+        out[f"{name} (%)"] = (ix[c] * 100).round(3)
     return out
 
 

@@ -1,6 +1,6 @@
 """Simulated index paths for the Monte Carlo: a one-factor Hull–White short rate fitted to each index's forward path.
 
-``simulation.rates`` (docs/methodology/monte-carlo.md §9, decision 022). Each index of ``[indices]`` that a floating
+``simulation.rates`` (docs/methodology/monte-carlo.md §6, decision 022). Each index of ``[indices]`` that a floating
 tranche or floating asset uses gets a QuantLib term structure built from its forward path (the step levels, each a
 simple rate over the index's ``tenor_years``, as piecewise-flat continuous forwards) and a
 ``QuantLib.HullWhite(ts, a, σ)`` model. One short-rate factor drives every index: the deviation

@@ -496,7 +496,7 @@ class RevenueRisk(_Model):
 
 class RateModel(_Model):
     """Simulated index paths in the Monte Carlo: a one-factor Hull–White short rate (QuantLib) fitted to each index's
-    forward path; each fixing moves by the change of the model's term rate (docs/methodology/monte-carlo.md §9)."""
+    forward path; each fixing moves by the change of the model's term rate (docs/methodology/monte-carlo.md §6)."""
 
     model: Literal["hull_white"] = Field("hull_white", description="the short-rate model (one factor)")
     mean_reversion: float = Field(gt=0, le=5, allow_inf_nan=False, description="a, per year")
