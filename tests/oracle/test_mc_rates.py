@@ -246,3 +246,27 @@ def test_cli_writes_the_index_paths(folder, tmp_path, capsys):
     assert ws.cell(row=2, column=4).number_format == "0.00%"
     html = (out / "report.html").read_text("utf-8")
     assert "基准利率路径" in html and "chart-index" in html
+
+
+def test_a_rebased_deal_keeps_its_floating_assets_from_the_report_date(deals):
+    """Surveillance: the floating instalments move with the rebased periods (and are scaled like the asset)."""
+    from ipabs.surveillance import read_servicer_report, read_trustee_report, rebase
+    from ipabs.surveillance.synthetic import make_reports
+
+    t0 = 3
+    rebased = {}
+    for name in ("hw", "hw0", "fwd"):
+        deal = deals[name]
+        rep = make_reports(deal, t0, exact=True)
+        rebased[name] = rebase(deal, read_servicer_report(rep.servicer), read_trustee_report(rep.trustee),
+                               as_of=rep.as_of).deal
+    terms = deals["hw"].info.floating_terms
+    new = rebased["hw"].info.floating_terms
+    assert len(new) == sum(1 for x in terms if x[1] >= t0)
+    assert all(0 <= x[1] < rebased["hw"].n_periods for x in new)
+    assert [x[1] + t0 for x in new] == [x[1] for x in terms if x[1] >= t0]
+    ref = simulate(rebased["fwd"], n_paths=2000, threads=1)
+    assert _same(simulate(rebased["hw0"], n_paths=2000, threads=1), ref) == []
+    r = simulate(rebased["hw"], n_paths=2000, threads=1)
+    assert r.index_levels.shape == (2000, rebased["hw"].n_periods, 1)
+    assert len(np.unique(r.index_levels[:, 0, 0])) == 1 and r.index_levels[:, -1, 0].std() > 0.001

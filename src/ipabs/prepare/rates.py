@@ -91,7 +91,7 @@ def rate_arrays(deal: CompiledDeal, pa, cpn_off: int) -> RateArrays:
         if tr.floating is not None:
             for t, d in enumerate(starts):
                 tr_dates[(t, k)] = d - dt.timedelta(days=int(tr.floating.fixing_lag_days))
-    terms = deal.info.floating_terms
+    terms = tuple(x for x in deal.info.floating_terms if 0 <= x[1] < n_t)  # (a rebased deal shifts them itself)
     dates = set(tr_dates.values()) | {x[2] for x in terms} | set(starts)
     times = {d: _years(ref, d) for d in dates}
     grid = sorted({v for v in times.values() if v > 0.0})

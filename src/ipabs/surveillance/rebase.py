@@ -194,7 +194,12 @@ def rebase(deal: CompiledDeal, servicer: ReportResult, trustee: ReportResult | N
         notes.append(f"overdue obligors carry the delinquency → default transition table's PD ({transition.name}; "
                      f"{transition.status}: {transition.source})")
     # a defaulted obligor's remaining recovery is not a loan that can default: keep its PD at 0 and its rating unused
-    new_info = dataclasses.replace(info, obligor_pd=new_pd)
+    # floating assets' instalments (the Monte Carlo's simulated index paths): from period t0 on, scaled like the
+    # asset's rebased flows; none for an asset defaulted, repaid or overdue past its maturity
+    scale = {i: rec["scale_factor"] for i, rec in enumerate(recs)}
+    terms = tuple((i, t - t0, reset, basis * scale[i], *rest) for (i, t, reset, basis, *rest) in info.floating_terms
+                  if t >= t0 and math.isfinite(scale[i]) and scale[i] > 0.0)
+    new_info = dataclasses.replace(info, obligor_pd=new_pd, floating_terms=terms)
     # deal-level state
     wa = deal.waterfall
     b0 = wa.pool_bal0
