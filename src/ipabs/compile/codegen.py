@@ -42,6 +42,7 @@ import numba
 import numpy as np
 
 from ipabs.kernels import _jit as K
+from ipabs.kernels import paths as _paths
 from ipabs.kernels.waterfall import EPS
 
 #: Bump when the generated code's conventions change (it is part of every generated file's hash).
@@ -584,15 +585,12 @@ _STATS_CARRIED = (("kn", "k_num"), ("kd", "k_den"), ("kt", "k_tot"), ("km", "k_m
 def _stats_header(c: _Src) -> None:
     """The statistics version's signature and the kernels' own ``hist_bin``, ``fen`` and ``bin_of`` (their source,
     so the generated file's hash changes with them)."""
-    from ipabs.kernels import paths
-
     ptr = {"f": "F8P", "i": "types.CPointer(types.int64)", "u": "types.CPointer(types.uint16)", "n": "types.int64"}
     c("import math")
     c("from numba import njit")
     c(f"SIG = types.void(*([F8P] * {N_F8_IN} + [types.CPointer(types.int64)] + [F8P] * {N_F8_OUT} "
       "+ [types.int64] * 3 + [" + ", ".join(ptr[t] for t in STATS_TYPES) + "]))")
-    for fn in (paths.hist_bin, paths.fen, paths.bin_of):
-        src = inspect.getsource(fn.py_func)
+    for src in _helper_sources():
         c("")
         c("")
         c('@njit(cache=True, error_model="numpy", inline="always")')
@@ -601,6 +599,12 @@ def _stats_header(c: _Src) -> None:
                 c(line)
     c("")
     c("")
+
+
+def _helper_sources() -> tuple[str, ...]:
+    """The source of the kernels' ``hist_bin``, ``fen`` and ``bin_of``, as read when this module was imported (the
+    functions this process compiles, even if the file is edited while it runs)."""
+    return _HELPERS
 
 
 def _row_stats(c: _Src, n_k: int, n_t: int, k: int, t: str, ip: str, pp: str, rs: str, be: str, sh: str) -> None:
@@ -722,9 +726,12 @@ def reads_pool_balances(src: str) -> bool:
 
 
 def _check_constants() -> None:
+    from ipabs.kernels.callptr import STATS_TYPES as CALL_TYPES
     from ipabs.kernels.waterfall import REC_NONE
 
     assert REC_NONE == K_REC_NONE
+    assert CALL_TYPES == STATS_TYPES and len(STATS_TYPES) == len(STATS_ARGS)
 
 
 _check_constants()
+_HELPERS = tuple(inspect.getsource(fn.py_func) for fn in (_paths.hist_bin, _paths.fen, _paths.bin_of))
