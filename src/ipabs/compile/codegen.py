@@ -593,7 +593,7 @@ def _stats_header(c: _Src) -> None:
     for src in _helper_sources():
         c("")
         c("")
-        c('@njit(cache=True, error_model="numpy", inline="always")')
+        c('@njit(cache=True, error_model="numpy")')
         for line in src.splitlines():
             if not line.startswith("@"):
                 c(line)
