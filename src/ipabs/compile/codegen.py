@@ -20,6 +20,13 @@ and principal paid, shortfall carried, balance at the end, residual, support dra
 clean-up call; the other fields of :class:`~ipabs.compile.arrays.WaterfallOut` are not written (the general
 kernel's ``REC_TRANCHES`` leaves them stale too, except after a clean-up call).
 
+For the full statistics, ``waterfall_source(d, stats=True)`` writes a second version (called with
+:func:`ipabs.kernels.callptr.call_waterfall_stats`): it records the same rows and, as each is produced, runs the row
+loop of :func:`ipabs.kernels.paths.simulate_path` — shortfall flag, WAL sums, cash flow per 100 and the yield's
+start sums, comparison with the base path's row, bins and fen sums of the rows that differ — with the kernels' own
+``hist_bin``, ``fen`` and ``bin_of`` copied into the source (docs/performance.md item 25). Same operations in the
+same order: the same numbers.
+
 The generated source goes to a file named by its hash (beside numba's cache), so numba caches the compiled function
 across processes like every other kernel; the Monte Carlo calls it through its address
 (:func:`ipabs.kernels.callptr.call_waterfall`), so the path kernels themselves are compiled once for all deals.
