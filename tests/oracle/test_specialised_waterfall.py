@@ -22,7 +22,7 @@ from ipabs.compile.arrays import PoolFlows, empty_waterfall_out
 from ipabs.compile.codegen import pack_parameters, specialised_waterfall, waterfall_source
 from ipabs.credit.synthetic import synthetic_deal
 from ipabs.engine.montecarlo import prepare, simulate, trace_path
-from ipabs.kernels.callptr import call_waterfall
+from ipabs.kernels.callptr import call_waterfall, call_waterfall_stats
 from ipabs.kernels.waterfall import REC_NONE, REC_TRANCHES, waterfall_periods, waterfall_start, waterfall_work
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -142,7 +142,9 @@ def test_the_source_names_no_amount_so_a_resized_deal_reuses_it():
     a = prepare(synthetic_deal(n_obligors=20)).d
     b = a._replace(tr_bal0=a.tr_bal0 * 0.7, tr_coupon=a.tr_coupon + 0.01, tr_target=a.tr_target * 0.5)
     assert waterfall_source(a) == waterfall_source(b)
+    assert waterfall_source(a, stats=True) == waterfall_source(b, stats=True)
     assert specialised_waterfall(a).key == specialised_waterfall(b).key
+    assert specialised_waterfall(a, stats=True).key == specialised_waterfall(b, stats=True).key
     assert not np.array_equal(pack_parameters(a), pack_parameters(b))
     c = prepare(synthetic_deal(n_obligors=20, fees=True)).d
     assert waterfall_source(c) != waterfall_source(a)
@@ -181,6 +183,19 @@ def test_call_waterfall_refuses_arrays_the_c_function_would_misread():
         call(np.zeros(3, dtype=np.float32))
 
 
+def test_call_waterfall_stats_refuses_histograms_of_another_type():
+    """The statistics version's histograms are uint16: int64 counts would be misread by the C function."""
+    import numba
+
+    @numba.njit
+    def call(x, i, h):
+        call_waterfall_stats(0, x, x, x, x, x, x, x, x, x, x, x, x, x, x, i, x, x, x, x, x, x, 0, 0, 0, x, x, x, x,
+                             x, x, x, x, x, x, x, x, x, x, i, i, i, h, h, i, i, i, i, 0)
+
+    with pytest.raises((TypeError, numba.core.errors.TypingError), match="C-contiguous"):
+        call(np.zeros(3), np.zeros(3, dtype=np.int64), np.zeros(3, dtype=np.int64))
+
+
 def test_when_the_generated_waterfall_cannot_be_built_the_run_warns_and_uses_the_general_kernel(monkeypatch):
     import ipabs.engine.montecarlo as mc
 
@@ -188,7 +203,7 @@ def test_when_the_generated_waterfall_cannot_be_built_the_run_warns_and_uses_the
     prep = prepare(deal)
     ref = simulate(deal, 800, 2, prepared=prep, waterfall_kernel="general")
 
-    def unavailable(d):
+    def unavailable(d, stats=False):  # noqa: ARG001
         raise OSError("no writable directory for generated waterfall sources")
 
     monkeypatch.setattr(mc, "specialised_waterfall", unavailable)

@@ -20,6 +20,13 @@ and principal paid, shortfall carried, balance at the end, residual, support dra
 clean-up call; the other fields of :class:`~ipabs.compile.arrays.WaterfallOut` are not written (the general
 kernel's ``REC_TRANCHES`` leaves them stale too, except after a clean-up call).
 
+For the full statistics, ``waterfall_source(d, stats=True)`` writes a second version (called with
+:func:`ipabs.kernels.callptr.call_waterfall_stats`): it records the same rows and, as each is produced, runs the row
+loop of :func:`ipabs.kernels.paths.simulate_path` — shortfall flag, WAL sums, cash flow per 100 and the yield's
+start sums, comparison with the base path's row, bins and fen sums of the rows that differ — with the kernels' own
+``hist_bin``, ``fen`` and ``bin_of`` copied into the source (docs/performance.md item 25). Same operations in the
+same order: the same numbers.
+
 The generated source goes to a file named by its hash (beside numba's cache), so numba caches the compiled function
 across processes like every other kernel; the Monte Carlo calls it through its address
 (:func:`ipabs.kernels.callptr.call_waterfall`), so the path kernels themselves are compiled once for all deals.
@@ -29,6 +36,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import inspect
 import os
 import re
 import sys
@@ -41,10 +49,11 @@ import numba
 import numpy as np
 
 from ipabs.kernels import _jit as K
+from ipabs.kernels import paths as _paths
 from ipabs.kernels.waterfall import EPS
 
 #: Bump when the generated code's conventions change (it is part of every generated file's hash).
-CODEGEN_VERSION = 3
+CODEGEN_VERSION = 4
 
 #: The C signature of every generated waterfall (argument order of :func:`ipabs.kernels.callptr.call_waterfall`):
 #: pool flows (interest, principal, recoveries, defaults, balance at start, balance at end), the packed parameters,
@@ -330,8 +339,10 @@ def _step(c: _Src, d, lay: Layout, st: int, s: int) -> None:
         c.ind -= 1
 
 
-def waterfall_source(d) -> str:
-    """Python source of the waterfall specialised to deal ``d``'s structure (see the module docstring)."""
+def waterfall_source(d, stats: bool = False) -> str:
+    """Python source of the waterfall specialised to deal ``d``'s structure (see the module docstring); with
+    ``stats``, the version that also accumulates the full Monte Carlo's tranche-row statistics (:data:`STATS_ARGS`,
+    docs/performance.md item 25)."""
     lay = layout(d)
     n_t, n_k, n_f, n_a = lay.n_t, lay.n_k, lay.n_f, lay.n_a
     n_s = d.sup_cap.shape[0]
@@ -348,12 +359,23 @@ def waterfall_source(d) -> str:
       "+ [types.int64] * 3))")
     c("")
     c("")
+    if stats:
+        _stats_header(c)
     c('@cfunc(SIG, cache=True, error_model="numpy")')
     c("def waterfall(pi, pp, pr, pdf, pbs, pbe, par, s_acct, s_bal, s_short, s_fc, s_sl, s_scal, s_track, sdt, o_ip, "
-      "o_ish, o_pp, o_be, o_rs, o_sd, t0, t1, rec):")
+      "o_ish, o_pp, o_be, o_rs, o_sd, t0, t1, rec" + (", " + ", ".join(STATS_ARGS) if stats else "") + "):")
     c.ind = 1
     c("if s_scal[2] != 0.0:")
     c("    return")
+    if stats:
+        for k in range(n_k):
+            c(f"face{k} = sf_face[{k}]")
+            c(f"bhi{k} = sf_bhi[{k}]")
+            c(f"chi{k} = sf_chi[{k}]")
+            c(f"rb{k} = nb / bhi{k} if bhi{k} > 0.0 else 0.0")
+            c(f"rc{k} = nb / chi{k} if chi{k} > 0.0 else 0.0")
+            for v, arr in _STATS_CARRIED:
+                c(f"{v}{k} = {arr}[{k}]")
     # the carried state: local variable ↔ element of the state arrays (loaded here, stored after the loop)
     carried = ([(f"acct{a}", f"s_acct[{a}]") for a in range(n_a)]
                + [(f"{v}{k}", f"{arr}[{k}]") for k in range(n_k) for v, arr in (("bal", "s_bal"), ("sh", "s_short"),
@@ -511,6 +533,11 @@ def waterfall_source(d) -> str:
         c(f"    o_rs[t * {n_k} + {k}] = rs{k}")
     for sp in range(n_s):
         c(f"    o_sd[t * {n_s} + {sp}] = sd{sp}")
+    if stats:
+        c.ind += 1
+        for k in range(n_k):
+            _row_stats(c, n_k, n_t, k, "t", f"ipaid{k}", f"ppaid{k}", f"rs{k}", f"bal{k}", f"sh{k}")
+        c.ind -= 1
     c(f"if final and t < {n_t - 1}:")
     c(f"    if rec != {K_REC_NONE}:")
     c(f"        for u in range(t + 1, {n_t}):")
@@ -522,6 +549,11 @@ def waterfall_source(d) -> str:
         c(f"            o_ish[u * {n_k} + {k}] = sh{k}")
     for sp in range(n_s):
         c(f"            o_sd[u * {n_s} + {sp}] = 0.0")
+    if stats:
+        c.ind += 3
+        for k in range(n_k):
+            _row_stats(c, n_k, n_t, k, "u", "0.0", "0.0", "0.0", f"bal{k}", f"sh{k}")
+        c.ind -= 3
     c("            pass")
     c("    wound = 1.0")
     c("    break")
@@ -533,7 +565,84 @@ def waterfall_source(d) -> str:
     c("s_scal[1] = latched")
     c("if wound != 0.0:")
     c("    s_scal[2] = 1.0")
+    if stats:
+        for k in range(n_k):
+            for v, arr in _STATS_CARRIED:
+                c(f"{arr}[{k}] = {v}{k}")
     return "\n".join(out) + "\n"
+
+
+# ---- the full Monte Carlo's tranche-row statistics, accumulated as the rows are produced ---------------------------
+
+#: Arguments the statistics version takes after ``rec`` (the order of
+#: :func:`ipabs.kernels.callptr.call_waterfall_stats`): the base path's rows (interest, principal, residual, end
+#: balance) and cash flow per 100, τ in years, each tranche's face and histogram upper edges, the path's cash flows
+#: per 100 (``cfk[k, t]``), the per-tranche accumulators (WAL numerator and denominator, the yield's start sums, the
+#: shortfall flag, "equal to the base", one past the last non-zero cash flow), the block's histograms (uint16) and
+#: fen sums, the count of rows equal to the base path's, the number of bins.
+STATS_ARGS = ("b_ip", "b_pp", "b_rs", "b_be", "b_cf", "tau", "sf_face", "sf_bhi", "sf_chi", "cfk", "k_num", "k_den",
+              "k_tot", "k_mom", "k_short", "k_same", "k_last", "h_bal", "h_cash", "q_int", "q_prin", "q_bal",
+              "cnt_same", "nb")
+#: Their C types: "f" double*, "i" int64*, "u" uint16*, "n" int64.
+STATS_TYPES = "ffffffffffffffiiiuuiiiin"
+_STATS_CARRIED = (("kn", "k_num"), ("kd", "k_den"), ("kt", "k_tot"), ("km", "k_mom"), ("ks", "k_short"),
+                  ("kq", "k_same"), ("kl", "k_last"))
+
+
+def _stats_header(c: _Src) -> None:
+    """The statistics version's signature and the kernels' own ``hist_bin``, ``fen`` and ``bin_of`` (their source,
+    so the generated file's hash changes with them)."""
+    ptr = {"f": "F8P", "i": "types.CPointer(types.int64)", "u": "types.CPointer(types.uint16)", "n": "types.int64"}
+    c("import math")
+    c("from numba import njit")
+    c(f"SIG = types.void(*([F8P] * {N_F8_IN} + [types.CPointer(types.int64)] + [F8P] * {N_F8_OUT} "
+      "+ [types.int64] * 3 + [" + ", ".join(ptr[t] for t in STATS_TYPES) + "]))")
+    for src in _helper_sources():
+        c("")
+        c("")
+        c('@njit(cache=True, error_model="numpy")')
+        for line in src.splitlines():
+            if not line.startswith("@"):
+                c(line)
+    c("")
+    c("")
+
+
+def _helper_sources() -> tuple[str, ...]:
+    """The source of the kernels' ``hist_bin``, ``fen`` and ``bin_of``, as read when this module was imported (the
+    functions this process compiles, even if the file is edited while it runs)."""
+    return _HELPERS
+
+
+def _row_stats(c: _Src, n_k: int, n_t: int, k: int, t: str, ip: str, pp: str, rs: str, be: str, sh: str) -> None:
+    """The row loop of :func:`ipabs.kernels.paths.simulate_path` for tranche ``k``'s row ``t`` (values ``ip``, ``pp``,
+    ``rs``, ``be`` and the shortfall carried ``sh``, as recorded): the same operations in the same order."""
+    i = c.fresh("ri")
+    cv = c.fresh("cv")
+    paid = c.fresh("paid")
+    c(f"{i} = {t} * {n_k} + {k}")
+    c(f"if {sh} > {EPS!r}:")
+    c(f"    ks{k} = 1")
+    c(f"kn{k} += tau[{t}] * {pp}")
+    c(f"kd{k} += {pp}")
+    c(f"if {ip} == b_ip[{i}] and {pp} == b_pp[{i}] and {rs} == b_rs[{i}] and {be} == b_be[{i}]:")
+    c(f"    {cv} = b_cf[{i}]")
+    c(f"    cnt_same[{i}] += 1")
+    c("else:")
+    c(f"    {paid} = {ip} + {pp} + {rs}")
+    c(f"    {cv} = {paid} / face{k} * 100.0 if face{k} > 0.0 else 0.0")
+    c(f"    if {cv} != b_cf[{i}]:")
+    c(f"        kq{k} = 0")
+    c(f"    h_bal[{i} * nb + bin_of({be}, bhi{k}, rb{k}, nb)] += 1")
+    c(f"    h_cash[{i} * nb + bin_of({paid}, chi{k}, rc{k}, nb)] += 1")
+    c(f"    q_int[{i}] += fen({ip})")
+    c(f"    q_prin[{i}] += fen({pp})")
+    c(f"    q_bal[{i}] += fen({be})")
+    c(f"cfk[{k * n_t} + {t}] = {cv}")
+    c(f"kt{k} += {cv}")
+    c(f"km{k} += {cv} * tau[{t}]")
+    c(f"if {cv} != 0.0:")
+    c(f"    kl{k} = {t} + 1")
 
 
 K_REC_NONE = 0  # ipabs.kernels.waterfall.REC_NONE (asserted below)
@@ -603,9 +712,11 @@ def _load(key: str, src: str):
     return mod.waterfall
 
 
-def specialised_waterfall(d) -> SpecialisedWaterfall:
-    """Generate, compile (or load from numba's cache) and return the waterfall specialised to ``d``'s structure."""
-    src = waterfall_source(d)
+def specialised_waterfall(d, stats: bool = False) -> SpecialisedWaterfall:
+    """Generate, compile (or load from numba's cache) and return the waterfall specialised to ``d``'s structure;
+    with ``stats`` the version that also accumulates the tranche-row statistics of a full Monte Carlo (called
+    with :func:`ipabs.kernels.callptr.call_waterfall_stats`)."""
+    src = waterfall_source(d, stats)
     key = hashlib.sha256(src.encode()).hexdigest()[:20]
     with _lock:
         fn = _loaded.get(key)
@@ -622,9 +733,12 @@ def reads_pool_balances(src: str) -> bool:
 
 
 def _check_constants() -> None:
+    from ipabs.kernels.callptr import STATS_TYPES as CALL_TYPES
     from ipabs.kernels.waterfall import REC_NONE
 
     assert REC_NONE == K_REC_NONE
+    assert CALL_TYPES == STATS_TYPES and len(STATS_TYPES) == len(STATS_ARGS)
 
 
 _check_constants()
+_HELPERS = tuple(inspect.getsource(fn.py_func) for fn in (_paths.hist_bin, _paths.fen, _paths.bin_of))

@@ -402,7 +402,7 @@ def simulate(
     t_compile = time.perf_counter()
     if waterfall_kernel == "specialised" and n > 0:
         try:
-            sw = specialised_waterfall(prep.d)
+            sw = specialised_waterfall(prep.d, stats=not lean)
             wf_addr, wf_par, wf_key = np.int64(sw.address), sw.params, sw.key
             if lean and not sw.reads_pool_balances:
                 level = STATS_LOSSES_NO_BALANCES

@@ -26,19 +26,45 @@ def call_waterfall(typingctx, addr, pi, pp, pr, pdf, pbs, pbe, par, acct, bal, s
     for ty in (addr, t0, t1, rec):
         if not isinstance(ty, types.Integer):
             raise TypeError(f"call_waterfall: expected an integer, got {ty}")
-    sig = types.void(*args)
+    return types.void(*args), _codegen
 
-    def codegen(context, builder, signature, llargs):
-        vals = []
-        for ty, v in zip(signature.args[1:], llargs[1:], strict=True):
-            if isinstance(ty, types.Array):
-                vals.append(context.make_array(ty)(context, builder, v).data)
-            else:
-                vals.append(context.cast(builder, v, ty, types.int64))
-        fnty = ir.FunctionType(ir.VoidType(), [v.type for v in vals])
-        a = context.cast(builder, llargs[0], signature.args[0], types.int64)
-        fn = builder.inttoptr(a, fnty.as_pointer())
-        builder.call(fn, vals)
-        return context.get_dummy_value()
 
-    return sig, codegen
+def _codegen(context, builder, signature, llargs):
+    vals = []
+    for ty, v in zip(signature.args[1:], llargs[1:], strict=True):
+        if isinstance(ty, types.Array):
+            vals.append(context.make_array(ty)(context, builder, v).data)
+        else:
+            vals.append(context.cast(builder, v, ty, types.int64))
+    fnty = ir.FunctionType(ir.VoidType(), [v.type for v in vals])
+    a = context.cast(builder, llargs[0], signature.args[0], types.int64)
+    fn = builder.inttoptr(a, fnty.as_pointer())
+    builder.call(fn, vals)
+    return context.get_dummy_value()
+
+
+#: :data:`ipabs.compile.codegen.STATS_TYPES`: "f" double*, "i" int64*, "u" uint16*, "n" int64
+_STATS_DTYPES = {"f": types.float64, "i": types.int64, "u": types.uint16}
+STATS_TYPES = "ffffffffffffffiiiuuiiiin"
+
+
+@intrinsic
+def call_waterfall_stats(typingctx, addr, pi, pp, pr, pdf, pbs, pbe, par, acct, bal, short, fee_carry, sup_left, scal,
+                         track, sup_def_t, o_ip, o_ish, o_pp, o_be, o_rs, o_sd, t0, t1, rec, b_ip, b_pp, b_rs, b_be,
+                         b_cf, tau, sf_face, sf_bhi, sf_chi, cfk, k_num, k_den, k_tot, k_mom, k_short, k_same, k_last,
+                         h_bal, h_cash, s_int, s_prin, s_bal, cnt_same, nb):
+    """The statistics version of a generated waterfall (``codegen.waterfall_source(d, stats=True)``): the arguments
+    of :func:`call_waterfall`, then those of :data:`ipabs.compile.codegen.STATS_ARGS`."""
+    base = (addr, pi, pp, pr, pdf, pbs, pbe, par, acct, bal, short, fee_carry, sup_left, scal, track, sup_def_t, o_ip,
+            o_ish, o_pp, o_be, o_rs, o_sd, t0, t1, rec)
+    extra = (b_ip, b_pp, b_rs, b_be, b_cf, tau, sf_face, sf_bhi, sf_chi, cfk, k_num, k_den, k_tot, k_mom, k_short,
+             k_same, k_last, h_bal, h_cash, s_int, s_prin, s_bal, cnt_same, nb)
+    want = [types.float64] * 14 + [types.int64] + [types.float64] * 6
+    for ty, dt in list(zip(base[1:22], want, strict=True)) + [
+            (ty, _STATS_DTYPES[c]) for ty, c in zip(extra, STATS_TYPES, strict=True) if c != "n"]:
+        if not (isinstance(ty, types.Array) and ty.dtype == dt and ty.layout == "C"):
+            raise TypeError(f"call_waterfall_stats: expected a C-contiguous {dt} array, got {ty}")
+    for ty in (addr, t0, t1, rec, nb):
+        if not isinstance(ty, types.Integer):
+            raise TypeError(f"call_waterfall_stats: expected an integer, got {ty}")
+    return types.void(*base, *extra), _codegen

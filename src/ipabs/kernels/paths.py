@@ -30,7 +30,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ipabs.kernels._jit import jit, jit_inline, jit_inner, jit_nogil
-from ipabs.kernels.callptr import call_waterfall
+from ipabs.kernels.callptr import call_waterfall, call_waterfall_stats
 from ipabs.kernels.containers import PoolFlows, WaterfallOut
 from ipabs.kernels.defaults import default_periods_one_path
 from ipabs.kernels.normal import norm_ppf
@@ -785,6 +785,7 @@ def simulate_path(seed, p, j, d, pa, ci, si, b, bpf, bout, pf, out, w, x, po, bs
         rate_path(seed, p, ci.rt, x.xr)
         record_indices(ci.rt, x.xr, po.index_lv, j)
         path_coupons(ci.rt, x.xr, d.tr_rate, wf_par, ci.rt.cpn_off if wf_addr != 0 else -1)
+    fused = False  # the generated waterfall accumulated the tranche rows' statistics
     # pool flows (with sales-linked payments every path differs from the base path from period 0)
     has_rev = ci.rev_asset.shape[0] > 0 or has_rates
     if tau0 < n_t or has_rev:
@@ -821,11 +822,33 @@ def simulate_path(seed, p, j, d, pa, ci, si, b, bpf, bout, pf, out, w, x, po, bs
                 w.track[k] = 1.0 if b.short_pre[t_wf, k] else 0.0
             w.track[n_k] = b.draw_pre[t_wf]
         rec = REC_NONE if lean else REC_TRANCHES
-        if wf_addr != 0:  # the waterfall generated for this deal's structure (bit-identical, compile/codegen.py)
+        if wf_addr != 0 and lean:  # the waterfall generated for this deal's structure (bit-identical, codegen.py)
             call_waterfall(wf_addr, pf.interest, pf.principal, pf.recoveries, pf.defaults, pf.bal_start, pf.bal_end,
                            wf_par, w.acct, w.bal, w.short, w.fee_carry, w.sup_left, w.scal, w.track, x.sup_def_t,
                            out.tr_int_paid, out.tr_int_short, out.tr_prin_paid, out.tr_bal_end, out.tr_resid,
                            out.sup_draw, t_wf, n_t, rec)
+        elif wf_addr != 0:
+            # full statistics: wf_addr is the statistics version of the generated waterfall, which also does the
+            # row loop below as it records each row (docs/performance.md item 25); with the state already wound up
+            # it would return at once, as the plain version does, and the row loop reads the rows as they are
+            if w.scal[2] == 0.0:
+                for k in range(n_k):
+                    x.k_short[k] = b.short_pre[t_wf, k]
+                    x.k_num[k] = b.num_pre[t_wf, k]
+                    x.k_den[k] = b.den_pre[t_wf, k]
+                    x.k_same[k] = 1
+                    x.k_tot[k] = b.tot_pre[t_wf, k]
+                    x.k_mom[k] = b.mom_pre[t_wf, k]
+                    x.k_last[k] = b.last_pre[t_wf, k]
+                call_waterfall_stats(wf_addr, pf.interest, pf.principal, pf.recoveries, pf.defaults, pf.bal_start,
+                                     pf.bal_end, wf_par, w.acct, w.bal, w.short, w.fee_carry, w.sup_left, w.scal,
+                                     w.track, x.sup_def_t, out.tr_int_paid, out.tr_int_short, out.tr_prin_paid,
+                                     out.tr_bal_end, out.tr_resid, out.sup_draw, t_wf, n_t, rec, bout.tr_int_paid,
+                                     bout.tr_prin_paid, bout.tr_resid, bout.tr_bal_end, b.cf, si.tau_years, d.tr_bal0,
+                                     si.bal_hi, si.cash_hi, x.cfk, x.k_num, x.k_den, x.k_tot, x.k_mom, x.k_short,
+                                     x.k_same, x.k_last, bs.h_bal, bs.h_cash, bs.s_int, bs.s_prin, bs.s_bal,
+                                     x.cnt_same, np.int64(nb))
+                fused = True
         else:
             # one call site (two would compile the waterfall into this kernel twice)
             waterfall_periods(d, pf, x.sup_def_t, out, w, t_wf, n_t, rec)
@@ -870,54 +893,55 @@ def simulate_path(seed, p, j, d, pa, ci, si, b, bpf, bout, pf, out, w, x, po, bs
     # path's bins, fen amounts and cash flow per 100 (the same functions of equal values; a zero's sign changes
     # neither a bin, a fen nor a yield): it is counted in x.cnt_same and add_base_counts adds the base path's
     # contributions per block; any other row is binned and summed here
-    for k in range(n_k):
-        short = b.short_pre[t_wf, k]
-        num = b.num_pre[t_wf, k]
-        den = b.den_pre[t_wf, k]
-        tot = b.tot_pre[t_wf, k]  # the yield's start sums (_cf_sums), continued from the base path's prefix
-        mom = b.mom_pre[t_wf, k]
-        last = b.last_pre[t_wf, k]
-        same = 1
-        face = d.tr_bal0[k]
-        bhi = si.bal_hi[k]
-        chi = si.cash_hi[k]
-        rb = nb / bhi if bhi > 0.0 else 0.0
-        rc = nb / chi if chi > 0.0 else 0.0
-        for t in range(t_wf, n_t):
-            ip = out.tr_int_paid[t, k]
-            pp = out.tr_prin_paid[t, k]
-            rs = out.tr_resid[t, k]
-            be = out.tr_bal_end[t, k]
-            if out.tr_int_short[t, k] > EPS:
-                short = 1
-            num += si.tau_years[t] * pp
-            den += pp
-            if (ip == bout.tr_int_paid[t, k] and pp == bout.tr_prin_paid[t, k] and rs == bout.tr_resid[t, k]
-                    and be == bout.tr_bal_end[t, k]):
-                c = b.cf[t, k]
-                x.cnt_same[t, k] += 1
-            else:
-                paid = ip + pp + rs
-                c = paid / face * 100.0 if face > 0.0 else 0.0
-                if c != b.cf[t, k]:
-                    same = 0
-                bs.h_bal[t, k, bin_of(be, bhi, rb, nb)] += 1
-                bs.h_cash[t, k, bin_of(paid, chi, rc, nb)] += 1
-                bs.s_int[t, k] += fen(ip)
-                bs.s_prin[t, k] += fen(pp)
-                bs.s_bal[t, k] += fen(be)
-            x.cfk[k, t] = c
-            tot += c
-            mom += c * si.tau_years[t]
-            if c != 0.0:
-                last = t + 1
-        x.k_short[k] = short
-        x.k_num[k] = num
-        x.k_den[k] = den
-        x.k_same[k] = same
-        x.k_tot[k] = tot
-        x.k_mom[k] = mom
-        x.k_last[k] = last
+    if not fused:
+        for k in range(n_k):
+            short = b.short_pre[t_wf, k]
+            num = b.num_pre[t_wf, k]
+            den = b.den_pre[t_wf, k]
+            tot = b.tot_pre[t_wf, k]  # the yield's start sums (_cf_sums), continued from the base path's prefix
+            mom = b.mom_pre[t_wf, k]
+            last = b.last_pre[t_wf, k]
+            same = 1
+            face = d.tr_bal0[k]
+            bhi = si.bal_hi[k]
+            chi = si.cash_hi[k]
+            rb = nb / bhi if bhi > 0.0 else 0.0
+            rc = nb / chi if chi > 0.0 else 0.0
+            for t in range(t_wf, n_t):
+                ip = out.tr_int_paid[t, k]
+                pp = out.tr_prin_paid[t, k]
+                rs = out.tr_resid[t, k]
+                be = out.tr_bal_end[t, k]
+                if out.tr_int_short[t, k] > EPS:
+                    short = 1
+                num += si.tau_years[t] * pp
+                den += pp
+                if (ip == bout.tr_int_paid[t, k] and pp == bout.tr_prin_paid[t, k] and rs == bout.tr_resid[t, k]
+                        and be == bout.tr_bal_end[t, k]):
+                    c = b.cf[t, k]
+                    x.cnt_same[t, k] += 1
+                else:
+                    paid = ip + pp + rs
+                    c = paid / face * 100.0 if face > 0.0 else 0.0
+                    if c != b.cf[t, k]:
+                        same = 0
+                    bs.h_bal[t, k, bin_of(be, bhi, rb, nb)] += 1
+                    bs.h_cash[t, k, bin_of(paid, chi, rc, nb)] += 1
+                    bs.s_int[t, k] += fen(ip)
+                    bs.s_prin[t, k] += fen(pp)
+                    bs.s_bal[t, k] += fen(be)
+                x.cfk[k, t] = c
+                tot += c
+                mom += c * si.tau_years[t]
+                if c != 0.0:
+                    last = t + 1
+            x.k_short[k] = short
+            x.k_num[k] = num
+            x.k_den[k] = den
+            x.k_same[k] = same
+            x.k_tot[k] = tot
+            x.k_mom[k] = mom
+            x.k_last[k] = last
     pending = np.int64(-1)  # a tranche whose yield waits for a second one (two yields are solved at once)
     for k in range(n_k):
         face = d.tr_bal0[k]
