@@ -308,6 +308,15 @@ def simulation_tab(scn: dict) -> dict:
     out["revenue_factor_loading"] = c[2].number_input(ui.t("revenue_factor_loading"), 0.0, 1.0,
                                                       float(rr.get("factor_loading", 0.0)), 0.05, format="%.2f",
                                                       key="f_revenue_factor_loading")
+    if any(t.get("floating") for t in scn.get("tranches", [])) or scn.get("pool", {}).get("floating"):
+        rm = s.get("rates") or {}
+        c = st.columns(3)
+        out["rate_mean_reversion"] = c[0].number_input(ui.t("rate_mean_reversion"), 0.001, 5.0,
+                                                       float(rm.get("mean_reversion", 0.05)), 0.01, format="%.3f",
+                                                       help=ui.t("rates_help"), key="f_rate_mean_reversion")
+        out["rate_volatility"] = c[1].number_input(ui.pct_header("rate_volatility"), 0.0, 20.0,
+                                                   100 * float(rm.get("volatility", 0.0)), 0.1, format="%.2f",
+                                                   key="f_rate_volatility")
     return out
 
 
@@ -362,6 +371,10 @@ def build_scenario(scn: dict, deal: dict, sizes: list[float], tranches: pd.DataF
                              "floor": float(sim.get("revenue_floor") or 0.0)}
         if float(sim.get("revenue_factor_loading") or 0.0) > 0.0 or "factor_loading" in s["revenue_risk"]:
             s["revenue_risk"]["factor_loading"] = float(sim.get("revenue_factor_loading") or 0.0)
+    rvol = _rate(sim.get("rate_volatility")) or 0.0
+    if "rate_volatility" in sim and ("rates" in s or rvol > 0.0):  # simulated index paths (floating instruments)
+        s["rates"] = {**s.get("rates", {}), "model": "hull_white",
+                      "mean_reversion": float(sim["rate_mean_reversion"]), "volatility": rvol}
     return new
 
 

@@ -283,6 +283,13 @@ TERMS: dict[str, tuple[str, str]] = {
     "ui_revenue_help": ("销售挂钩的许可费：各企业销售指数服从对数正态随机游走；0 且场景中未设置时不模拟收入风险。",
                         "Sales-linked royalties: each firm's sales index follows a lognormal random walk; 0 with no "
                         "table in the scenario means no revenue risk."),
+    "ui_rate_mean_reversion": ("短期利率均值回复速度 a（年）", "short-rate mean reversion a (per year)"),
+    "ui_rate_volatility": ("短期利率波动率 σ", "short-rate volatility σ"),
+    "ui_rates_help": ("浮动利率档次与浮动利率资产：每条路径按 Hull–White 单因子模型围绕 [indices] 远期路径模拟基准利率定盘；"
+                      "波动率为 0 且场景中未设置时使用远期路径。各基准利率需填写 tenor_years。",
+                      "Floating notes and loans: each path draws its own index fixings around the [indices] forward "
+                      "path (one-factor Hull–White); 0 with no table in the scenario uses the forward path. Each "
+                      "index needs tenor_years."),
     "ui_fixed_rate": ("固定回收率", "fixed recovery rate"),
     "ui_ip_disposal": ("知识产权处置", "IP disposal"),
     "ui_monte_carlo": ("蒙特卡洛模拟", "Monte Carlo"),

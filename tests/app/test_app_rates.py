@@ -29,3 +29,22 @@ def test_an_uploaded_scenario_with_simulated_index_paths_runs_and_shows_them() -
     ix = index_tables[0]
     assert set(ix["基准利率"]) == {"LPR_1Y"} and len(ix) == 12
     assert (ix["P95 (%)"] >= ix["P5 (%)"]).all() and (ix["P95 (%)"] - ix["P5 (%)"]).iloc[-1] > 1.0
+
+
+@pytest.mark.slow
+def test_the_rate_model_is_set_from_the_monte_carlo_tab() -> None:
+    tape = (ROOT / "scenarios" / "tapes" / "abn_pool.csv").read_bytes()
+    text = scenario_text(None).replace('tape = "tapes/abn_pool.csv"', 'tape = "abn_pool.csv"')
+    at = upload_scenario(start(), ("fwd.toml", text.encode("utf-8")), ("abn_pool.csv", tape))
+    assert not at.error, [e.value for e in at.error]
+    assert at.number_input(key="f_rate_volatility").value == 0.0
+    run_deal(at)
+    assert not [df for df in at.dataframe if "基准利率" in df.value.columns], "no simulated paths at σ = 0, no table"
+    at.number_input(key="f_rate_mean_reversion").set_value(0.1)
+    at.number_input(key="f_rate_volatility").set_value(1.0)  # 100 bp
+    run_deal(at)
+    no_exception(at)
+    assert at.session_state["scn"]["simulation"]["rates"] == {"model": "hull_white", "mean_reversion": 0.1,
+                                                              "volatility": 0.01}
+    ix = next(df.value for df in at.dataframe if "基准利率" in df.value.columns)
+    assert (ix["P95 (%)"] - ix["P5 (%)"]).iloc[-1] > 1.0
