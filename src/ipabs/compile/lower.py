@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -102,8 +103,27 @@ def _list(x) -> list:
     return list(x)
 
 
-def _floating_rules(scenario: Scenario, rows: list[dict]) -> dict:
-    """asset row → its rate function (``pool.floating``; the first rule naming an asset wins)."""
+@dataclass(frozen=True)
+class _FloatingAsset:
+    """A floating asset's rate rule: ``rate_at(reset)`` for :func:`contract_flows`, and what the Monte Carlo's
+    simulated index paths need (index name, margin over it, floor, cap)."""
+
+    rule: Any
+    curve: Any
+    tape_rate: float
+    start: dt.date
+
+    def rate_at(self, reset: dt.date) -> float:
+        return self.rule.rate(self.curve, self.tape_rate, self.start, reset)
+
+    @property
+    def terms(self) -> tuple:
+        margin = self.tape_rate - self.curve.level(self.start) if self.rule.spread is None else self.rule.spread
+        return (self.rule.index, margin, self.rule.floor, self.rule.cap)
+
+
+def _floating_rules(scenario: Scenario, rows: list[dict]) -> dict[int, _FloatingAsset]:
+    """asset row → its rate rule (``pool.floating``; the first rule naming an asset wins)."""
     out: dict = {}
     known = {str(r["asset_id"]) for r in rows}
     unknown = [(j, x) for j, rule in enumerate(scenario.pool.floating) for x in rule.asset_ids if x not in known]
@@ -117,10 +137,7 @@ def _floating_rules(scenario: Scenario, rows: list[dict]) -> dict:
             if i in out or not (str(r["asset_id"]) in ids or str(r["asset_type"]) in types):
                 continue
             start, tape_rate = as_date(r["start_date"]), float(r.get("rate") or 0.0)
-            out[i] = (lambda reset, rule=rule, curve=curve, tape_rate=tape_rate, start=start:
-                      rule.rate(curve, tape_rate, start, reset))
-            margin = tape_rate - curve.level(start) if rule.spread is None else rule.spread
-            out[i].terms = (rule.index, margin, rule.floor, rule.cap)
+            out[i] = _FloatingAsset(rule, curve, tape_rate, start)
     return out
 
 
@@ -165,7 +182,7 @@ def compile_pool(assets: pd.DataFrame, sched: DealSchedule, scenario: Scenario) 
         flows = contract_flows(
             float(r["principal"]), float(r.get("rate") or 0.0), as_date(r["start_date"]),
             as_date(r["maturity_date"]), freq, str(r.get("amortization") or "interest_only"),
-            parse_custom_schedule(r.get("custom_schedule")), cal, dc, interest_mode, floating.get(i), rec,
+            parse_custom_schedule(r.get("custom_schedule")), cal, dc, interest_mode, floating[i].rate_at if i in floating else None, rec,
         )
         for pay, reset, basis, rate in rec or ():
             p = sched.period_of(pay)
