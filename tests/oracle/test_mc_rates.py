@@ -154,6 +154,9 @@ def test_paths_move_and_do_not_depend_on_threads(deals):
     g = simulate(deals["hw"], n_paths=3000, threads=1, waterfall_kernel="general")
     assert _same(a, b) == [] and _same(a, g) == []
     assert np.array_equal(a.index_levels, b.index_levels)
+    lean = simulate(deals["hw"], n_paths=3000, threads=2, statistics="losses")  # decision 012: the same losses
+    for f in ("loss", "short", "pool_default_rate", "pool_loss_rate", "support_draw", "index_levels"):
+        assert np.array_equal(getattr(lean, f), getattr(a, f)), f
     fwd = simulate(deals["fwd"], n_paths=3000, threads=1)
     k = deals["hw"].names.tranches.index("优先A2")
     # the floating tranche's yield now varies with the index on paths without any default
