@@ -273,3 +273,16 @@ def test_a_rebased_deal_keeps_its_floating_assets_from_the_report_date(deals):
     r = simulate(rebased["hw"], n_paths=2000, threads=1)
     assert r.index_levels.shape == (2000, rebased["hw"].n_periods, 1)
     assert len(np.unique(r.index_levels[:, 0, 0])) == 1 and r.index_levels[:, -1, 0].std() > 0.001
+
+
+@pytest.mark.slow
+def test_two_dask_workers_give_the_same_index_paths_and_results(deals):
+    from ipabs.engine.cluster import open_client
+    from ipabs.engine.distributed import simulate_distributed
+
+    single = simulate(deals["hw"], n_paths=6000, seed=5, threads=1)
+    with open_client(workers=2) as client:
+        dist = simulate_distributed(deals["hw"], 6000, 5, client=client, n_chunks=5)
+    assert _same(dist, single) == []
+    assert np.array_equal(dist.index_levels, single.index_levels)
+    assert dist.meta["indices"] == ["LPR_1Y"]
