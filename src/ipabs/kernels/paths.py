@@ -786,15 +786,15 @@ def simulate_path(seed, p, j, d, pa, ci, si, b, bpf, bout, pf, out, w, x, po, bs
         record_indices(ci.rt, x.xr, po.index_lv, j)
         path_coupons(ci.rt, x.xr, d.tr_rate, wf_par, ci.rt.cpn_off if wf_addr != 0 else -1)
     fused = False  # the generated waterfall accumulated the tranche rows' statistics
-    # pool flows (with sales-linked payments every path differs from the base path from period 0)
-    has_rev = ci.rev_asset.shape[0] > 0 or has_rates
-    if tau0 < n_t or has_rev:
+    # pool flows (with sales-linked payments or simulated rates every path differs from the base path from period 0)
+    from_start = ci.rev_asset.shape[0] > 0 or has_rates
+    if tau0 < n_t or from_start:
         if tau0 < n_t:
             ip_recoveries(seed, p, pa, x.a_def, x.dl, nd, ci.appraisal, ci.hc_mean, ci.hc_std, ci.cost_rate,
                           ci.fixed_rate, ci.lag, ci.use_ip, x.factors[0], ci.downturn, ci.lag_extra, x.rec_amt,
                           x.rec_t)
         # the path restarts at τ₀ (pool statistics and waterfall): earlier periods of pf are not written or read
-        t_pool = tau0 if b.restart_ok and not has_rev else 0
+        t_pool = tau0 if b.restart_ok and not from_start else 0
         if lean == STATS_LOSSES_NO_BALANCES and wf_addr != 0:
             packed, width = ci.packed2, np.int64(2)
         else:
@@ -812,10 +812,10 @@ def simulate_path(seed, p, j, d, pa, ci, si, b, bpf, bout, pf, out, w, x, po, bs
         t_pool = n_t
         flows = bpf
     # waterfall, restarted at τ₀ from the base path's state
-    if not has_rev and (tau0 >= n_t or (b.wound_up < n_t and tau0 > b.wound_up)):
+    if not from_start and (tau0 >= n_t or (b.wound_up < n_t and tau0 > b.wound_up)):
         t_wf = n_t
     else:
-        t_wf = tau0 if b.restart_ok and not has_rev else 0
+        t_wf = tau0 if b.restart_ok and not from_start else 0
         load_state(w, b, t_wf)
         if lean:
             for k in range(n_k):
