@@ -223,6 +223,10 @@ def test_validation_and_sizing_refusal(folder, deals):
 
     with pytest.raises(ScenarioError, match="simulation.rates"):
         PathStore(deals["hw"], n_paths=100)
+    from ipabs.structuring.sizing import max_coupon
+
+    with pytest.raises(ScenarioError, match="floats"):  # its fixed coupon is unused: no search over it
+        max_coupon(deals["fwd"], "优先A2")
 
 
 def test_cli_writes_the_index_paths(folder, tmp_path, capsys):

@@ -956,6 +956,11 @@ def max_coupon(deal: CompiledDeal, tranche: int | str = 0, *,
     ever carried) in the deterministic base case, under ``stresses`` and the largest-obligor test, by bisection on the
     coupon in ``bounds`` to ``tol`` (batch deterministic engine). Other tranches are unchanged."""
     k = _index(deal, tranche)
+    if deal.scenario.tranches[k].floating is not None:  # its coupon is index + spread: a fixed coupon is unused
+        raise ScenarioError([Issue(
+            f"tranche '{deal.names.tranches[k]}' floats (index + spread): the highest-coupon search varies a fixed "
+            "coupon, which a floating tranche does not use", file=deal.source, table=f"tranches[{k}]",
+            field="floating")])
     det = _det_set(deal, assumptions or deal.scenario.assumptions, stresses, largest_obligors)
     trials: list[tuple[float, bool, tuple[str, ...]]] = []
     memo: dict[float, tuple[bool, tuple[str, ...], CompiledDeal]] = {}
