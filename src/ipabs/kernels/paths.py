@@ -53,6 +53,16 @@ from ipabs.kernels.waterfall import (
     waterfall_start,
     waterfall_work,
 )
+from ipabs.kernels.yields import (  # noqa: F401  (_cf_sums, path_yield_sums: re-exported for the benchmarks)
+    YieldLanes,
+    _cf_sums,
+    lanes_flush,
+    lanes_push,
+    path_yield,
+    path_yield2,
+    path_yield_sums,
+    yield_lanes,
+)
 
 __all__ = ["gamma_draw", "beta_draw", "path_yield", "ip_recoveries", "revenue_flows", "simulate_block", "base_path",
            "trace_path"]
@@ -289,227 +299,6 @@ def revenue_flows(seed, path, pa, asset_obligor, a_def, a_end, rev_asset, rev_mu
 # ---- per-path statistics helpers ---------------------------------------------------------------------------------
 
 
-@jit_inline
-def int_power(q, m):
-    """q^m for an integer m ≥ 0 by binary powers (⌈log₂ m⌉ squarings)."""
-    r = 1.0
-    b = q
-    while m > 0:
-        if m & 1:
-            r *= b
-        b *= b
-        m >>= 1
-    return r
-
-
-@jit_inner
-def path_yield(cf, tau, price, freq, inc_idx, inc_val, inc_units, unit, pw):
-    """Yield y (compounded ``freq`` times a year) solving Σ_t cf_t (1 + y/f)^(−f τ_t) = price; −1 when nothing is
-    paid.
-
-    Newton on h(x) = ln Σ_t cf_t e^(−f τ_t x) − ln price in x = ln(1 + y/f): h is convex with slope between
-    −f τ_max and −f τ_min, so Newton converges quadratically from any start, safeguarded by bisection on the
-    bracket y ∈ [−0.99 f, 10]; it stops when a step or the bracket is below 1e-14 in x (about 1e-13 in y). The
-    start is the exact root for all cash paid at the cash-weighted mean time D = Σ cf_t τ_t / Σ cf_t,
-    x₀ = ln(Σ cf / price)/(f D), a function of the path's own flows (so two or three steps suffice and the result
-    does not depend on which paths ran before). Discount factors are running products v_t = v_{t−1}·e^(−δ_t x) over the distinct
-    period lengths δ = f·yf (``inc_val``, indexed by ``inc_idx``; scratch ``pw``). When every δ is a whole number
-    of a unit (a day under act/365F, 30/360, act/360: ``inc_units``, ``unit`` > 0), e^(−δ x) = q^(δ/unit) with
-    q = e^(−unit·x) by binary powers: one ``exp`` per iteration; otherwise one ``exp`` per distinct δ. Relative
-    error of a discount factor: about one ulp per day (2e-13 over five years), i.e. ~1e-14 in x.
-    """
-    total, moment, last = _cf_sums(cf, tau)
-    return path_yield_sums(cf, total, moment, last, tau, price, freq, inc_idx, inc_val, inc_units, unit, pw)
-
-
-@jit_inner
-def path_yield_sums(cf, total, moment, last, tau, price, freq, inc_idx, inc_val, inc_units, unit, pw):
-    """:func:`path_yield` from the cash flows' sums ``total`` = Σ cf_t, ``moment`` = Σ cf_t τ_t and ``last`` (one
-    past the last non-zero cf_t), accumulated in period order as :func:`_cf_sums` does (the path kernel adds them
-    up as its row loop goes: the same additions in the same order, so the same bits)."""
-    x, xlo, xhi, lp, n = _yield_start(total, moment, last, price, freq)
-    if math.isnan(x):
-        return -1.0
-    for _ in range(200):
-        _discount_steps(x, inc_val, inc_units, unit, pw)
-        v = 1.0
-        pv = 0.0
-        dur = 0.0
-        for t in range(n):
-            v *= pw[inc_idx[t]]
-            if cf[t] != 0.0:
-                z = cf[t] * v
-                pv += z
-                dur += tau[t] * z
-        x_new, xlo, xhi, conv = _newton_step(x, xlo, xhi, pv, dur, lp, freq)
-        if conv:
-            return freq * math.expm1(x_new)
-        x = x_new
-    return freq * math.expm1(x)
-
-
-@jit_inline
-def _cf_sums(cf, tau):
-    """(Σ cf_t, Σ cf_t τ_t, one past the last t with cf_t ≠ 0), accumulated in period order."""
-    total = 0.0
-    moment = 0.0
-    last = 0
-    for t in range(cf.shape[0]):
-        total += cf[t]
-        moment += cf[t] * tau[t]
-        if cf[t] != 0.0:
-            last = t + 1
-    return total, moment, last
-
-
-@jit_inline
-def _yield_start(total, moment, last, price, freq):
-    """Start of :func:`path_yield`'s Newton iteration from the sums of :func:`_cf_sums`: (x₀, xlo, xhi, ln price,
-    n), x₀ = nan when nothing is paid; n = ``last``, one past the last period with a non-zero cash flow (later
-    periods add nothing to the sums, so the loop over periods stops there: same result, bit for bit)."""
-    xlo = math.log(0.01)
-    xhi = math.log1p(10.0 / freq)
-    if total <= 0.0:
-        return math.nan, xlo, xhi, 0.0, last
-    lp = math.log(price)
-    x = (math.log(total) - lp) / (freq * moment / total) if moment > 0.0 else 0.0
-    if not (xlo < x < xhi):
-        x = math.log1p(0.05 / freq)
-    return x, xlo, xhi, lp, last
-
-
-@jit_inline
-def _discount_steps(x, inc_val, inc_units, unit, pw):
-    """pw[j] = e^(−δ_j x) for the distinct period lengths (see :func:`path_yield`).
-
-    With whole units, pw[j] = q^m_j (m_j = ``inc_units[j]``) is :func:`int_power`'s product, computed without its
-    data-dependent branches: the squares q^(2^i) are formed once for all j (the same repeated squaring), and each
-    product multiplies the squares of m_j's bits in increasing order, by 1.0 for a zero bit (exact), so every pw[j]
-    is bit-identical to ``int_power(q, m_j)``.
-    """
-    if unit > 0.0:
-        q = math.exp(-unit * x)
-        m_all = 0
-        for j in range(inc_val.shape[0]):
-            m_all |= inc_units[j]
-        sq0 = q
-        sq1 = sq0 * sq0
-        sq2 = sq1 * sq1
-        sq3 = sq2 * sq2
-        sq4 = sq3 * sq3
-        sq5 = sq4 * sq4
-        if m_all < 64:
-            for j in range(inc_val.shape[0]):
-                m = inc_units[j]
-                r = 1.0
-                r *= sq0 if m & 1 else 1.0
-                r *= sq1 if m & 2 else 1.0
-                r *= sq2 if m & 4 else 1.0
-                r *= sq3 if m & 8 else 1.0
-                r *= sq4 if m & 16 else 1.0
-                r *= sq5 if m & 32 else 1.0
-                pw[j] = r
-        else:
-            for j in range(inc_val.shape[0]):
-                pw[j] = int_power(q, inc_units[j])
-    else:
-        for j in range(inc_val.shape[0]):
-            pw[j] = math.exp(-inc_val[j] * x)
-
-
-@jit_inline
-def _newton_step(x, xlo, xhi, pv, dur, lp, freq):
-    """One safeguarded Newton step of :func:`path_yield`: (x_new, xlo, xhi, converged)."""
-    h = math.log(pv) - lp
-    if h > 0.0:
-        xlo = x
-    else:
-        xhi = x
-    slope = -freq * dur / pv
-    x_new = x - h / slope if slope < 0.0 else 0.5 * (xlo + xhi)
-    if not (xlo < x_new < xhi):
-        x_new = 0.5 * (xlo + xhi)
-    return x_new, xlo, xhi, abs(x_new - x) < 1e-14 or xhi - xlo < 1e-14
-
-
-@jit_inner
-def path_yield2(cf1, cf2, tot1, mom1, last1, tot2, mom2, last2, tau, price1, price2, freq, inc_idx, inc_val,
-                inc_units, unit, pw1, pw2, out, k1, k2):
-    """:func:`path_yield_sums` of two cash-flow vectors at once, into ``out[k1]`` and ``out[k2]``: the two Newton
-    iterations run in lockstep, their serial products and sums interleaved in one loop over the periods (two
-    independent dependency chains keep the CPU busy). Each iteration performs exactly the operations of
-    :func:`path_yield` in the same order, so both results are bit-identical to it."""
-    x1, lo1, hi1, lp1, n1 = _yield_start(tot1, mom1, last1, price1, freq)
-    x2, lo2, hi2, lp2, n2 = _yield_start(tot2, mom2, last2, price2, freq)
-    a1 = not math.isnan(x1)
-    a2 = not math.isnan(x2)
-    if not a1:
-        out[k1] = -1.0
-    if not a2:
-        out[k2] = -1.0
-    m = n1 if n1 < n2 else n2
-    for _ in range(200):
-        if not (a1 or a2):
-            return
-        pv1 = 0.0
-        dur1 = 0.0
-        pv2 = 0.0
-        dur2 = 0.0
-        v1 = 1.0
-        v2 = 1.0
-        t1 = 0
-        t2 = 0
-        if a1:
-            _discount_steps(x1, inc_val, inc_units, unit, pw1)
-        if a2:
-            _discount_steps(x2, inc_val, inc_units, unit, pw2)
-        if a1 and a2:
-            for t in range(m):
-                j = inc_idx[t]
-                v1 *= pw1[j]
-                v2 *= pw2[j]
-                if cf1[t] != 0.0:
-                    z = cf1[t] * v1
-                    pv1 += z
-                    dur1 += tau[t] * z
-                if cf2[t] != 0.0:
-                    z = cf2[t] * v2
-                    pv2 += z
-                    dur2 += tau[t] * z
-            t1 = m
-            t2 = m
-        if a1:
-            for t in range(t1, n1):
-                v1 *= pw1[inc_idx[t]]
-                if cf1[t] != 0.0:
-                    z = cf1[t] * v1
-                    pv1 += z
-                    dur1 += tau[t] * z
-        if a2:
-            for t in range(t2, n2):
-                v2 *= pw2[inc_idx[t]]
-                if cf2[t] != 0.0:
-                    z = cf2[t] * v2
-                    pv2 += z
-                    dur2 += tau[t] * z
-        if a1:
-            x_new, lo1, hi1, conv = _newton_step(x1, lo1, hi1, pv1, dur1, lp1, freq)
-            if conv:
-                out[k1] = freq * math.expm1(x_new)
-                a1 = False
-            x1 = x_new
-        if a2:
-            x_new, lo2, hi2, conv = _newton_step(x2, lo2, hi2, pv2, dur2, lp2, freq)
-            if conv:
-                out[k2] = freq * math.expm1(x_new)
-                a2 = False
-            x2 = x_new
-    if a1:
-        out[k1] = freq * math.expm1(x1)
-    if a2:
-        out[k2] = freq * math.expm1(x2)
-
-
 @jit_inner
 def hist_bin(x, hi, nb):
     """Bin of ``x`` among ``nb`` equal bins on [0, hi] (values outside go to the end bins)."""
@@ -721,6 +510,7 @@ class PathScratch(NamedTuple):
     k_mom: np.ndarray  # f8[K] Σ cf_t τ_t
     k_last: np.ndarray  # i8[K] one past the last t with cf_t ≠ 0
     xr: np.ndarray  # f8[G] the path's short-rate deviations on the fixing grid (simulation.rates)
+    yl: YieldLanes  # queued yield solves, solved eight at a time (ipabs.kernels.yields)
 
 
 @jit_inline
@@ -943,6 +733,7 @@ def simulate_path(seed, p, j, d, pa, ci, si, b, bpf, bout, pf, out, w, x, po, bs
             x.k_mom[k] = mom
             x.k_last[k] = last
     pending = np.int64(-1)  # a tranche whose yield waits for a second one (two yields are solved at once)
+    lanes = x.yl.ok[0] != 0  # queue the yields and solve eight at a time (ipabs.kernels.yields)
     for k in range(n_k):
         face = d.tr_bal0[k]
         po.loss[j, k] = out.tr_bal_end[n_t - 1, k] / face if face > 0.0 else 0.0
@@ -951,6 +742,9 @@ def simulate_path(seed, p, j, d, pa, ci, si, b, bpf, bout, pf, out, w, x, po, bs
         po.wal[j, k] = x.k_num[k] / den if den > 0.0 else 0.0
         if x.k_same[k]:
             po.yld[j, k] = b.yld[k]
+        elif lanes:
+            lanes_push(x.yl, k, j, t_wf, b.cf, x.cfk[k], x.k_tot[k], x.k_mom[k], x.k_last[k], si.price[k],
+                       si.tau_years, si.freq, si.inc_idx, si.inc_val, si.inc_units, si.unit, po.yld)
         else:
             for t in range(t_wf):
                 x.cfk[k, t] = b.cf[t, k]
@@ -1014,7 +808,7 @@ def path_scratch(d, ci, si):
                        np.zeros(n_t + 1, dtype=np.int64), np.empty((n_k, n_t)), np.empty(n_k, dtype=np.int64),
                        np.empty(n_k), np.empty(n_k), np.empty(n_k, dtype=np.int64), np.empty(si.inc_val.shape[0]),
                        np.zeros((n_t, n_k), dtype=np.int64), np.zeros(1, dtype=np.int64), np.empty(n_k), np.empty(n_k),
-                       np.empty(n_k, dtype=np.int64), np.zeros(ci.rt.time.shape[0]))
+                       np.empty(n_k, dtype=np.int64), np.zeros(ci.rt.time.shape[0]), yield_lanes(n_k, n_t, si))
     for a in range(n_a):
         x.a_def[a] = n_t
     return x
@@ -1075,4 +869,5 @@ def run_block(seed, p_start, p_end, j0, d, pa, ci, si, b, bpf, bout, pf, out, w,
         simulate_path(seed, p, j0 + p - p_start, d, pa, ci, si, b, bpf, bout, pf, out, w, x, po, bs, lean, wf_addr,
                       wf_par)
     if not lean:
+        lanes_flush(x.yl, si, po.yld)
         add_base_counts(b, x, bs)
