@@ -374,6 +374,7 @@ def waterfall_source(d, stats: bool = False) -> str:
             c(f"chi{k} = sf_chi[{k}]")
             c(f"rb{k} = nb / bhi{k} if bhi{k} > 0.0 else 0.0")
             c(f"rc{k} = nb / chi{k} if chi{k} > 0.0 else 0.0")
+            c(f"jf{k} = hist_bin(face{k}, bhi{k}, nb)")  # an unamortised balance's bin (rows at face: one in six)
             for v, arr in _STATS_CARRIED:
                 c(f"{v}{k} = {arr}[{k}]")
     # the carried state: local variable ↔ element of the state arrays (loaded here, stored after the loop)
@@ -633,7 +634,7 @@ def _row_stats(c: _Src, n_k: int, n_t: int, k: int, t: str, ip: str, pp: str, rs
     c(f"    {cv} = {paid} / face{k} * 100.0 if face{k} > 0.0 else 0.0")
     c(f"    if {cv} != b_cf[{i}]:")
     c(f"        kq{k} = 0")
-    c(f"    h_bal[{i} * nb + bin_of({be}, bhi{k}, rb{k}, nb)] += 1")
+    c(f"    h_bal[{i} * nb + (jf{k} if {be} == face{k} else bin_of({be}, bhi{k}, rb{k}, nb))] += 1")
     c(f"    h_cash[{i} * nb + bin_of({paid}, chi{k}, rc{k}, nb)] += 1")
     c(f"    q_int[{i}] += fen({ip})")
     c(f"    q_prin[{i}] += fen({pp})")

@@ -336,7 +336,11 @@ def bin_of(x, hi, r, nb):
     """:func:`hist_bin` (x, hi, nb) without its division where that gives the same bin: ``r`` = nb / hi (0 when
     hi ≤ 0). y = x·r and :func:`hist_bin`'s x / hi · nb are both within a few ulps — below 1e-12 for y ≤ nb ≈ 1,000
     — of the exact x·nb/hi, so when y lies more than 1e-9 inside (j, j + 1) with 0 ≤ j < nb, both truncate to j;
-    anything else (zeros, values near a bin edge, out of range, NaN) takes :func:`hist_bin` itself."""
+    anything else (values near a bin edge, out of range, NaN) takes :func:`hist_bin` itself, except zero, whose bin
+    is 0 whatever ``hi`` (0 / hi · nb truncates to 0, or to a negative integer for a NaN hi, which hist_bin also
+    returns as 0): about a third of the rows a path bins are zero balances or payments."""
+    if x == 0.0:
+        return 0
     y = x * r
     if 1e-9 < y < nb - 1e-9:
         j = int(y)

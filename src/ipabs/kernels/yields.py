@@ -372,24 +372,6 @@ def lanes_period_sums(typingctx, n, inc_idx, tau, pw, cf, acc):
 
 
 @intrinsic
-def lanes_mul(typingctx, dst, a, b):
-    """dst[:LANES] = a[:LANES] · b[:LANES] (one vector multiply; 1-D float64 C arrays of at least LANES)."""
-    _check_arrays("lanes_mul", (dst, a, b), (types.float64,) * 3)
-
-    def codegen(context, builder, signature, args):
-        d_p, a_p, b_p = (context.make_array(ty)(context, builder, v).data
-                         for ty, v in zip(signature.args, args, strict=True))
-        vt = ir.VectorType(ir.DoubleType(), LANES)
-        zero = ir.Constant(ir.IntType(64), 0)
-        r = builder.fmul(builder.load(_vec_ptr(builder, a_p, zero, vt), align=8),
-                         builder.load(_vec_ptr(builder, b_p, zero, vt), align=8))
-        builder.store(r, _vec_ptr(builder, d_p, zero, vt), align=8)
-        return context.get_dummy_value()
-
-    return types.void(dst, a, b), codegen
-
-
-@intrinsic
 def lanes_powers(typingctx, sq, units, pw):
     """The discount steps of :func:`_discount_steps` on :data:`LANES` lanes from q = ``sq[0]`` (f8[B, LANES]):
     ``sq[b]`` = sq[b−1]·sq[b−1], then ``pw[j]`` = the product of the ``sq[b]`` of the bits b of ``units[j]``
@@ -485,7 +467,6 @@ def lanes_solve(yl, k, price, tau, freq, inc_idx, inc_val, inc_units, unit, yld)
             act[lane] = 1.0
             n_act += 1
     n_j = inc_val.shape[0]
-    n_b = yl.ok[1]
     for it in range(200):
         if n_act == 0:
             return
