@@ -6,7 +6,8 @@
 Collects each path's tranche cash flows per 100 of face with ``trace_path`` (the flows the Monte Carlo solves),
 checks that both solvers return the engine's per-path yields bit for bit, then times each over all paths (one
 thread, CPU time, best of the rounds, alternating). The lanes' time includes queueing the cash flows (the copy into
-the lane buffers the Monte Carlo makes).
+the lane buffers the Monte Carlo makes), solved by the C function generated for the deal's period grid
+(``codegen.specialised_yield_lanes``), as in the Monte Carlo.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from conftest import base_case  # noqa: E402
+from ipabs.compile.codegen import specialised_yield_lanes  # noqa: E402
 from ipabs.engine.montecarlo import prepare, simulate, trace_path  # noqa: E402
 from ipabs.kernels.yields import _cf_sums, lanes_flush, lanes_push, path_yield2, yield_lanes  # noqa: E402
 
@@ -49,11 +51,10 @@ def _pairs(cf, tot, mom, last, si, out):
 
 
 @nb.njit
-def _lanes(cf, tot, mom, last, si, base_cf, yl, out):
+def _lanes(cf, tot, mom, last, si, yl, out):
     for p in range(cf.shape[0]):
         for k in range(cf.shape[1]):
-            lanes_push(yl, k, p, 0, base_cf, cf[p, k], tot[p, k], mom[p, k], last[p, k], si.price[k],
-                       si.tau_years, si.freq, si.inc_idx, si.inc_val, si.inc_units, si.unit, out)
+            lanes_push(yl, k, p, cf[p, k], tot[p, k], mom[p, k], last[p, k], si.price[k], out)
     lanes_flush(yl, si, out)
 
 
@@ -78,12 +79,12 @@ def main() -> None:
         for k in range(n_k):
             cf[p, k] = (w.tr_int_paid[:, k] + w.tr_prin_paid[:, k] + w.tr_resid[:, k]) / face[k] * 100.0
     tot, mom, last = _sums(cf, si.tau_years)
-    yl = yield_lanes(n_k, n_t, si)
-    base_cf = np.zeros((n_t, n_k))
-    out_p, out_l = np.zeros((n, n_k)), np.zeros((n, n_k))
+    si_g = si._replace(yl_addr=specialised_yield_lanes(si))
+    yl_g = yield_lanes(n_k, n_t, si_g)
+    out_p, out_g = np.zeros((n, n_k)), np.zeros((n, n_k))
     _pairs(cf, tot, mom, last, si, out_p)
-    _lanes(cf, tot, mom, last, si, base_cf, yl, out_l)
-    for name, out in (("pairs", out_p), ("lanes", out_l)):
+    _lanes(cf, tot, mom, last, si_g, yl_g, out_g)
+    for name, out in (("pairs", out_p), ("lanes", out_g)):
         same = np.array_equal(out.view(np.int64), ref.view(np.int64))
         print(f"{name}: equal to the engine's yields bit for bit: {same}")
         if not same:
@@ -94,7 +95,7 @@ def main() -> None:
         _pairs(cf, tot, mom, last, si, out_p)
         best["pairs"] = min(best["pairs"], time.thread_time() - t0)
         t0 = time.thread_time()
-        _lanes(cf, tot, mom, last, si, base_cf, yl, out_l)
+        _lanes(cf, tot, mom, last, si_g, yl_g, out_g)
         best["lanes"] = min(best["lanes"], time.thread_time() - t0)
     p_us, l_us = (best[k] / n * 1e6 for k in ("pairs", "lanes"))
     print(f"{args.obligors} obligors, {n:,} paths, two tranches, best of {args.rounds}: path_yield2 {p_us:.3f} | "

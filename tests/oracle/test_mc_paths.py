@@ -229,3 +229,30 @@ def test_a_progress_callback_can_cancel_a_run(rich_synthetic):
     with pytest.raises(Cancelled):
         simulate(rich_synthetic, 200_000, 1, threads=2, chunk=4096, progress=stop)
     assert seen and seen[0] < 200_000
+
+
+@pytest.mark.parametrize("n_periods", [60, 240])
+def test_path_yields_equal_path_yield_on_the_traced_cash_flows(n_periods):
+    """Per path and tranche, the engine's yield is path_yield of the traced cash flows, bit for bit: at 60 periods
+    the Monte Carlo solves them eight at a time (ipabs.kernels.yields lanes, with the base path's prefix); at 240
+    periods (20 years) a discount factor could overflow on the bracket, the lanes are refused, and it solves them
+    two at a time (path_yield2)."""
+    from ipabs.kernels.yields import path_yield, yield_lanes
+
+    deal = synthetic_deal(n_obligors=30, n_periods=n_periods, fees=True, cleanup=0.1)
+    prep = prepare(deal)
+    si = prep.stats
+    assert yield_lanes(2, n_periods, si).ok[0] == (1 if n_periods == 60 else 0)
+    res = simulate(deal, 203, 8, prepared=prep, threads=1)  # not a multiple of eight: the last lanes are flushed
+    pw = np.empty(si.inc_val.shape[0])
+    solved = 0
+    for p in range(res.n_paths):
+        w = trace_path(deal, 8, p, prepared=prep).waterfall
+        for k, face in enumerate(deal.waterfall.tr_bal0):
+            cf = (w.tr_int_paid[:, k] + w.tr_prin_paid[:, k] + w.tr_resid[:, k]) / face * 100.0
+            want = path_yield(cf, si.tau_years, si.price[k], si.freq, si.inc_idx, si.inc_val, si.inc_units, si.unit,
+                              pw)
+            got = res.yld[p, k]
+            assert np.float64(got).view(np.int64) == np.float64(want).view(np.int64), (p, k, got, want)
+            solved += 1
+    assert solved == 2 * 203

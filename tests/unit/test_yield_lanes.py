@@ -3,24 +3,33 @@
 Eight Newton solves run in lockstep on vector registers; each lane must perform path_yield's operations in the same
 order. Checked on random cash flows (zeros inside and at the end, nothing paid, yields near both ends of the bracket,
 solves that need many iterations and finish alone), on three period grids (monthly day counts, quarterly day counts
-of 64 days or more, and period lengths that are not whole days), with the base path's prefix, and with queues that
-do not fill a batch (flushed at the end).
+of 64 days or more, and period lengths that are not whole days), through the C function generated for each grid (as
+the Monte Carlo calls it) and through the general solver, and with queues that do not fill a batch (flushed at the
+end).
 """
 
 from __future__ import annotations
-
-from collections import namedtuple
 
 import numba as nb
 import numpy as np
 import pytest
 
-from ipabs.kernels.yields import LANES, _cf_sums, lanes_flush, lanes_push, path_yield, yield_lanes
+from ipabs.compile.codegen import specialised_yield_lanes
+from ipabs.kernels.paths import StatInputs
+from ipabs.kernels.yields import (
+    LANES,
+    _cf_sums,
+    lanes_flush,
+    lanes_push,
+    lanes_solve,
+    path_yield,
+    yield_lanes,
+)
 
-Inputs = namedtuple("Inputs", "inc_val inc_units inc_idx freq tau_years price unit")
 
-
-def _grid(kind: str, n_t: int, rng: np.random.Generator) -> Inputs:
+def _grid(kind: str, n_t: int, rng: np.random.Generator) -> StatInputs:
+    """The yield inputs of a period grid (the engine's own StatInputs: a kernel cached for a type defined here
+    would leave that type in numba's on-disk index)."""
     if kind == "monthly":  # act/365F, 12 a year: whole days
         days = rng.integers(28, 32, n_t)
         freq, unit = 12.0, 12.0 / 365.0
@@ -34,7 +43,9 @@ def _grid(kind: str, n_t: int, rng: np.random.Generator) -> Inputs:
     inc_val = lengths * freq / 365.0
     inc_units = lengths.astype(np.int64) if unit > 0.0 else np.zeros(len(lengths), dtype=np.int64)
     tau = np.cumsum(days) / 365.0
-    return Inputs(inc_val.astype(float), inc_units, idx.astype(np.int64), freq, tau, np.array([100.0, 98.5]), unit)
+    hi = np.ones(2)
+    return StatInputs(tau, np.array([100.0, 98.5]), freq, idx.astype(np.int64), inc_val.astype(float), inc_units,
+                      unit, hi, hi)
 
 
 def _cash_flows(n: int, n_t: int, rng: np.random.Generator) -> np.ndarray:
@@ -72,14 +83,13 @@ def _reference(cf, g, k):
 
 
 @nb.njit
-def _lanes(cf, true_cf, base_cf, t0, g, out):
+def _lanes(cf, g, out):
     n, n_t = cf.shape[1], cf.shape[2]
     yl = yield_lanes(2, n_t, g)
     for p in range(n):
         for k in range(2):
-            tot, mom, last = _cf_sums(true_cf[k, p], g.tau_years)
-            lanes_push(yl, k, p, t0[p], base_cf[p], cf[k, p], tot, mom, last, g.price[k], g.tau_years, g.freq,
-                       g.inc_idx, g.inc_val, g.inc_units, g.unit, out)
+            tot, mom, last = _cf_sums(cf[k, p], g.tau_years)
+            lanes_push(yl, k, p, cf[k, p], tot, mom, last, g.price[k], out)
     lanes_flush(yl, g, out)
     return yl.ok[0]
 
@@ -90,21 +100,45 @@ def test_lanes_equal_path_yield_bit_for_bit(kind, n):
     rng = np.random.default_rng(7 + n)
     n_t = 60 if kind != "quarterly" else 24
     g = _grid(kind, n_t, rng)
+    g = g._replace(yl_addr=specialised_yield_lanes(g))  # the solver generated for this grid, as the Monte Carlo uses
+    assert g.yl_addr != 0
     cf = np.stack([_cash_flows(n, n_t, rng), _cash_flows(n, n_t, rng)])  # [k, p, t]
-    # the base path's prefix: the lanes read periods before t0 from base_cf[p][t, k], later ones from cf[k, p]
-    t0 = rng.integers(0, n_t + 1, n)
-    base_cf = np.zeros((n, n_t, 2))
-    queued = cf.copy()
-    for p in range(n):
-        base_cf[p, : t0[p], :] = cf[:, p, : t0[p]].T
-        queued[:, p, : t0[p]] = 12345.0  # never read
     out = np.full((n, 2), np.nan)
-    assert _lanes(queued, cf, base_cf, t0, g, out) == 1
+    assert _lanes(cf, g, out) == 1
     for k in range(2):
         ref = _reference(cf[k], g, k)
         assert np.array_equal(out[:, k].view(np.int64), ref.view(np.int64)), kind
     assert (out == -1.0).sum() >= 2 * (n // 7)  # the rows paying nothing
     assert out.min() > -12.0 and np.isfinite(out).all()
+
+
+@pytest.mark.parametrize("kind", ["monthly", "fractional"])
+def test_the_general_solver_equals_the_generated_one(kind):
+    """lanes_solve with the grid in arrays (what the generated C function calls with the grid as constants)."""
+    rng = np.random.default_rng(3)
+    g = _grid(kind, 60, rng)
+    cf = _cash_flows(LANES * 20, 60, rng)
+    out = np.full((cf.shape[0], 1), np.nan)
+    _general(cf, g, out)
+    ref = _reference(cf, g, 0)
+    assert np.array_equal(out[:, 0].view(np.int64), ref.view(np.int64))
+
+
+@nb.njit
+def _general(cf, g, out):
+    yl = yield_lanes(1, cf.shape[1], g)
+    for p in range(cf.shape[0]):
+        tot, mom, last = _cf_sums(cf[p], g.tau_years)
+        lane = yl.n[0]
+        for t in range(cf.shape[1]):
+            yl.cf[0, t, lane] = cf[p, t]
+        yl.tot[0, lane] = tot
+        yl.mom[0, lane] = mom
+        yl.last[0, lane] = last
+        yl.row[0, lane] = p
+        yl.n[0] = lane + 1
+        if lane + 1 == LANES:
+            lanes_solve(yl, 0, g.price[0], g.tau_years, g.freq, g.inc_idx, g.inc_val, g.inc_units, g.unit, out)
 
 
 def test_lanes_refused_where_a_discount_factor_could_overflow():
@@ -113,3 +147,5 @@ def test_lanes_refused_where_a_discount_factor_could_overflow():
     long = _grid("monthly", 600, rng)  # 50 years monthly: e^(4.6 · 600) overflows at the bracket's low end
     assert yield_lanes(2, 60, short).ok[0] == 1
     assert yield_lanes(2, 600, long).ok[0] == 0
+    assert specialised_yield_lanes(short) != 0
+    assert specialised_yield_lanes(long) == 0  # the Monte Carlo then solves two at a time (path_yield2)

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from ipabs.compile.arrays import empty_pool_flows, empty_waterfall_out
-from ipabs.compile.codegen import specialised_waterfall
+from ipabs.compile.codegen import specialised_waterfall, specialised_yield_lanes
 from ipabs.compile.lower import CompiledDeal
 from ipabs.defaults import BLOCK_SIZE, MAX_PATHS, MAX_SEED
 from ipabs.engine import bands
@@ -409,6 +409,13 @@ def simulate(
         except Exception as e:  # noqa: BLE001 — an optimisation: the general kernel gives the same numbers
             wf_note = f"generated waterfall unavailable ({type(e).__name__}: {e}); ran the general kernel"
             warnings.warn(wf_note, RuntimeWarning, stacklevel=2)
+    stats = prep.stats
+    if not lean and n > 0:
+        try:  # the yield solver specialised to the period grid (docs/performance.md item 28; the same bits)
+            stats = stats._replace(yl_addr=specialised_yield_lanes(stats))
+        except Exception as e:  # noqa: BLE001 — an optimisation: the general solver gives the same numbers
+            warnings.warn(f"generated yield solver unavailable ({type(e).__name__}: {e}); ran the general one",
+                          RuntimeWarning, stacklevel=2)
     k = len(deal.names.tranches)
     n_t = deal.n_periods
     chunk = min(2**24, max(BLOCK_SIZE, (chunk or 16 * BLOCK_SIZE) // BLOCK_SIZE * BLOCK_SIZE))
@@ -463,7 +470,7 @@ def simulate(
             d, par = d._replace(tr_rate=d.tr_rate.copy()), wf_par.copy()
         try:
             simulate_block(seed64, np.int64(path0 + lo), np.int64(path0 + hi), np.int64(0), d, prep.pa,
-                           prep.credit, prep.stats, prep.base, prep.base_pf, prep.base_out,
+                           prep.credit, stats, prep.base, prep.base_pf, prep.base_out,
                            PathOutputs(*(x[lo:hi] for x in po)), acc[0], np.int64(level), wf_addr, par)
             acc[1] += hi - lo
             # int64 sums are exact while a flush holds < 9.2e18 fen; uint16 counts while it holds < 2^16 paths
@@ -478,7 +485,7 @@ def simulate(
         # the first run in this process loads the path kernel from numba's cache (≈0.3 s) or compiles it (30-60 s on
         # a fresh installation): do it on an empty block, so that elapsed_seconds is the simulation's own time
         simulate_block(seed64, np.int64(path0), np.int64(path0), np.int64(0), prep.d, prep.pa, prep.credit,
-                       prep.stats, prep.base, prep.base_pf, prep.base_out, PathOutputs(*(x[:0] for x in po)),
+                       stats, prep.base, prep.base_pf, prep.base_out, PathOutputs(*(x[:0] for x in po)),
                        accs[0][0], np.int64(level), wf_addr, wf_par)
     compile_seconds = time.perf_counter() - t_compile
     t0 = time.perf_counter()

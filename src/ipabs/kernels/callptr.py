@@ -68,3 +68,43 @@ def call_waterfall_stats(typingctx, addr, pi, pp, pr, pdf, pbs, pbe, par, acct, 
         if not isinstance(ty, types.Integer):
             raise TypeError(f"call_waterfall_stats: expected an integer, got {ty}")
     return types.void(*base, *extra), _codegen
+
+
+#: Argument kinds of a generated yield-lanes solver (:func:`ipabs.compile.codegen.yield_lanes_source`): "f" double*,
+#: "i" int64*, "n" int64, "d" double
+YIELD_LANES_TYPES = "fffiiifffffifndnn"
+
+
+@intrinsic
+def call_yield_lanes(typingctx, addr, cf, tot, mom, last, row, n, pw, sq, st, acc, pw1, ok, yld, k, price, n_k, n_rows):
+    """``void solve(double* cf, tot, mom, int64* last, row, n, double* pw, sq, st, acc, pw1, int64* ok, double* yld,
+    int64 k, double price, int64 n_k, int64 n_rows)`` at ``addr``: the arrays of a
+    :class:`ipabs.kernels.yields.YieldLanes`, the per-path yields, the tranche, its price and two shapes."""
+    args = (cf, tot, mom, last, row, n, pw, sq, st, acc, pw1, ok, yld, k, price, n_k, n_rows)
+    for ty, c in zip(args, YIELD_LANES_TYPES, strict=True):
+        if c in "fi":
+            dt = types.float64 if c == "f" else types.int64
+            if not (isinstance(ty, types.Array) and ty.dtype == dt and ty.layout == "C"):
+                raise TypeError(f"call_yield_lanes: expected a C-contiguous {dt} array, got {ty}")
+        elif c == "n" and not isinstance(ty, types.Integer):
+            raise TypeError(f"call_yield_lanes: expected an integer, got {ty}")
+        elif c == "d" and not isinstance(ty, types.Float):
+            raise TypeError(f"call_yield_lanes: expected a float, got {ty}")
+    if not isinstance(addr, types.Integer):
+        raise TypeError(f"call_yield_lanes: expected an integer address, got {addr}")
+
+    def codegen(context, builder, signature, llargs):
+        vals = []
+        for ty, v, c in zip(signature.args[1:], llargs[1:], YIELD_LANES_TYPES, strict=True):
+            if c in "fi":
+                vals.append(context.make_array(ty)(context, builder, v).data)
+            elif c == "n":
+                vals.append(context.cast(builder, v, ty, types.int64))
+            else:
+                vals.append(context.cast(builder, v, ty, types.float64))
+        fnty = ir.FunctionType(ir.VoidType(), [v.type for v in vals])
+        a = context.cast(builder, llargs[0], signature.args[0], types.int64)
+        builder.call(builder.inttoptr(a, fnty.as_pointer()), vals)
+        return context.get_dummy_value()
+
+    return types.void(addr, *args), codegen

@@ -135,6 +135,9 @@ class StatInputs(NamedTuple):
     unit: float  # freq/365 (or /360, /366) when inc_units applies, else 0
     bal_hi: np.ndarray  # f8[K] upper edge of the balance histogram
     cash_hi: np.ndarray  # f8[K] upper edge of the payment histogram
+    #: address of the yield lanes specialised to this period grid (codegen.specialised_yield_lanes; 0: the general
+    #: ``lanes_solve``)
+    yl_addr: int = 0
 
 
 class BasePath(NamedTuple):
@@ -737,7 +740,8 @@ def simulate_path(seed, p, j, d, pa, ci, si, b, bpf, bout, pf, out, w, x, po, bs
             x.k_mom[k] = mom
             x.k_last[k] = last
     pending = np.int64(-1)  # a tranche whose yield waits for a second one (two yields are solved at once)
-    lanes = x.yl.ok[0] != 0  # queue the yields and solve eight at a time (ipabs.kernels.yields)
+    # queue the yields and solve eight at a time (ipabs.kernels.yields) with the solver generated for the period grid
+    lanes = x.yl.ok[0] != 0 and x.yl.ok[2] != 0
     for k in range(n_k):
         face = d.tr_bal0[k]
         po.loss[j, k] = out.tr_bal_end[n_t - 1, k] / face if face > 0.0 else 0.0
@@ -746,12 +750,12 @@ def simulate_path(seed, p, j, d, pa, ci, si, b, bpf, bout, pf, out, w, x, po, bs
         po.wal[j, k] = x.k_num[k] / den if den > 0.0 else 0.0
         if x.k_same[k]:
             po.yld[j, k] = b.yld[k]
-        elif lanes:
-            lanes_push(x.yl, k, j, t_wf, b.cf, x.cfk[k], x.k_tot[k], x.k_mom[k], x.k_last[k], si.price[k],
-                       si.tau_years, si.freq, si.inc_idx, si.inc_val, si.inc_units, si.unit, po.yld)
         else:
             for t in range(t_wf):
                 x.cfk[k, t] = b.cf[t, k]
+            if lanes:
+                lanes_push(x.yl, k, j, x.cfk[k], x.k_tot[k], x.k_mom[k], x.k_last[k], si.price[k], po.yld)
+                continue
             if pending < 0:
                 pending = k
             else:
@@ -872,6 +876,6 @@ def run_block(seed, p_start, p_end, j0, d, pa, ci, si, b, bpf, bout, pf, out, w,
     for p in range(p_start, p_end):
         simulate_path(seed, p, j0 + p - p_start, d, pa, ci, si, b, bpf, bout, pf, out, w, x, po, bs, lean, wf_addr,
                       wf_par)
-    if not lean:
+    if not lean and x.yl.ok[2] != 0:
         lanes_flush(x.yl, si, po.yld)
         add_base_counts(b, x, bs)

@@ -26,6 +26,7 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 from ipabs.kernels._jit import jit, jit_inline, jit_inner
+from ipabs.kernels.callptr import call_yield_lanes
 
 __all__ = ["path_yield", "path_yield_sums", "path_yield2", "int_power", "YieldLanes", "yield_lanes", "lanes_push",
            "lanes_flush", "LANES"]
@@ -279,7 +280,7 @@ class YieldLanes(NamedTuple):
     st: np.ndarray  # f8[7, LANES] per lane: x, lower and upper bracket, ln price, active, spare, spare
     acc: np.ndarray  # f8[2, LANES] Σ cf_t v_t and Σ τ_t cf_t v_t of the current iteration
     pw1: np.ndarray  # f8[J] discount steps of a lane that finishes alone
-    ok: np.ndarray  # i8[2]: [0] 1 when the lanes may be used (EXP_LIMIT), [1] B
+    ok: np.ndarray  # i8[3]: [0] 1 when the lanes may be used (EXP_LIMIT), [1] B, [2] the specialised solver's address
 
 
 @jit
@@ -301,7 +302,8 @@ def yield_lanes(n_k, n_t, si):
     return YieldLanes(np.zeros((n_k, n_t, LANES)), np.zeros((n_k, LANES)), np.zeros((n_k, LANES)),
                       np.zeros((n_k, LANES), dtype=np.int64), np.zeros((n_k, LANES), dtype=np.int64),
                       np.zeros(n_k, dtype=np.int64), np.ones((n_j, LANES)), np.ones((n_b, LANES)),
-                      np.zeros((7, LANES)), np.zeros((2, LANES)), np.ones(n_j), np.array([ok, n_b], dtype=np.int64))
+                      np.zeros((7, LANES)), np.zeros((2, LANES)), np.ones(n_j),
+                      np.array([ok, n_b, si.yl_addr], dtype=np.int64))
 
 
 def _vec_ptr(builder, ptr, offset, vt):
@@ -435,8 +437,7 @@ def _lane_finish(cf, lane, x, xlo, xhi, lp, n, tau, freq, inc_idx, inc_val, inc_
     return freq * math.expm1(x)
 
 
-@jit_inner
-def lanes_solve(yl, k, price, tau, freq, inc_idx, inc_val, inc_units, unit, yld):
+def _lanes_solve(yl, k, price, tau, freq, inc_idx, inc_val, inc_units, unit, yld):
     """Solve the yields queued for tranche ``k`` into ``yld[row, k]`` and empty its queue."""
     n_l = yl.n[k]
     yl.n[k] = 0
@@ -503,25 +504,35 @@ def lanes_solve(yl, k, price, tau, freq, inc_idx, inc_val, inc_units, unit, yld)
             yld[yl.row[k, lane], k] = freq * math.expm1(xs[lane])
 
 
+#: The solver; the Monte Carlo calls it through the C function generated for the deal's period grid
+#: (:func:`ipabs.compile.codegen.yield_lanes_source`), which passes the grid as constants (docs/performance.md item 28).
+lanes_solve = jit_inner(_lanes_solve)
+
+
 @jit_inline
-def lanes_push(yl, k, row, t0, base_cf, cfk, tot, mom, last, price, tau, freq, inc_idx, inc_val, inc_units, unit,
-               yld):
-    """Queue the yield of tranche ``k`` for per-path row ``row``: cash flows per 100 ``base_cf[t, k]`` before
-    ``t0`` (the base path's), ``cfk[t]`` from ``t0``, with their sums; solve the queue when it holds
-    :data:`LANES`."""
+def lanes_push(yl, k, row, cf, tot, mom, last, price, yld):
+    """Queue the yield of tranche ``k`` for per-path row ``row``: the cash flows per 100 ``cf`` (every period) and
+    their sums; when :data:`LANES` are queued, solve them with the solver generated for the deal's period grid
+    (``yl.ok[2]``, :func:`ipabs.compile.codegen.specialised_yield_lanes`; the Monte Carlo queues only when there is
+    one). The general :func:`lanes_solve` is not called from here: with it inlined beside the copy, the path loop ran
+    0.1 µs per path slower (docs/performance.md item 28)."""
     lane = yl.n[k]
     col = yl.cf[k]
-    for t in range(t0):
-        col[t, lane] = base_cf[t, k]
-    for t in range(t0, col.shape[0]):
-        col[t, lane] = cfk[t]
+    for t in range(0, col.shape[0]):
+        col[t, lane] = cf[t]
     yl.tot[k, lane] = tot
     yl.mom[k, lane] = mom
     yl.last[k, lane] = last
     yl.row[k, lane] = row
     yl.n[k] = lane + 1
     if lane + 1 == LANES:
-        lanes_solve(yl, k, price, tau, freq, inc_idx, inc_val, inc_units, unit, yld)
+        _call(yl, k, price, yld)
+
+
+@jit_inline
+def _call(yl, k, price, yld):
+    call_yield_lanes(yl.ok[2], yl.cf, yl.tot, yl.mom, yl.last, yl.row, yl.n, yl.pw, yl.sq, yl.st, yl.acc, yl.pw1,
+                     yl.ok, yld, k, price, yl.cf.shape[0], yld.shape[0])
 
 
 @jit_inline
@@ -529,4 +540,4 @@ def lanes_flush(yl, si, yld):
     """Solve every tranche's queued yields (at the end of a block)."""
     for k in range(yl.n.shape[0]):
         if yl.n[k] > 0:
-            lanes_solve(yl, k, si.price[k], si.tau_years, si.freq, si.inc_idx, si.inc_val, si.inc_units, si.unit, yld)
+            _call(yl, k, si.price[k], yld)
