@@ -1,17 +1,20 @@
 """Per-path yields: the Newton solve of :func:`path_yield`, two solves interleaved (:func:`path_yield2`), and eight
 solves in lockstep on vector registers (:func:`lanes_solve`) — every one bit-identical to :func:`path_yield`.
 
-The lanes (docs/performance.md item 26): the Monte Carlo queues each tranche's solves, eight paths at a time, and runs
-their Newton iterations together. Each lane performs exactly :func:`path_yield`'s operations in the same order:
-its start (:func:`_yield_start`), its discount steps (the same ``exp`` and the same repeated squarings and products,
-on eight lanes at once), its running products and sums over the periods (one vector multiply or add per period for
-all eight: IEEE operations without reassociation or fused multiply-add, so each lane's bits are the scalar ones), and
-its Newton step (:func:`_newton_step`). Two differences, neither changing a bit: the period loop runs to the longest
-lane and does not skip a zero cash flow, adding c·v = ±0 instead (x + (±0) = x for every x the sums hold, since they
-start at +0 and no sum of non-zero terms is −0; this needs every discount factor v finite, which holds when
-Σ_t δ_t · |x| stays below :data:`EXP_LIMIT` on the solver's bracket, checked once per deal in :func:`yield_lanes`, and
-otherwise the Monte Carlo uses :func:`path_yield2`); and when at most :data:`HANDOFF` lanes are still iterating they
-finish alone (:func:`_lane_finish`, the scalar loop from the same state).
+The lanes (docs/performance.md items 26 and 28, decision 023): the Monte Carlo queues each tranche's solves, eight
+paths at a time (:func:`lanes_push`), and runs their Newton iterations together. Each lane performs exactly
+:func:`path_yield`'s operations in the same order: its start (:func:`_yield_start`), its discount steps (the same
+``exp`` and the same repeated squarings and products, on eight lanes at once), its running products and sums over
+the periods (one vector multiply or add per period for all eight: IEEE operations without reassociation or fused
+multiply-add, so each lane's bits are the scalar ones), and its Newton step (:func:`_newton_step`). Two
+differences, neither changing a bit: the period loop runs to the longest lane and does not skip a zero cash flow,
+adding c·v = ±0 instead (x + (±0) = x for every x the sums hold, since they start at +0 and no sum of non-zero terms
+is −0; this needs every discount factor v finite, which holds when Σ_t δ_t · |x| stays below :data:`EXP_LIMIT` on
+the solver's bracket, checked once per block in :func:`yield_lanes`, and otherwise the Monte Carlo uses
+:func:`path_yield2`); and when at most :data:`HANDOFF` lanes are still iterating they finish alone
+(:func:`_lane_finish`, the scalar loop from the same state). The Monte Carlo calls :func:`lanes_solve` through a C
+function generated for the deal's period grid (:func:`ipabs.compile.codegen.yield_lanes_source`), which passes the
+grid as constants.
 """
 
 from __future__ import annotations
