@@ -113,8 +113,8 @@ def test_lanes_equal_path_yield_bit_for_bit(kind, n):
 
 
 @pytest.mark.parametrize("kind", ["monthly", "fractional"])
-def test_the_general_solver_equals_the_generated_one(kind):
-    """lanes_solve with the grid in arrays (what the generated C function calls with the grid as constants)."""
+def test_the_general_solver_equals_path_yield(kind):
+    """lanes_solve with the grid in arrays (the body the generated C function runs with the grid as constants)."""
     rng = np.random.default_rng(3)
     g = _grid(kind, 60, rng)
     cf = _cash_flows(LANES * 20, 60, rng)
