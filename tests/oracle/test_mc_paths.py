@@ -236,7 +236,7 @@ def test_path_yields_equal_path_yield_on_the_traced_cash_flows(n_periods):
     """Per path and tranche, the engine's yield is path_yield of the traced cash flows, bit for bit: at 60 periods
     the Monte Carlo solves them eight at a time (ipabs.kernels.yields lanes, with the base path's prefix); at 240
     periods (20 years) a discount factor could overflow on the bracket, the lanes are refused, and it solves them
-    two at a time (path_yield2)."""
+    two at a time (path_yield2). Either way the per-period sums and histograms count every path."""
     from ipabs.kernels.yields import path_yield, yield_lanes
 
     deal = synthetic_deal(n_obligors=30, n_periods=n_periods, fees=True, cleanup=0.1)
@@ -246,8 +246,13 @@ def test_path_yields_equal_path_yield_on_the_traced_cash_flows(n_periods):
     res = simulate(deal, 203, 8, prepared=prep, threads=1)  # not a multiple of eight: the last lanes are flushed
     pw = np.empty(si.inc_val.shape[0])
     solved = 0
+    n_k = len(deal.waterfall.tr_bal0)
+    s_int = np.zeros((n_periods, n_k), dtype=np.int64)
+    s_bal = np.zeros((n_periods, n_k), dtype=np.int64)
     for p in range(res.n_paths):
         w = trace_path(deal, 8, p, prepared=prep).waterfall
+        s_int += np.floor(w.tr_int_paid * 100.0 + 0.5).astype(np.int64)
+        s_bal += np.floor(w.tr_bal_end * 100.0 + 0.5).astype(np.int64)
         for k, face in enumerate(deal.waterfall.tr_bal0):
             cf = (w.tr_int_paid[:, k] + w.tr_prin_paid[:, k] + w.tr_resid[:, k]) / face * 100.0
             want = path_yield(cf, si.tau_years, si.price[k], si.freq, si.inc_idx, si.inc_val, si.inc_units, si.unit,
@@ -256,3 +261,7 @@ def test_path_yields_equal_path_yield_on_the_traced_cash_flows(n_periods):
             assert np.float64(got).view(np.int64) == np.float64(want).view(np.int64), (p, k, got, want)
             solved += 1
     assert solved == 2 * 203
+    # the per-period sums and histograms hold every path, with or without the lanes (the base path's contributions
+    # are added per block in both cases)
+    assert np.array_equal(np.array(res.s_int), s_int) and np.array_equal(np.array(res.s_bal), s_bal)
+    assert (res.h_bal.sum(axis=2) == 203).all() and (res.h_cash.sum(axis=2) == 203).all()

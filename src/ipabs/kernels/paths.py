@@ -876,6 +876,7 @@ def run_block(seed, p_start, p_end, j0, d, pa, ci, si, b, bpf, bout, pf, out, w,
     for p in range(p_start, p_end):
         simulate_path(seed, p, j0 + p - p_start, d, pa, ci, si, b, bpf, bout, pf, out, w, x, po, bs, lean, wf_addr,
                       wf_par)
-    if not lean and x.yl.ok[2] != 0:
-        lanes_flush(x.yl, si, po.yld)
+    if not lean:
+        if x.yl.ok[2] != 0:
+            lanes_flush(x.yl, si, po.yld)
         add_base_counts(b, x, bs)
