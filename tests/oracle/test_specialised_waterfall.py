@@ -190,7 +190,7 @@ def test_call_waterfall_stats_refuses_histograms_of_another_type():
     @numba.njit
     def call(x, i, h):
         call_waterfall_stats(0, x, x, x, x, x, x, x, x, x, x, x, x, x, x, i, x, x, x, x, x, x, 0, 0, 0, x, x, x, x,
-                             x, x, x, x, x, x, x, x, x, x, i, i, i, h, h, i, i, i, i, 0)
+                             x, x, x, x, x, x, i, x, x, x, x, i, i, i, h, h, i, i, i, i, 0)
 
     with pytest.raises((TypeError, numba.core.errors.TypingError), match="C-contiguous"):
         call(np.zeros(3), np.zeros(3, dtype=np.int64), np.zeros(3, dtype=np.int64))

@@ -53,7 +53,7 @@ from ipabs.kernels import paths as _paths
 from ipabs.kernels.waterfall import EPS
 
 #: Bump when the generated code's conventions change (it is part of every generated file's hash).
-CODEGEN_VERSION = 4
+CODEGEN_VERSION = 5
 
 #: The C signature of every generated waterfall (argument order of :func:`ipabs.kernels.callptr.call_waterfall`):
 #: pool flows (interest, principal, recoveries, defaults, balance at start, balance at end), the packed parameters,
@@ -367,7 +367,16 @@ def waterfall_source(d, stats: bool = False) -> str:
     c.ind = 1
     c("if s_scal[2] != 0.0:")
     c("    return")
+    zeros = _never_paid(waterfall_source(d), n_k) if stats else frozenset()
     if stats:
+        for k in range(n_k):
+            # each histogram increment waits one row (pb/pc: the row's bin, -1 for none yet): its bin is computed
+            # at the end of the period's dependency chain, and the increment then no longer holds up the next
+            # period's work (docs/performance.md item 29)
+            c(f"pb{k} = np.int64(-1)")
+            c(f"pc{k} = np.int64(-1)")
+            c(f"cfo{k} = cfo[{k}]")
+        c(f"cfs = cfo[{n_k}]")
         for k in range(n_k):
             c(f"face{k} = sf_face[{k}]")
             c(f"bhi{k} = sf_bhi[{k}]")
@@ -537,7 +546,7 @@ def waterfall_source(d, stats: bool = False) -> str:
     if stats:
         c.ind += 1
         for k in range(n_k):
-            _row_stats(c, n_k, n_t, k, "t", f"ipaid{k}", f"ppaid{k}", f"rs{k}", f"bal{k}", f"sh{k}")
+            _row_stats(c, n_k, n_t, k, "t", f"ipaid{k}", f"ppaid{k}", f"rs{k}", f"bal{k}", f"sh{k}", zeros)
         c.ind -= 1
     c(f"if final and t < {n_t - 1}:")
     c(f"    if rec != {K_REC_NONE}:")
@@ -553,12 +562,18 @@ def waterfall_source(d, stats: bool = False) -> str:
     if stats:
         c.ind += 3
         for k in range(n_k):
-            _row_stats(c, n_k, n_t, k, "u", "0.0", "0.0", "0.0", f"bal{k}", f"sh{k}")
+            _row_stats(c, n_k, n_t, k, "u", "0.0", "0.0", "0.0", f"bal{k}", f"sh{k}", zeros)
         c.ind -= 3
     c("            pass")
     c("    wound = 1.0")
     c("    break")
     c.ind = 1
+    if stats:
+        for k in range(n_k):
+            c(f"if pb{k} >= 0:")
+            c(f"    h_bal[pb{k}] += 1")
+            c(f"if pc{k} >= 0:")
+            c(f"    h_cash[pc{k}] += 1")
     c("# write the carried state back")
     for local, elem in carried:
         c(f"{elem} = {local}")
@@ -578,14 +593,15 @@ def waterfall_source(d, stats: bool = False) -> str:
 #: Arguments the statistics version takes after ``rec`` (the order of
 #: :func:`ipabs.kernels.callptr.call_waterfall_stats`): the base path's rows (interest, principal, residual, end
 #: balance) and cash flow per 100, τ in years, each tranche's face and histogram upper edges, the path's cash flows
-#: per 100 (``cfk[k, t]``), the per-tranche accumulators (WAL numerator and denominator, the yield's start sums, the
+#: per 100 (tranche k's period t at ``cfk[cfo[k] + t · cfo[K]]``: ``x.cfk`` or the yield lanes, item 29), the
+#: per-tranche accumulators (WAL numerator and denominator, the yield's start sums, the
 #: shortfall flag, "equal to the base", one past the last non-zero cash flow), the block's histograms (uint16) and
 #: fen sums, the count of rows equal to the base path's, the number of bins.
-STATS_ARGS = ("b_ip", "b_pp", "b_rs", "b_be", "b_cf", "tau", "sf_face", "sf_bhi", "sf_chi", "cfk", "k_num", "k_den",
-              "k_tot", "k_mom", "k_short", "k_same", "k_last", "h_bal", "h_cash", "q_int", "q_prin", "q_bal",
+STATS_ARGS = ("b_ip", "b_pp", "b_rs", "b_be", "b_cf", "tau", "sf_face", "sf_bhi", "sf_chi", "cfk", "cfo", "k_num",
+              "k_den", "k_tot", "k_mom", "k_short", "k_same", "k_last", "h_bal", "h_cash", "q_int", "q_prin", "q_bal",
               "cnt_same", "nb")
 #: Their C types: "f" double*, "i" int64*, "u" uint16*, "n" int64.
-STATS_TYPES = "ffffffffffffffiiiuuiiiin"
+STATS_TYPES = "ffffffffffiffffiiiuuiiiin"
 _STATS_CARRIED = (("kn", "k_num"), ("kd", "k_den"), ("kt", "k_tot"), ("km", "k_mom"), ("ks", "k_short"),
                   ("kq", "k_same"), ("kl", "k_last"))
 
@@ -615,18 +631,44 @@ def _helper_sources() -> tuple[str, ...]:
     return _HELPERS
 
 
-def _row_stats(c: _Src, n_k: int, n_t: int, k: int, t: str, ip: str, pp: str, rs: str, be: str, sh: str) -> None:
+def _never_paid(plain: str, n_k: int) -> frozenset[str]:
+    """The tranches' interest-paid and residual variables (``ipaid{k}``, ``rs{k}``) that the plain generated
+    waterfall ``plain`` never changes from the 0.0 each period starts with: no step of the deal's program pays that
+    tranche interest or a residual. The base path, run by the general kernel over the same program, records 0.0 for
+    them too, so the statistics version skips their comparison with the base row (0.0 == 0.0) and their fen sum
+    (fen(0.0) = 0): the same results with less work per row (docs/performance.md item 29)."""
+    zeros = set()
+    for k in range(n_k):
+        for v in (f"ipaid{k}", f"rs{k}"):
+            assigned = [m.group(0).strip() for m in re.finditer(rf"^\s*{v}\s*[-+]?=.*$", plain, re.M)]
+            if assigned and all(a == f"{v} = 0.0" for a in assigned):
+                zeros.add(v)
+    return frozenset(zeros)
+
+
+def _row_stats(c: _Src, n_k: int, n_t: int, k: int, t: str, ip: str, pp: str, rs: str, be: str, sh: str,
+               zeros: frozenset[str] = frozenset()) -> None:
     """The row loop of :func:`ipabs.kernels.paths.simulate_path` for tranche ``k``'s row ``t`` (values ``ip``, ``pp``,
-    ``rs``, ``be`` and the shortfall carried ``sh``, as recorded): the same operations in the same order."""
+    ``rs``, ``be`` and the shortfall carried ``sh``, as recorded): the same operations in the same order, except
+    that an amount known to be 0.0 on every path and on the base path (``zeros``, :func:`_never_paid`) is neither
+    compared with the base row nor added to a fen sum, and the histogram increments wait
+    one row (``pb{k}``, ``pc{k}``; the last are made after the period loop): the same counts and sums."""
     i = c.fresh("ri")
     cv = c.fresh("cv")
     paid = c.fresh("paid")
+    zero_ip = f"ipaid{k}" in zeros  # 0.0 on this path and on the base path (a literal 0.0 alone is not enough:
+    zero_rs = f"rs{k}" in zeros  # after a clean-up call the path's rows are 0.0, the base path's need not be)
+    same = [f"{ip} == b_ip[{i}]"] if not zero_ip else []
+    same.append(f"{pp} == b_pp[{i}]")
+    if not zero_rs:
+        same.append(f"{rs} == b_rs[{i}]")
+    same.append(f"{be} == b_be[{i}]")
     c(f"{i} = {t} * {n_k} + {k}")
     c(f"if {sh} > {EPS!r}:")
     c(f"    ks{k} = 1")
     c(f"kn{k} += tau[{t}] * {pp}")
     c(f"kd{k} += {pp}")
-    c(f"if {ip} == b_ip[{i}] and {pp} == b_pp[{i}] and {rs} == b_rs[{i}] and {be} == b_be[{i}]:")
+    c(f"if {' and '.join(same)}:")
     c(f"    {cv} = b_cf[{i}]")
     c(f"    cnt_same[{i}] += 1")
     c("else:")
@@ -634,12 +676,17 @@ def _row_stats(c: _Src, n_k: int, n_t: int, k: int, t: str, ip: str, pp: str, rs
     c(f"    {cv} = {paid} / face{k} * 100.0 if face{k} > 0.0 else 0.0")
     c(f"    if {cv} != b_cf[{i}]:")
     c(f"        kq{k} = 0")
-    c(f"    h_bal[{i} * nb + (jf{k} if {be} == face{k} else bin_of({be}, bhi{k}, rb{k}, nb))] += 1")
-    c(f"    h_cash[{i} * nb + bin_of({paid}, chi{k}, rc{k}, nb)] += 1")
-    c(f"    q_int[{i}] += fen({ip})")
+    c(f"    if pb{k} >= 0:")
+    c(f"        h_bal[pb{k}] += 1")
+    c(f"    pb{k} = {i} * nb + (jf{k} if {be} == face{k} else bin_of({be}, bhi{k}, rb{k}, nb))")
+    c(f"    if pc{k} >= 0:")
+    c(f"        h_cash[pc{k}] += 1")
+    c(f"    pc{k} = {i} * nb + bin_of({paid}, chi{k}, rc{k}, nb)")
+    if not zero_ip:
+        c(f"    q_int[{i}] += fen({ip})")
     c(f"    q_prin[{i}] += fen({pp})")
     c(f"    q_bal[{i}] += fen({be})")
-    c(f"cfk[{k * n_t} + {t}] = {cv}")
+    c(f"cfk[cfo{k} + {t} * cfs] = {cv}")
     c(f"kt{k} += {cv}")
     c(f"km{k} += {cv} * tau[{t}]")
     c(f"if {cv} != 0.0:")

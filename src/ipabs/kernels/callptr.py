@@ -45,20 +45,20 @@ def _codegen(context, builder, signature, llargs):
 
 #: :data:`ipabs.compile.codegen.STATS_TYPES`: "f" double*, "i" int64*, "u" uint16*, "n" int64
 _STATS_DTYPES = {"f": types.float64, "i": types.int64, "u": types.uint16}
-STATS_TYPES = "ffffffffffffffiiiuuiiiin"
+STATS_TYPES = "ffffffffffiffffiiiuuiiiin"
 
 
 @intrinsic
 def call_waterfall_stats(typingctx, addr, pi, pp, pr, pdf, pbs, pbe, par, acct, bal, short, fee_carry, sup_left, scal,
                          track, sup_def_t, o_ip, o_ish, o_pp, o_be, o_rs, o_sd, t0, t1, rec, b_ip, b_pp, b_rs, b_be,
-                         b_cf, tau, sf_face, sf_bhi, sf_chi, cfk, k_num, k_den, k_tot, k_mom, k_short, k_same, k_last,
-                         h_bal, h_cash, s_int, s_prin, s_bal, cnt_same, nb):
+                         b_cf, tau, sf_face, sf_bhi, sf_chi, cfk, cfo, k_num, k_den, k_tot, k_mom, k_short, k_same,
+                         k_last, h_bal, h_cash, s_int, s_prin, s_bal, cnt_same, nb):
     """The statistics version of a generated waterfall (``codegen.waterfall_source(d, stats=True)``): the arguments
     of :func:`call_waterfall`, then those of :data:`ipabs.compile.codegen.STATS_ARGS`."""
     base = (addr, pi, pp, pr, pdf, pbs, pbe, par, acct, bal, short, fee_carry, sup_left, scal, track, sup_def_t, o_ip,
             o_ish, o_pp, o_be, o_rs, o_sd, t0, t1, rec)
-    extra = (b_ip, b_pp, b_rs, b_be, b_cf, tau, sf_face, sf_bhi, sf_chi, cfk, k_num, k_den, k_tot, k_mom, k_short,
-             k_same, k_last, h_bal, h_cash, s_int, s_prin, s_bal, cnt_same, nb)
+    extra = (b_ip, b_pp, b_rs, b_be, b_cf, tau, sf_face, sf_bhi, sf_chi, cfk, cfo, k_num, k_den, k_tot, k_mom,
+             k_short, k_same, k_last, h_bal, h_cash, s_int, s_prin, s_bal, cnt_same, nb)
     want = [types.float64] * 14 + [types.int64] + [types.float64] * 6
     for ty, dt in list(zip(base[1:22], want, strict=True)) + [
             (ty, _STATS_DTYPES[c]) for ty, c in zip(extra, STATS_TYPES, strict=True) if c != "n"]:

@@ -54,8 +54,10 @@ from ipabs.kernels.waterfall import (
     waterfall_work,
 )
 from ipabs.kernels.yields import (  # noqa: F401  (_cf_sums, path_yield_sums: re-exported for the benchmarks)
+    LANES,
     YieldLanes,
     _cf_sums,
+    lanes_commit,
     lanes_flush,
     lanes_push,
     path_yield,
@@ -518,6 +520,9 @@ class PathScratch(NamedTuple):
     k_last: np.ndarray  # i8[K] one past the last t with cf_t ≠ 0
     xr: np.ndarray  # f8[G] the path's short-rate deviations on the fixing grid (simulation.rates)
     yl: YieldLanes  # queued yield solves, solved eight at a time (ipabs.kernels.yields)
+    #: i8[K + 1] where the statistics waterfall writes tranche k's cash flow per 100 of period t: element
+    #: cfo[k] + t · cfo[K] of its buffer (x.cfk, or the lane of yl.cf that the tranche's next yield takes)
+    cfo: np.ndarray
 
 
 @jit_inline
@@ -629,7 +634,18 @@ def simulate_path(seed, p, j, d, pa, ci, si, b, bpf, bout, pf, out, w, x, po, bs
             # row loop below as it records each row (docs/performance.md item 25); with the state already wound up
             # it would return at once, as the plain version does, and the row loop reads the rows as they are
             if w.scal[2] == 0.0:
+                # with the lanes the cash flows per 100 go straight into the lane each tranche's next yield takes
+                # (written whole for every path: the base path's prefix below, the waterfall from t_wf on; a
+                # tranche whose flows equal the base path's leaves its lane to the next path)
+                lanes = x.yl.ok[0] != 0 and x.yl.ok[2] != 0
+                cf_buf = x.yl.cf if lanes else x.cfk.reshape((n_k, n_t, 1))
+                x.cfo[n_k] = LANES if lanes else 1
                 for k in range(n_k):
+                    x.cfo[k] = k * n_t * LANES + x.yl.n[k] if lanes else k * n_t
+                    if lanes:
+                        lane = x.yl.n[k]
+                        for t in range(t_wf):
+                            x.yl.cf[k, t, lane] = b.cf[t, k]
                     x.k_short[k] = b.short_pre[t_wf, k]
                     x.k_num[k] = b.num_pre[t_wf, k]
                     x.k_den[k] = b.den_pre[t_wf, k]
@@ -642,9 +658,9 @@ def simulate_path(seed, p, j, d, pa, ci, si, b, bpf, bout, pf, out, w, x, po, bs
                                      w.track, x.sup_def_t, out.tr_int_paid, out.tr_int_short, out.tr_prin_paid,
                                      out.tr_bal_end, out.tr_resid, out.sup_draw, t_wf, n_t, rec, bout.tr_int_paid,
                                      bout.tr_prin_paid, bout.tr_resid, bout.tr_bal_end, b.cf, si.tau_years, d.tr_bal0,
-                                     si.bal_hi, si.cash_hi, x.cfk, x.k_num, x.k_den, x.k_tot, x.k_mom, x.k_short,
-                                     x.k_same, x.k_last, bs.h_bal, bs.h_cash, bs.s_int, bs.s_prin, bs.s_bal,
-                                     x.cnt_same, np.int64(nb))
+                                     si.bal_hi, si.cash_hi, cf_buf, x.cfo, x.k_num, x.k_den, x.k_tot, x.k_mom,
+                                     x.k_short, x.k_same, x.k_last, bs.h_bal, bs.h_cash, bs.s_int, bs.s_prin,
+                                     bs.s_bal, x.cnt_same, np.int64(nb))
                 fused = True
         else:
             # one call site (two would compile the waterfall into this kernel twice)
@@ -750,6 +766,8 @@ def simulate_path(seed, p, j, d, pa, ci, si, b, bpf, bout, pf, out, w, x, po, bs
         po.wal[j, k] = x.k_num[k] / den if den > 0.0 else 0.0
         if x.k_same[k]:
             po.yld[j, k] = b.yld[k]
+        elif lanes and fused:  # the lane holds the cash flows already
+            lanes_commit(x.yl, k, j, x.k_tot[k], x.k_mom[k], x.k_last[k], si.price[k], po.yld)
         else:
             for t in range(t_wf):
                 x.cfk[k, t] = b.cf[t, k]
@@ -816,7 +834,8 @@ def path_scratch(d, ci, si):
                        np.zeros(n_t + 1, dtype=np.int64), np.empty((n_k, n_t)), np.empty(n_k, dtype=np.int64),
                        np.empty(n_k), np.empty(n_k), np.empty(n_k, dtype=np.int64), np.empty(si.inc_val.shape[0]),
                        np.zeros((n_t, n_k), dtype=np.int64), np.zeros(1, dtype=np.int64), np.empty(n_k), np.empty(n_k),
-                       np.empty(n_k, dtype=np.int64), np.zeros(ci.rt.time.shape[0]), yield_lanes(n_k, n_t, si))
+                       np.empty(n_k, dtype=np.int64), np.zeros(ci.rt.time.shape[0]), yield_lanes(n_k, n_t, si),
+                       np.zeros(n_k + 1, dtype=np.int64))
     for a in range(n_a):
         x.a_def[a] = n_t
     return x

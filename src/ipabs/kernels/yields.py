@@ -31,7 +31,7 @@ from numba.extending import intrinsic
 from ipabs.kernels._jit import jit, jit_inline, jit_inner
 from ipabs.kernels.callptr import call_yield_lanes
 
-__all__ = ["path_yield", "path_yield_sums", "path_yield2", "int_power", "YieldLanes", "yield_lanes", "lanes_push",
+__all__ = ["path_yield", "path_yield_sums", "path_yield2", "int_power", "YieldLanes", "yield_lanes", "lanes_push", "lanes_commit",
            "lanes_flush", "LANES"]
 
 
@@ -523,6 +523,15 @@ def lanes_push(yl, k, row, cf, tot, mom, last, price, yld):
     col = yl.cf[k]
     for t in range(0, col.shape[0]):
         col[t, lane] = cf[t]
+    lanes_commit(yl, k, row, tot, mom, last, price, yld)
+
+
+@jit_inline
+def lanes_commit(yl, k, row, tot, mom, last, price, yld):
+    """Queue the yield of tranche ``k`` whose cash flows per 100 are already in its next lane,
+    ``yl.cf[k, :, yl.n[k]]`` (the statistics waterfall writes them there: docs/performance.md item 29); as
+    :func:`lanes_push` otherwise."""
+    lane = yl.n[k]
     yl.tot[k, lane] = tot
     yl.mom[k, lane] = mom
     yl.last[k, lane] = last
