@@ -124,6 +124,41 @@ def test_the_general_solver_equals_path_yield(kind):
     assert np.array_equal(out[:, 0].view(np.int64), ref.view(np.int64))
 
 
+def _late_starters(n: int, n_t: int, rng: np.random.Generator) -> np.ndarray:
+    """Cash flows that start late, as a subordinated tranche's do (paid nothing until the seniors are repaid): every
+    lane of a batch starts at period 10 or later (a batch's sums add only ±0 for its first periods); some rows carry
+    negative zeros before their start, a few pay nothing at all."""
+    cf = np.zeros((n, n_t))
+    for p in range(n):
+        start = rng.integers(10, n_t)
+        cf[p, start:] = rng.uniform(0.5, 30.0, n_t - start) * (rng.random(n_t - start) < 0.8)
+        cf[p, start] += 1.0
+        if p % 5 == 1:
+            cf[p, :start] = -0.0
+        elif p % 11 == 3:
+            cf[p] = 0.0
+    return cf
+
+
+@pytest.mark.parametrize("kind", ["monthly", "quarterly", "fractional"])
+def test_lanes_that_all_start_late_equal_path_yield(kind):
+    rng = np.random.default_rng(11)
+    n_t = 60 if kind != "quarterly" else 24
+    g = _grid(kind, n_t, rng)
+    cf = _late_starters(LANES * 30 + 3, n_t, rng)
+    ref = _reference(cf, g, 0)
+    out = np.full((cf.shape[0], 1), np.nan)
+    _general(cf, g, out)  # the general solver (full batches)
+    n_full = LANES * 30
+    assert np.array_equal(out[:n_full, 0].view(np.int64), ref[:n_full].view(np.int64)), kind
+    gen = g._replace(yl_addr=specialised_yield_lanes(g))  # the generated one, the last batch flushed part-full
+    both = np.stack([cf, _late_starters(cf.shape[0], n_t, rng)])
+    out2 = np.full((cf.shape[0], 2), np.nan)
+    assert _lanes(both, gen, out2) == 1
+    for k in range(2):
+        assert np.array_equal(out2[:, k].view(np.int64), _reference(both[k], g, k).view(np.int64)), kind
+
+
 @nb.njit
 def _general(cf, g, out):
     yl = yield_lanes(1, cf.shape[1], g)

@@ -535,12 +535,16 @@ def waterfall_source(d, stats: bool = False) -> str:
         c(f"    tks += sd{sp}")
     c("    pass")
     c("else:")
+    # the statistics version records only what the path kernel reads after it (the end balances, the support
+    # drawn): it accumulates the rest of each row itself (docs/performance.md item 29)
     for k in range(n_k):
-        c(f"    o_ip[t * {n_k} + {k}] = ipaid{k}")
-        c(f"    o_ish[t * {n_k} + {k}] = sh{k}")
-        c(f"    o_pp[t * {n_k} + {k}] = ppaid{k}")
+        if not stats:
+            c(f"    o_ip[t * {n_k} + {k}] = ipaid{k}")
+            c(f"    o_ish[t * {n_k} + {k}] = sh{k}")
+            c(f"    o_pp[t * {n_k} + {k}] = ppaid{k}")
         c(f"    o_be[t * {n_k} + {k}] = bal{k}")
-        c(f"    o_rs[t * {n_k} + {k}] = rs{k}")
+        if not stats:
+            c(f"    o_rs[t * {n_k} + {k}] = rs{k}")
     for sp in range(n_s):
         c(f"    o_sd[t * {n_s} + {sp}] = sd{sp}")
     if stats:
@@ -552,11 +556,13 @@ def waterfall_source(d, stats: bool = False) -> str:
     c(f"    if rec != {K_REC_NONE}:")
     c(f"        for u in range(t + 1, {n_t}):")
     for k in range(n_k):
-        c(f"            o_ip[u * {n_k} + {k}] = 0.0")
-        c(f"            o_pp[u * {n_k} + {k}] = 0.0")
-        c(f"            o_rs[u * {n_k} + {k}] = 0.0")
+        if not stats:
+            c(f"            o_ip[u * {n_k} + {k}] = 0.0")
+            c(f"            o_pp[u * {n_k} + {k}] = 0.0")
+            c(f"            o_rs[u * {n_k} + {k}] = 0.0")
         c(f"            o_be[u * {n_k} + {k}] = bal{k}")
-        c(f"            o_ish[u * {n_k} + {k}] = sh{k}")
+        if not stats:
+            c(f"            o_ish[u * {n_k} + {k}] = sh{k}")
     for sp in range(n_s):
         c(f"            o_sd[u * {n_s} + {sp}] = 0.0")
     if stats:
