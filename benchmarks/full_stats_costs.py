@@ -82,10 +82,10 @@ def _run(seed, n, d, pa, ci, si, b, bout, pf, out, w, x, bs, stage, before, wf_a
                       ci.fixed_rate, ci.lag, ci.use_ip, x.factors[0], ci.downturn, ci.lag_extra, x.rec_amt, x.rec_t)
         if stage >= 1:
             apply_defaults_into(pa, ci.packed, np.int64(ci.width), x.a_def, x.rec_amt, x.rec_t, pf, ci.a_end,
-                                ci.has_prepay, ci.has_frac_def, x.lf, x.dl, nd, tau0)
+                                ci.has_prepay, ci.has_frac_def, x.lf, x.dl, nd, tau0, np.int64(0))
         else:
             apply_defaults_into(pa, ci.packed2, np.int64(2), x.a_def, x.rec_amt, x.rec_t, pf, ci.a_end,
-                                ci.has_prepay, ci.has_frac_def, x.lf, x.dl, nd, tau0)
+                                ci.has_prepay, ci.has_frac_def, x.lf, x.dl, nd, tau0, np.int64(0))
         t_wf = tau0
         load_state(w, b, t_wf)
         rec = np.int64(REC_TRANCHES) if stage >= 2 else np.int64(REC_NONE)

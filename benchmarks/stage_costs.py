@@ -68,7 +68,7 @@ def _run(seed, n, d, pa, ci, b, pf, out, w, x, stop, packed, width, wf_addr, wf_
         if stop == 2:
             continue
         apply_defaults_into(pa, packed, width, x.a_def, x.rec_amt, x.rec_t, pf, ci.a_end, ci.has_prepay,
-                            ci.has_frac_def, x.lf, x.dl, nd, tau0)
+                            ci.has_frac_def, x.lf, x.dl, nd, tau0, np.int64(0))
         if stop == 3:
             continue
         load_state(w, b, tau0)

@@ -274,7 +274,7 @@ def test_the_pool_kernel_with_work_for_the_defaulted_assets_only_gives_the_bits_
                 packed = np.zeros(width * n_a * n_t)
                 pack_performing(pa, packed, np.int64(width))
                 apply_defaults_into(pa, packed, np.int64(width), tau, rec_amt, rec_t, old, a_end, flags[0], flags[1],
-                                    np.zeros(4 * n_t), np.arange(n_a), n_a, np.int64(0))
+                                    np.zeros(4 * n_t), np.arange(n_a), n_a, np.int64(0), np.int64(0))
                 for f in new._fields:
                     x, y = getattr(new, f), getattr(old, f)
                     assert np.array_equal(x, y) and np.array_equal(np.signbit(x), np.signbit(y)), f"{name} {f}"

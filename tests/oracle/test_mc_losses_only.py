@@ -131,7 +131,8 @@ def _pool_flows(prep, a_def, rec_amt, rec_t, packed, width, t_from):
     which = np.flatnonzero(a_def < n_t).astype(np.int64)
     ci = prep.credit
     apply_defaults_into(prep.pa, packed, np.int64(width), a_def, rec_amt, rec_t, pf, ci.a_end, ci.has_prepay,
-                        ci.has_frac_def, np.empty(4 * n_t), which, np.int64(len(which)), np.int64(t_from))
+                        ci.has_frac_def, np.empty(4 * n_t), which, np.int64(len(which)), np.int64(t_from),
+                        np.int64(0))
     return pf
 
 

@@ -398,6 +398,7 @@ def simulate(
     if waterfall_kernel not in WATERFALL_KERNELS:
         raise ValueError(f"waterfall_kernel must be one of {', '.join(WATERFALL_KERNELS)}, not {waterfall_kernel!r}")
     wf_addr, wf_par, wf_key, wf_note = np.int64(0), np.zeros(1), None, None
+    bal_end_only = 0
     cold = n > 0 and kernels_cold()
     t_compile = time.perf_counter()
     if waterfall_kernel == "specialised" and n > 0:
@@ -406,10 +407,12 @@ def simulate(
             wf_addr, wf_par, wf_key = np.int64(sw.address), sw.params, sw.key
             if lean and not sw.reads_pool_balances:
                 level = STATS_LOSSES_NO_BALANCES
+            elif not sw.reads_pool_balances:  # the pool's sums need only its balances at the end (item 29)
+                bal_end_only = 1
         except Exception as e:  # noqa: BLE001 — an optimisation: the general kernel gives the same numbers
             wf_note = f"generated waterfall unavailable ({type(e).__name__}: {e}); ran the general kernel"
             warnings.warn(wf_note, RuntimeWarning, stacklevel=2)
-    stats = prep.stats
+    stats = prep.stats._replace(bal_end_only=bal_end_only)
     if not lean and n > 0:
         try:  # the yield solver specialised to the period grid (docs/performance.md item 28; the same bits)
             stats = stats._replace(yl_addr=specialised_yield_lanes(stats))

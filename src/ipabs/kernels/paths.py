@@ -140,6 +140,9 @@ class StatInputs(NamedTuple):
     #: address of the yield lanes specialised to this period grid (codegen.specialised_yield_lanes; 0: the general
     #: ``lanes_solve``)
     yl_addr: int = 0
+    #: 1 when the full statistics' generated waterfall reads no pool balance: the pool kernel then leaves the
+    #: prepayments and the balances at the start unwritten (apply_defaults_into's ``end_only``)
+    bal_end_only: int = 0
 
 
 class BasePath(NamedTuple):
@@ -402,7 +405,7 @@ def base_path(d, pa, ci, si, b, bpf, bout, nb):
     rec_amt = np.zeros(n_a)
     rec_t = np.full(n_a, n_t, dtype=np.int64)
     apply_defaults_into(pa, ci.packed, ci.width, never, rec_amt, rec_t, bpf, ci.a_end, ci.has_prepay, ci.has_frac_def,
-                        np.empty(4 * n_t), np.arange(n_a), np.int64(0), np.int64(0))
+                        np.empty(4 * n_t), np.arange(n_a), np.int64(0), np.int64(0), np.int64(0))
     sup_def_t = np.full(d.sup_cap.shape[0], n_t, dtype=np.int64)
     w = waterfall_work(d)
     waterfall_start(d, w)
@@ -601,8 +604,11 @@ def simulate_path(seed, p, j, d, pa, ci, si, b, bpf, bout, pf, out, w, x, po, bs
             packed, width = ci.packed2, np.int64(2)
         else:
             packed, width = ci.packed, np.int64(ci.width)
+        # full statistics with a generated waterfall that reads no pool balance: no prepayments or balances at the
+        # start (the waterfall reads neither; the pool's sums need only the balances at the end)
+        end_only = si.bal_end_only if lean == STATS_FULL and wf_addr != 0 else 0
         apply_defaults_into(pa, packed, width, x.a_def, x.rec_amt, x.rec_t, pf, ci.a_end, ci.has_prepay,
-                            ci.has_frac_def, x.lf, x.dl, nd, t_pool)
+                            ci.has_frac_def, x.lf, x.dl, nd, t_pool, np.int64(end_only))
         if ci.rev_asset.shape[0] > 0:
             rs = revenue_flows(seed, p, pa, ci.asset_obligor, x.a_def, ci.a_end, ci.rev_asset, ci.rev_mu, ci.rev_sig,
                                ci.rev_floor, ci.rev_cap, pf, x.factors, ci.rev_cm, ci.rev_cs, ci.rev_ce, ci.rev_sec)
@@ -805,7 +811,7 @@ def trace_path(seed, p, d, pa, ci, si, pf, out, x):
     ip_recoveries(seed, p, pa, x.a_def, x.dl, n_a, ci.appraisal, ci.hc_mean, ci.hc_std, ci.cost_rate,
                   ci.fixed_rate, ci.lag, ci.use_ip, x.factors[0], ci.downturn, ci.lag_extra, x.rec_amt, x.rec_t)
     apply_defaults_into(pa, ci.packed, ci.width, x.a_def, x.rec_amt, x.rec_t, pf, ci.a_end, ci.has_prepay, ci.has_frac_def,
-                        x.lf, x.dl, n_a, np.int64(0))
+                        x.lf, x.dl, n_a, np.int64(0), np.int64(0))
     revenue_flows(seed, p, pa, ci.asset_obligor, x.a_def, ci.a_end, ci.rev_asset, ci.rev_mu, ci.rev_sig, ci.rev_floor,
                   ci.rev_cap, pf, x.factors, ci.rev_cm, ci.rev_cs, ci.rev_ce, ci.rev_sec)
     if ci.rt.out_g.shape[1] > 0:  # simulated index paths: d must be the caller's own copy (its tr_rate is written)

@@ -65,7 +65,7 @@ def apply_defaults_work(pa, asset_default_t, rec_amount, rec_t, pf, a_end, flags
             a_end[a] = asset_end(pa, a)
             pack_asset(pa, packed, a)
     apply_defaults_into(pa, packed, np.int64(4), asset_default_t, rec_amount, rec_t, pf, a_end, np.int64(1),
-                        np.int64(1), lf, which, n_a, np.int64(0))
+                        np.int64(1), lf, which, n_a, np.int64(0), np.int64(0))
 
 
 @jit_inner
@@ -156,7 +156,7 @@ def asset_activity(pa, a_end, flags):
 
 @jit_inner
 def apply_defaults_into(pa, packed, width, asset_default_t, rec_amount, rec_t, pf, a_end, has_prepay, has_frac_def,
-                        lf, which, n_which, t_from):
+                        lf, which, n_which, t_from, end_only):
     """:func:`apply_defaults` with precomputed work bounds (:func:`asset_activity`), the per-asset flows
     interleaved (``packed`` = :func:`pack_performing` flattened to 1-D) and scratch ``lf`` of length 4T — the
     per-path kernel.
@@ -179,14 +179,20 @@ def apply_defaults_into(pa, packed, width, asset_default_t, rec_amount, rec_t, p
     interest, principal, defaults and recoveries — the same bits as with width 3 or 4 — and leaves the balances and
     prepayments of ``pf`` untouched: for the Monte Carlo's losses-only statistics with a waterfall that reads
     neither (decision 014).
+
+    ``end_only`` = 1 with ``width`` 3 leaves the prepayments and the balances at the start untouched too, and writes
+    the balances at the end as with width 3 (the same bits): for the Monte Carlo's full statistics with a generated
+    waterfall that reads no pool balance, whose per-period sums need only the balance at the end
+    (docs/performance.md item 29). Every other caller passes 0.
     """
     n_t = pa.b_int.shape[0]
     w = width
     stride = w * n_t
     t_lo = t_from - 1 if t_from > 0 else 0
+    prepay = w != 2 and not (end_only != 0 and w == 3)  # the prepayments (and balances at the start) are written
     # Base totals, then out below: every loop runs over views indexed from 0 (an index the compiler cannot prove
     # non-negative gets a wrap-around check that blocks vectorisation: 188 → 62 ns for the copies at T = 60).
-    if w != 2:
+    if prepay:
         copy_run(pf.prepayment, pa.b_prepay, t_lo, n_t)
     copy_run(pf.defaults, pa.b_def, t_lo, n_t)
     copy_run(pf.recoveries, pa.b_rec, t_lo, n_t)
@@ -225,7 +231,7 @@ def apply_defaults_into(pa, packed, width, asset_default_t, rec_amount, rec_t, p
                 subtract_run(lf, packed, 4 * tau + 4, 4 * end, base)
             else:
                 subtract_run(lf, packed, w * tau, w * end, base)
-        if has_prepay and w != 2:
+        if has_prepay and prepay:
             for t in range(tau, end):
                 pf.prepayment[t] -= pa.a_prepay[a, t]
         if has_frac_def:
@@ -263,12 +269,13 @@ def apply_defaults_into(pa, packed, width, asset_default_t, rec_amount, rec_t, p
         clean_run(pf.principal, t_from, n_t)
         clean_run(pf.defaults, t_from, n_t)
         clean_run(pf.recoveries, t_from, n_t)
-        if w != 2:
+        if prepay:
             clean_run(pf.prepayment, t_from, n_t)
+        if w != 2:
             clean_run(pf.bal_end, t_from, n_t)
         if w == 4:
             clean_run(pf.bal_start, t_from, n_t)
-    if w == 3 and n > 0:
+    if w == 3 and n > 0 and prepay:
         # the balance at the start of t ≥ 1 is the (cleaned) balance at the end of t − 1: lf[3t − 1]
         if t_from > 0:
             pf.bal_start[t_from] = _clean(lf[3 * t_from - 1]) if any_default else lf[3 * t_from - 1]

@@ -92,7 +92,7 @@ def collect_loop(seed, p_start, p_end, j0, d, pa, ci, x, pf, f_int, f_prin, f_pr
                           ci.fixed_rate, ci.lag, ci.use_ip, x.factors[0], ci.downturn, ci.lag_extra, x.rec_amt,
                           x.rec_t)
         apply_defaults_into(pa, ci.packed, np.int64(ci.width), x.a_def, x.rec_amt, x.rec_t, pf, ci.a_end,
-                            ci.has_prepay, ci.has_frac_def, x.lf, x.dl, nd, np.int64(0))
+                            ci.has_prepay, ci.has_frac_def, x.lf, x.dl, nd, np.int64(0), np.int64(0))
         if has_rev:
             revenue_flows(seed, p, pa, ci.asset_obligor, x.a_def, ci.a_end, ci.rev_asset, ci.rev_mu, ci.rev_sig,
                           ci.rev_floor, ci.rev_cap, pf, x.factors, ci.rev_cm, ci.rev_cs, ci.rev_ce, ci.rev_sec)
