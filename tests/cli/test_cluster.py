@@ -151,3 +151,22 @@ def test_cancelling_from_the_progress_callback_stops_the_clusters_tasks():
             time.sleep(0.05)
         drained = time.perf_counter() - cancelled_at
     assert drained < max(2.0, 5 * one_task) < 79 * one_task / 2  # the rest of the run would take far longer
+
+
+def _payload_sum(payload, r):
+    return int(payload.sum()) + r
+
+
+def test_the_same_payload_mapped_again_and_again_never_meets_its_released_key():
+    """map_ranges scatters its payload under a fresh key each call: with dask's content-hashed key, a call repeating
+    the previous call's payload scatters to the key the scheduler is still releasing, and the call can hang or fail
+    with "Could not find data" (dask/distributed#8576). In-process workers make the race quick to hit."""
+    from distributed import Client, LocalCluster
+
+    from ipabs.engine.cluster import map_ranges
+
+    payload = np.arange(1000, dtype=np.int64)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        for _ in range(150):
+            assert map_ranges(client, _payload_sum, payload, [0, 1]) == [499500, 499501]

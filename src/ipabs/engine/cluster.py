@@ -131,7 +131,11 @@ def map_ranges(client: Any, fn: Callable[..., Any], payload: Any, ranges: Sequen
         return []
     futures = []
     try:
-        remote = client.scatter(payload, broadcast=True)
+        # a fresh key per call (hash=False): with the default content-hashed key, a call repeating the previous
+        # call's payload scatters to the key the scheduler is still releasing, and the scatter can hang or its
+        # tasks fail with "Could not find data" (dask/distributed#8576, #4907; seen here once in four cold runs of
+        # tests/cli/test_cluster.py with tests/oracle/test_mc_distributed.py)
+        remote = client.scatter(payload, broadcast=True, hash=False)
         futures = [client.submit(fn, remote, r, *extra, pure=False) for r in ranges]
         index = {f.key: i for i, f in enumerate(futures)}
         out: list[Any] = [None] * len(ranges)
